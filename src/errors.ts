@@ -1,0 +1,78 @@
+/**
+ * Typed errors of the tool. Every expected failure is one of these; the CLI entry turns them
+ * into exit codes in one place (see `cli/exit.ts`). Messages are one line and never hold a password.
+ */
+
+export const ExitCode = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  connection: 3,
+  locked: 4,
+  scriptFailed: 5,
+  notConverged: 6,
+  refused: 7,
+  interrupted: 8,
+  verifyDiffers: 9,
+  pending: 10,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export abstract class UpgradeError extends Error {
+  abstract readonly exitCode: ExitCodeValue;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad flags, bad configuration file, bad script files. Exit 2. */
+export class UsageError extends UpgradeError {
+  readonly exitCode = ExitCode.usage;
+}
+
+/** Bad configuration file: the message names file:line:column and the key. Exit 2. */
+export class ConfigError extends UsageError {}
+
+/** An upgrade script folder or file that cannot be used. Exit 2. */
+export class ScriptFileError extends UsageError {}
+
+/** Cannot connect, TLS failure, bind refused, no password available. Exit 3. */
+export class ConnectionError extends UpgradeError {
+  readonly exitCode = ExitCode.connection;
+}
+
+/** Another run holds the lock. Exit 4. */
+export class LockedError extends UpgradeError {
+  readonly exitCode = ExitCode.locked;
+}
+
+/** Preflight failed, downgrade, data newer than tool, unknown tag, missing --force. Exit 7. */
+export class RefusedError extends UpgradeError {
+  readonly exitCode = ExitCode.refused;
+}
+
+/** An interrupted run was found; `recover` or `upgrade --resume` is needed. Exit 8. */
+export class InterruptedRunError extends UpgradeError {
+  readonly exitCode = ExitCode.interrupted;
+}
+
+/**
+ * An LDAP operation failed with a result code. `server` is host:port; `code` the LDAP result
+ * code (e.g. 49 invalid credentials, 53 unwilling to perform, 10 referral).
+ */
+export class LdapOperationError extends UpgradeError {
+  readonly exitCode = ExitCode.internal;
+  constructor(
+    readonly server: string,
+    readonly code: number,
+    readonly detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${server}: ${detail} (${code})`, options);
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

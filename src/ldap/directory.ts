@@ -1,0 +1,185 @@
+import { Attribute, Change, Client, Control, type Entry as LdaptsEntry } from 'ldapts';
+import { ConnectionError, LdapOperationError } from '../errors.js';
+import { BINARY_ATTRIBUTES, type AttributeValue, type LdapEntry, type Modification } from './entry.js';
+import { ResultCode, resultCodeName } from './result-codes.js';
+import { tlsOptions, type TlsSettings } from './tls.js';
+
+export interface DirectoryOptions {
+  url: string;
+  /** Bind DN; empty or undefined binds anonymously. */
+  bindDn?: string;
+  password?: string;
+  tls: TlsSettings;
+  /** Per-operation timeout in ms (default 30 s). A timeout closes the connection. */
+  timeoutMs?: number;
+  /** Connect timeout in ms (default 5 s). */
+  connectTimeoutMs?: number;
+}
+
+export interface SearchRequest {
+  base: string;
+  scope?: 'base' | 'one' | 'sub';
+  filter?: string;
+  attributes?: string[];
+  /** Page size of the Simple Paged Results control (default 500). */
+  pageSize?: number;
+}
+
+/** ManageDsaIT: treat referral objects as ordinary entries; never follow referrals. */
+const MANAGE_DSA_IT = '2.16.840.1.113730.3.4.2';
+
+/**
+ * One bound connection to one server. Every operation has the same shape: send, translate any
+ * failure into a domain error naming the server (`host:port: invalid credentials (49)`).
+ */
+export class Directory {
+  private constructor(
+    private readonly client: Client,
+    /** `host:port`, used in every message about this server. */
+    readonly server: string,
+    readonly url: string,
+  ) {}
+
+  static async open(options: DirectoryOptions): Promise<Directory> {
+    const parsed = new URL(options.url);
+    const secure = parsed.protocol === 'ldaps:';
+    const server = `${parsed.hostname}:${parsed.port || (secure ? 636 : 389)}`;
+    const tls = secure || options.tls.startTLS ? tlsOptions(options.tls, parsed.hostname) : undefined;
+    const client = new Client({
+      url: options.url,
+      timeout: options.timeoutMs ?? 30_000,
+      connectTimeout: options.connectTimeoutMs ?? 5_000,
+      tlsOptions: secure ? tls : undefined,
+      strictDN: false,
+    });
+    const directory = new Directory(client, server, options.url);
+    try {
+      if (options.tls.startTLS && !secure) await client.startTLS(tls);
+      // Bind before anything else: ldapts hangs when operations start before it has connected.
+      await client.bind(options.bindDn ?? '', options.password ?? '');
+    } catch (err) {
+      await client.unbind().catch(() => undefined);
+      throw directory.connectionError(err, options.bindDn);
+    }
+    return directory;
+  }
+
+  /** Reads one entry, or null when it does not exist. */
+  async get(dn: string, attributes: string[] = ['*']): Promise<LdapEntry | null> {
+    try {
+      const { searchEntries } = await this.client.search(dn, {
+        scope: 'base', filter: '(objectClass=*)', attributes, explicitBufferAttributes: BINARY_ATTRIBUTES,
+      }, this.controls());
+      const entry = searchEntries[0];
+      return entry ? toEntry(entry) : null;
+    } catch (err) {
+      if (codeOf(err) === ResultCode.noSuchObject) return null;
+      throw this.operationError(err, `read ${dn}`);
+    }
+  }
+
+  /** Streams entries page by page (Simple Paged Results): memory does not grow with the result. */
+  async *search(request: SearchRequest): AsyncGenerator<LdapEntry> {
+    const pages = this.client.searchPaginated(request.base, {
+      scope: request.scope ?? 'sub',
+      filter: request.filter ?? '(objectClass=*)',
+      attributes: request.attributes ?? ['*'],
+      explicitBufferAttributes: BINARY_ATTRIBUTES,
+      paged: { pageSize: request.pageSize ?? 500 },
+    }, this.controls());
+    try {
+      for await (const page of pages) for (const entry of page.searchEntries) yield toEntry(entry);
+    } catch (err) {
+      if (codeOf(err) === ResultCode.noSuchObject) return;
+      throw this.operationError(err, `search ${request.base}`);
+    }
+  }
+
+  async add(dn: string, attributes: Record<string, AttributeValue[]>): Promise<void> {
+    const list = Object.entries(attributes).map(([type, values]) => new Attribute({ type, values: values as string[] }));
+    await this.run(`add ${dn}`, () => this.client.add(dn, list, this.controls()));
+  }
+
+  async modify(dn: string, changes: Modification[]): Promise<void> {
+    if (changes.length === 0) return;
+    const list = changes.map((c) => new Change({
+      operation: c.operation,
+      modification: new Attribute({ type: c.attribute, values: c.values as string[] }),
+    }));
+    await this.run(`modify ${dn}`, () => this.client.modify(dn, list, this.controls()));
+  }
+
+  async delete(dn: string): Promise<void> {
+    await this.run(`delete ${dn}`, () => this.client.del(dn, this.controls()));
+  }
+
+  /** Renames `dn` to `newDn` (a full DN; a different parent moves the entry). */
+  async rename(dn: string, newDn: string): Promise<void> {
+    await this.run(`rename ${dn}`, () => this.client.modifyDN(dn, newDn, this.controls()));
+  }
+
+  async close(): Promise<void> {
+    await this.client.unbind().catch(() => undefined);
+  }
+
+  private controls(): Control[] {
+    return [new Control(MANAGE_DSA_IT, { critical: false })];
+  }
+
+  private async run(what: string, op: () => Promise<void>): Promise<void> {
+    try {
+      await op();
+    } catch (err) {
+      throw this.operationError(err, what);
+    }
+  }
+
+  private operationError(err: unknown, what: string): Error {
+    const code = codeOf(err);
+    if (code === undefined) return this.connectionError(err);
+    return new LdapOperationError(this.server, code, `${what}: ${resultCodeName(code)}`, { cause: err });
+  }
+
+  private connectionError(err: unknown, bindDn?: string): ConnectionError {
+    const code = codeOf(err);
+    if (code !== undefined) {
+      const who = code === ResultCode.invalidCredentials && bindDn ? ` for ${bindDn}` : '';
+      return new ConnectionError(`${this.server}: ${resultCodeName(code)}${who} (${code})`, { cause: err });
+    }
+    return new ConnectionError(`${this.server}: ${describeNetworkError(err)}`, { cause: err });
+  }
+}
+
+/** The LDAP result code of an ldapts error, or undefined for network errors. */
+export function codeOf(err: unknown): number | undefined {
+  if (err instanceof LdapOperationError) return err.code;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+function describeNetworkError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException & { message?: string };
+  switch (e?.code) {
+    case 'ECONNREFUSED': return 'connection refused';
+    case 'ECONNRESET': return 'connection reset';
+    case 'ETIMEDOUT': return 'connection timed out';
+    case 'ENOTFOUND': return 'host not found';
+    case 'EHOSTUNREACH': return 'host unreachable';
+    default: break;
+  }
+  const message = e?.message ?? String(err);
+  if (/certificate|self.signed|unable to verify|CERT_|SSL|TLS/i.test(message)) return `TLS failure: ${message}`;
+  if (/timeout/i.test(message)) return 'timed out';
+  if (/closed|not connected/i.test(message)) return 'connection closed';
+  return message.split('\n')[0]!;
+}
+
+function toEntry(entry: LdaptsEntry): LdapEntry {
+  const attributes: Record<string, AttributeValue[]> = {};
+  for (const [key, value] of Object.entries(entry)) {
+    if (key === 'dn') continue;
+    const values = Array.isArray(value) ? value : [value];
+    if (values.length > 0) attributes[key] = values as AttributeValue[];
+  }
+  return { dn: entry.dn, attributes };
+}

@@ -1,0 +1,119 @@
+/** The tool's own view of LDAP entries and changes, independent of the client library. */
+
+export type AttributeValue = string | Buffer;
+
+export interface LdapEntry {
+  dn: string;
+  /** Attribute name (as the server spelled it) → values. Names are compared case-insensitively. */
+  attributes: Record<string, AttributeValue[]>;
+}
+
+export type ModifyOperation = 'add' | 'delete' | 'replace';
+
+export interface Modification {
+  operation: ModifyOperation;
+  attribute: string;
+  /** For `delete`, no values means the whole attribute. */
+  values: AttributeValue[];
+}
+
+/**
+ * Attributes whose values are binary in stock schemas (certificates, photos, keys). They are
+ * always read as bytes so that a pre-image or a backup restores them faithfully.
+ */
+export const BINARY_ATTRIBUTES = [
+  'userCertificate', 'cACertificate', 'certificateRevocationList', 'authorityRevocationList',
+  'deltaRevocationList', 'crossCertificatePair', 'userSMIMECertificate', 'userPKCS12',
+  'jpegPhoto', 'photo', 'audio', 'personalSignature', 'krbPrincipalKey', 'nsCertificate',
+  'userCertificate;binary', 'cACertificate;binary', 'certificateRevocationList;binary',
+];
+
+/** Normalised form of a DN for comparisons: lower case, no blanks around separators. */
+export function normalizeDn(dn: string): string {
+  return dn
+    .trim()
+    .replace(/\s*([,=+])\s*/g, '$1')
+    .toLowerCase();
+}
+
+export function parentDn(dn: string): string {
+  const m = /(?<!\\),/.exec(dn);
+  return m ? dn.slice(m.index + 1).trim() : '';
+}
+
+export function rdnOf(dn: string): string {
+  const m = /(?<!\\),/.exec(dn);
+  return m ? dn.slice(0, m.index).trim() : dn.trim();
+}
+
+/** Whether `dn` equals `base` or lies below it. */
+export function isUnder(dn: string, base: string): boolean {
+  const d = normalizeDn(dn);
+  const b = normalizeDn(base);
+  return b === '' || d === b || d.endsWith(',' + b);
+}
+
+export function attributeKey(entry: LdapEntry, name: string): string | undefined {
+  const lower = name.toLowerCase();
+  return Object.keys(entry.attributes).find((k) => k.toLowerCase() === lower);
+}
+
+export function getValues(entry: LdapEntry, name: string): AttributeValue[] {
+  const key = attributeKey(entry, name);
+  return key ? entry.attributes[key]! : [];
+}
+
+export function getFirst(entry: LdapEntry, name: string): string | undefined {
+  const v = getValues(entry, name)[0];
+  return v === undefined ? undefined : v.toString();
+}
+
+/** Values compare by bytes for binaries, case-insensitively for strings (most stock matching rules). */
+export function sameValue(a: AttributeValue, b: AttributeValue): boolean {
+  if (Buffer.isBuffer(a) || Buffer.isBuffer(b)) return Buffer.from(a as never).equals(Buffer.from(b as never));
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+export function hasValue(values: AttributeValue[], value: AttributeValue): boolean {
+  return values.some((v) => sameValue(v, value));
+}
+
+export function cloneEntry(entry: LdapEntry): LdapEntry {
+  const attributes: Record<string, AttributeValue[]> = {};
+  for (const [k, v] of Object.entries(entry.attributes)) attributes[k] = [...v];
+  return { dn: entry.dn, attributes };
+}
+
+/** Applies modifications to an in-memory entry, as a server would (used for dry-run overlays). */
+export function applyModifications(entry: LdapEntry, changes: Modification[]): LdapEntry {
+  const out = cloneEntry(entry);
+  for (const change of changes) {
+    const key = attributeKey(out, change.attribute) ?? change.attribute;
+    const current = out.attributes[key] ?? [];
+    let next: AttributeValue[];
+    if (change.operation === 'replace') next = [...change.values];
+    else if (change.operation === 'add') next = [...current, ...change.values.filter((v) => !hasValue(current, v))];
+    else next = change.values.length === 0 ? [] : current.filter((v) => !hasValue(change.values, v));
+    if (next.length === 0) delete out.attributes[key];
+    else out.attributes[key] = next;
+  }
+  return out;
+}
+
+/** Operational attributes a server maintains; never compared, never written back. */
+const OPERATIONAL = new Set([
+  'entrycsn', 'entryuuid', 'createtimestamp', 'modifytimestamp', 'creatorsname', 'modifiersname',
+  'structuralobjectclass', 'subschemasubentry', 'hassubordinates', 'entrydn', 'contextcsn',
+  'nsuniqueid', 'entryid', 'parentid', 'numsubordinates', 'nscpentrydn', 'nsds5replconflict',
+]);
+
+export function isOperational(attribute: string): boolean {
+  return OPERATIONAL.has(attribute.toLowerCase());
+}
+
+/** User attributes of an entry (operational ones dropped), as used for comparisons and undo. */
+export function userAttributes(entry: LdapEntry): LdapEntry {
+  const attributes: Record<string, AttributeValue[]> = {};
+  for (const [k, v] of Object.entries(entry.attributes)) if (!isOperational(k)) attributes[k] = v;
+  return { dn: entry.dn, attributes };
+}

@@ -1,0 +1,26 @@
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import { ConfigError } from '../errors.js';
+
+/** TLS settings of the configuration (`tls:`). Verification is on unless `insecure` is true. */
+export interface TlsSettings {
+  startTLS: boolean;
+  caFile?: string;
+  insecure: boolean;
+}
+
+export function tlsOptions(settings: TlsSettings, host: string): ConnectionOptions {
+  const options: ConnectionOptions = { rejectUnauthorized: !settings.insecure, servername: isIp(host) ? undefined : host };
+  if (settings.caFile) {
+    try {
+      options.ca = readFileSync(settings.caFile);
+    } catch (err) {
+      throw new ConfigError(`tls.caFile: cannot read ${settings.caFile}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    }
+  }
+  return options;
+}
+
+function isIp(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(':');
+}

@@ -1,0 +1,142 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { accessSync, constants, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { UsageError } from '../errors.js';
+import { Directory } from '../ldap/directory.js';
+import { getValues } from '../ldap/entry.js';
+import { compareCsnSets, parseContextCsn } from '../servers/csn.js';
+import { attach, writeState, type SandboxCluster, type SandboxNode, type SandboxState } from './cluster.js';
+import { sandboxYaml, writeSecret } from './config-files.js';
+import { portIsFree, spawnDetached, stopProcess, waitForPort } from './processes.js';
+import { sampleTree } from './sample-tree.js';
+import { slapdConfigLdif } from './slapd-config.js';
+
+const run = promisify(execFile);
+
+export interface OpenLdapSandboxOptions {
+  nodes: number;
+  dir: string;
+  /** Node i listens on basePort + i - 1, unless `ports` is given. */
+  basePort?: number;
+  ports?: number[];
+  suffix?: string;
+  /** Load the sample organisation on node 1 (default true). */
+  sampleData?: boolean;
+  scriptsDir?: string;
+  /** Path of slapd; default `$LDAP_UPGRADE_SLAPD`, else /usr/sbin/slapd. */
+  slapdPath?: string;
+}
+
+export function findSlapd(explicit?: string): { slapd: string; slapadd: string } {
+  const slapd = explicit ?? process.env.LDAP_UPGRADE_SLAPD ?? '/usr/sbin/slapd';
+  try {
+    accessSync(slapd, constants.X_OK);
+  } catch {
+    throw new UsageError(`slapd not found at ${slapd}: install OpenLDAP with \`apt-get install slapd ldap-utils\` (Debian/Ubuntu)`);
+  }
+  return { slapd, slapadd: join(resolve(slapd, '..'), 'slapadd') };
+}
+
+/** Starts an OpenLDAP multi-provider cluster on 127.0.0.1 and waits until it has converged. */
+export async function startOpenLdapCluster(options: OpenLdapSandboxOptions): Promise<SandboxCluster> {
+  const { slapd, slapadd } = findSlapd(options.slapdPath);
+  const dir = resolve(options.dir);
+  const suffix = options.suffix ?? 'dc=example,dc=com';
+  const ports = options.ports ?? Array.from({ length: options.nodes }, (_, i) => (options.basePort ?? 3890) + i);
+  for (const port of ports) {
+    if (!(await portIsFree(port))) throw new UsageError(`port ${port} on 127.0.0.1 is already in use: choose others with --base-port`);
+  }
+  const password = randomBytes(12).toString('base64url');
+  const configPassword = randomBytes(12).toString('base64url');
+  const urls = ports.map((p) => `ldap://127.0.0.1:${p}/`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const state: SandboxState = {
+    kind: 'openldap', dir, suffix, bindDn: `cn=Manager,${suffix}`, configDn: 'cn=config',
+    passwordFile: join(dir, 'password.conf'), configPasswordFile: join(dir, 'config-password.conf'),
+    configFile: join(dir, 'ldap-upgrade.yaml'), nodes: [],
+  };
+  writeSecret(state.passwordFile, password);
+  writeSecret(state.configPasswordFile, configPassword);
+
+  try {
+    state.nodes = await Promise.all(ports.map(async (port, i): Promise<SandboxNode> => {
+      const id = i + 1;
+      const nodeDir = join(dir, `node${id}`);
+      mkdirSync(join(nodeDir, 'data'), { recursive: true });
+      mkdirSync(join(nodeDir, 'slapd.d'), { recursive: true });
+      const ldif = slapdConfigLdif({
+        id, dir: nodeDir, suffix, rootDn: state.bindDn, rootPassword: password, configPassword,
+        peers: urls.map((url, j) => ({ id: j + 1, url })).filter((p) => p.id !== id),
+      });
+      writeFileSync(join(nodeDir, 'config.ldif'), ldif, { mode: 0o600 });
+      await run(slapadd, ['-n0', '-F', join(nodeDir, 'slapd.d'), '-l', join(nodeDir, 'config.ldif')]);
+      const log = join(nodeDir, 'slapd.log');
+      const pid = await spawnDetached(slapd, ['-h', urls[i]!, '-F', join(nodeDir, 'slapd.d'), '-d', 'none'], log);
+      const node = { id, port, url: urls[i]!.replace(/\/$/, ''), pid };
+      state.nodes.push(node);
+      await waitForPort(port, pid, log);
+      return node;
+    }));
+    state.nodes.sort((a, b) => a.id - b.id);
+    writeState(state);
+    if (options.sampleData !== false) await loadSample(state, password);
+    await waitForConvergence(state);
+    writeFileSync(state.configFile, sandboxYaml(state, options.scriptsDir));
+  } catch (err) {
+    await Promise.all(state.nodes.map((n) => stopProcess(n.pid, 500)));
+    throw err;
+  }
+  return attach(state);
+}
+
+/** Starts one stopped node of an existing sandbox again (e.g. after a kill -9). */
+export async function restartOpenLdapNode(state: SandboxState, id: number): Promise<SandboxNode> {
+  const { slapd } = findSlapd();
+  const node = state.nodes.find((n) => n.id === id);
+  if (!node) throw new UsageError(`the sandbox has no node ${id}`);
+  const nodeDir = join(state.dir, `node${id}`);
+  const log = join(nodeDir, 'slapd.log');
+  node.pid = await spawnDetached(slapd, ['-h', `${node.url}/`, '-F', join(nodeDir, 'slapd.d'), '-d', 'none'], log);
+  await waitForPort(node.port, node.pid, log);
+  writeState(state);
+  return node;
+}
+
+async function loadSample(state: SandboxState, password: string): Promise<void> {
+  const master = await Directory.open({ url: state.nodes[0]!.url, bindDn: state.bindDn, password, tls: { startTLS: false, insecure: false } });
+  try {
+    const entries = sampleTree(state.suffix);
+    // Parents first, then the rest with a few writes in flight.
+    for (const e of entries.slice(0, 3)) await master.add(e.dn, e.attributes);
+    const rest = entries.slice(3);
+    for (let i = 0; i < rest.length; i += 16) {
+      await Promise.all(rest.slice(i, i + 16).map((e) => master.add(e.dn, e.attributes)));
+    }
+  } finally {
+    await master.close();
+  }
+}
+
+/** Reads the suffix's contextCSN on every node until all hold node 1's set. */
+export async function waitForConvergence(state: SandboxState, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const dirs = await Promise.all(state.nodes.map((n) => Directory.open({ url: n.url, tls: { startTLS: false, insecure: false } })));
+  try {
+    for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+      const sets = await Promise.all(dirs.map(async (d) => parseContextCsn(getValues((await d.get(state.suffix, ['contextCSN'])) ?? { dn: '', attributes: {} }, 'contextCSN').map(String))));
+      const [master, ...replicas] = sets;
+      if (replicas.every((r) => compareCsnSets(master!, r).caughtUp)) return;
+      if (Date.now() > deadline) throw new Error(`the sandbox did not converge within ${timeoutMs / 1000} s`);
+      await sleep(delay);
+    }
+  } finally {
+    await Promise.all(dirs.map((d) => d.close()));
+  }
+}
+
+export function sandboxExists(dir: string): boolean {
+  return existsSync(join(resolve(dir), 'sandbox.json'));
+}

@@ -1,0 +1,234 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
+import semver from 'semver';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { ConfigError } from '../errors.js';
+import type { BindSettings, ConfigOverrides, ServerKindSetting, UpgradeConfig } from './types.js';
+
+export const DEFAULT_CONFIG_FILE = 'ldap-upgrade.yaml';
+
+/** Which file to read: `--config FILE`, else ./ldap-upgrade.yaml, else $LDAP_UPGRADE_CONFIG (SPEC §3). */
+export function locateConfig(flag: string | undefined, env = process.env): string | undefined {
+  if (flag) {
+    if (!existsSync(flag)) throw new ConfigError(`${flag}: configuration file not found`);
+    return resolve(flag);
+  }
+  if (existsSync(DEFAULT_CONFIG_FILE)) return resolve(DEFAULT_CONFIG_FILE);
+  const fromEnv = env.LDAP_UPGRADE_CONFIG;
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new ConfigError(`${fromEnv} (from $LDAP_UPGRADE_CONFIG): configuration file not found`);
+    return resolve(fromEnv);
+  }
+  return undefined;
+}
+
+const KNOWN_KEYS: Record<string, string[] | null> = {
+  server: null, suffix: null, master: ['url'], replicas: null, bind: ['dn', 'passwordFile'],
+  configBind: ['dn', 'passwordFile'], tls: ['startTLS', 'caFile', 'insecure'], versionEntry: null,
+  baselineVersion: null, target: null, scripts: null, replication: ['timeout', 'pollInterval'],
+  backupDir: null, logDir: null,
+};
+
+/** Reads, validates and resolves the configuration; flags override file keys. */
+export function loadConfig(file: string | undefined, overrides: ConfigOverrides = {}): UpgradeConfig {
+  const reader = file ? ConfigReader.fromFile(file) : ConfigReader.empty();
+  return reader.resolve(overrides);
+}
+
+/** Reads one YAML document and reports problems as `file:line:col: key: problem`. */
+class ConfigReader {
+  private constructor(
+    private readonly file: string | undefined,
+    private readonly doc: Document | undefined,
+    private readonly lines: LineCounter,
+    private readonly source = '',
+  ) {}
+
+  static empty(): ConfigReader {
+    return new ConfigReader(undefined, undefined, new LineCounter());
+  }
+
+  static fromFile(file: string): ConfigReader {
+    const lines = new LineCounter();
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    }
+    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const reader = new ConfigReader(file, doc, lines, text);
+    const syntax = doc.errors[0];
+    if (syntax) {
+      const pos = lines.linePos(syntax.pos[0]);
+      throw new ConfigError(`${basename(file)}:${pos.line}:${pos.col}: ${syntax.message.split('\n')[0]}`);
+    }
+    if (doc.contents !== null && !isMap(doc.contents)) reader.fail([], 'the file must be a mapping of keys (see the example in the README)');
+    reader.checkKeys();
+    return reader;
+  }
+
+  resolve(o: ConfigOverrides): UpgradeConfig {
+    const base = this.file ? dirname(this.file) : process.cwd();
+    const path = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+    const suffix = o.suffix ?? this.string(['suffix']);
+    if (!suffix) this.fail(['suffix'], 'required: the replicated naming context to upgrade, e.g. dc=example,dc=com');
+    const masterUrl = o.master ?? this.string(['master', 'url']);
+    if (!masterUrl) this.fail(['master', 'url'], 'required: the URL of the master, e.g. ldap://ldap1.example.com:389');
+    this.checkUrl(['master', 'url'], masterUrl!);
+    const replicas = o.replicas?.map((url) => ({ url })) ?? this.replicas();
+    o.replicas?.forEach((url, i) => this.checkUrl(['replicas', i, 'url'], url));
+    const server = (o.server ?? this.string(['server']) ?? 'auto') as ServerKindSetting;
+    if (!['openldap', '389ds', 'auto'].includes(server)) this.fail(['server'], `must be openldap, 389ds or auto, not ${server}`);
+    const bindDn = o.bindDn ?? this.string(['bind', 'dn']);
+    if (!bindDn) this.fail(['bind', 'dn'], 'required: the DN to bind as, e.g. cn=Directory Manager');
+    const bindFile = this.string(['bind', 'passwordFile']);
+    const bind: BindSettings = { dn: bindDn!, passwordFile: bindFile ? path(bindFile) : undefined };
+    const configDn = o.configBindDn ?? this.string(['configBind', 'dn']);
+    const configFile = this.string(['configBind', 'passwordFile']);
+    const separateConfigBind = configDn !== undefined || configFile !== undefined;
+    const configBind: BindSettings = separateConfigBind
+      ? { dn: configDn ?? bind.dn, passwordFile: configFile ? path(configFile) : undefined }
+      : bind;
+    const caFile = o.caFile ?? this.string(['tls', 'caFile']);
+    const baselineVersion = o.baseline ?? this.version(['baselineVersion']) ?? '0.0.0';
+    const target = o.target ?? this.version(['target']);
+    for (const [key, v] of [['baselineVersion', baselineVersion], ['target', target]] as const) {
+      if (v !== undefined && !semver.valid(v)) this.fail([key], `not a semantic version (major.minor.patch): ${v}`);
+    }
+    const timeout = o.timeout ?? this.number(['replication', 'timeout']) ?? 300;
+    const pollInterval = o.pollInterval ?? this.number(['replication', 'pollInterval']) ?? 0.2;
+    return {
+      file: this.file,
+      server,
+      suffix: suffix!,
+      master: { url: masterUrl! },
+      replicas,
+      bind,
+      configBind,
+      separateConfigBind,
+      tls: {
+        startTLS: o.startTls ?? this.boolean(['tls', 'startTLS']) ?? false,
+        caFile: caFile ? path(caFile) : undefined,
+        insecure: o.tlsInsecure ?? this.boolean(['tls', 'insecure']) ?? false,
+      },
+      versionEntry: o.versionEntry ?? this.string(['versionEntry']) ?? `cn=schema-version,${suffix}`,
+      baselineVersion,
+      target,
+      scripts: path(o.scripts ?? this.string(['scripts']) ?? './upgrade-scripts'),
+      replication: { timeout, pollInterval },
+      backupDir: path(o.backupDir ?? this.string(['backupDir']) ?? './backups'),
+      logDir: path(o.logDir ?? this.string(['logDir']) ?? './logs'),
+    };
+  }
+
+  private checkKeys(): void {
+    const root = this.doc?.contents;
+    if (!isMap(root)) return;
+    for (const pair of root.items) {
+      const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
+      if (!(key in KNOWN_KEYS)) this.fail([key], `unknown key (known: ${Object.keys(KNOWN_KEYS).join(', ')})`);
+      const sub = KNOWN_KEYS[key];
+      if (sub && pair.value !== null) {
+        if (!isMap(pair.value)) this.fail([key], `must be a mapping with ${sub.join(', ')}`);
+        for (const p of (pair.value as { items: { key: unknown }[] }).items) {
+          const k = String(isScalar(p.key) ? p.key.value : p.key);
+          if (!sub.includes(k)) this.fail([key, k], `unknown key (known: ${sub.join(', ')})`);
+        }
+      }
+    }
+  }
+
+  private replicas(): { url: string }[] | undefined {
+    const node = this.doc?.getIn(['replicas'], true);
+    if (node === undefined || node === null) return undefined;
+    if (!isSeq(node)) this.fail(['replicas'], 'must be a list of { url: ... }');
+    return (node as { items: unknown[] }).items.map((_, i) => {
+      const url = this.string(['replicas', i, 'url']);
+      if (!url) this.fail(['replicas', i], 'each replica needs a url');
+      this.checkUrl(['replicas', i, 'url'], url!);
+      return { url: url! };
+    });
+  }
+
+  private checkUrl(path: (string | number)[], url: string): void {
+    let ok = false;
+    try {
+      const u = new URL(url);
+      ok = (u.protocol === 'ldap:' || u.protocol === 'ldaps:') && u.hostname !== '';
+    } catch { /* reported below */ }
+    if (!ok) this.fail(path, 'not an ldap:// or ldaps:// URL');
+  }
+
+  private value(path: (string | number)[]): unknown {
+    return this.doc?.getIn(path);
+  }
+
+  private string(path: (string | number)[]): string | undefined {
+    const v = this.value(path);
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string') this.fail(path, `must be a string, not ${JSON.stringify(v)}`);
+    return v as string;
+  }
+
+  private number(path: (string | number)[]): number | undefined {
+    const v = this.value(path);
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !(v > 0)) this.fail(path, `must be a positive number of seconds, not ${JSON.stringify(v)}`);
+    return v as number;
+  }
+
+  private boolean(path: (string | number)[]): boolean | undefined {
+    const v = this.value(path);
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'boolean') this.fail(path, `must be true or false, not ${JSON.stringify(v)}`);
+    return v as boolean;
+  }
+
+  /** Versions must be YAML strings: `2.10` unquoted is the number 2.1. */
+  private version(path: (string | number)[]): string | undefined {
+    const v = this.value(path);
+    if (typeof v === 'number') {
+      const node = this.doc?.getIn(path, true) as { source?: string } | undefined;
+      const written = isScalar(node) && node.source ? node.source : String(v);
+      this.fail(path, `versions must be strings: the YAML number ${written} reads as ${v}; quote it, e.g. "${written}"`);
+    }
+    return this.string(path);
+  }
+
+  private fail(path: (string | number)[], problem: string): never {
+    const key = path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
+    if (!this.file) throw new ConfigError(`${key || 'configuration'}: ${problem}${key ? ' (no configuration file: give it with a flag, or create ldap-upgrade.yaml)' : ''}`);
+    let where = '1:1';
+    for (let i = path.length; i >= 0 && this.doc; i--) {
+      const node = i === 0 ? this.doc.contents : (this.doc.getIn(path.slice(0, i), true) as unknown);
+      const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
+      if (range) {
+        const pos = this.keyOffset(path.slice(0, i)) ?? range[0];
+        where = this.position(pos);
+        break;
+      }
+    }
+    throw new ConfigError(`${basename(this.file)}:${where}: ${key}: ${problem}`);
+  }
+
+  /** `line:col` of an offset; an entry of a block list points at its dash, as an editor would show it. */
+  private position(offset: number): string {
+    const { line, col } = this.lines.linePos(offset);
+    const lineStart = this.lines.lineStarts[line - 1] ?? 0;
+    const before = this.source.slice(lineStart, lineStart + col - 1);
+    const dash = /^(\s*)-\s+$/.exec(before);
+    return `${line}:${dash ? dash[1]!.length + 1 : col}`;
+  }
+
+  /** The position of the key itself for a map entry (so the error points at `url:`, not its value). */
+  private keyOffset(path: (string | number)[]): number | undefined {
+    if (path.length === 0 || !this.doc) return undefined;
+    const last = path[path.length - 1];
+    if (typeof last !== 'string') return undefined;
+    const parent = path.length === 1 ? this.doc.contents : this.doc.getIn(path.slice(0, -1), true);
+    if (!isMap(parent)) return undefined;
+    const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === last);
+    return pair && isScalar(pair.key) ? pair.key.range?.[0] : undefined;
+  }
+}

@@ -1,0 +1,33 @@
+import type { AttributeValue, Modification } from '../ldap/entry.js';
+
+interface RecordBase {
+  dn: string;
+  /** 1-based line of the record's `dn:` in its file, for error messages. */
+  line: number;
+}
+
+/** An add (also a content record without `changetype`). `merge` is the `# ldap-upgrade: merge` mark. */
+export interface AddRecord extends RecordBase {
+  kind: 'add';
+  attributes: Record<string, AttributeValue[]>;
+  merge: boolean;
+}
+
+export interface ModifyRecord extends RecordBase {
+  kind: 'modify';
+  changes: Modification[];
+}
+
+export interface DeleteRecord extends RecordBase {
+  kind: 'delete';
+}
+
+export interface ModRdnRecord extends RecordBase {
+  kind: 'modrdn';
+  newRdn: string;
+  deleteOldRdn: boolean;
+  newSuperior?: string;
+}
+
+/** One RFC 2849 change record. */
+export type ChangeRecord = AddRecord | ModifyRecord | DeleteRecord | ModRdnRecord;

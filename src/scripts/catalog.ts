@@ -1,0 +1,74 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import semver from 'semver';
+import { ScriptFileError } from '../errors.js';
+import { scriptChecksum } from './checksum.js';
+import type { ScriptCatalog, ScriptFile, ScriptKind, VersionScripts } from './types.js';
+
+const KINDS: Record<string, ScriptKind> = { '.ldif': 'ldif', '.js': 'code', '.mjs': 'code', '.ts': 'code' };
+const SCRIPT_NAME = /^(\d{2})-[^/]+$/;
+
+/**
+ * Discovers the scripts folder (SPEC §4): version folders named by semver, sorted as semver;
+ * files `NN-name.{ldif,js,mjs,ts}` ordered by their prefix; `tags/<name>/` for named tags.
+ * Reads no code: code scripts are loaded by `loadCodeScripts`.
+ */
+export function discoverScripts(dir: string): ScriptCatalog {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    throw new ScriptFileError(`scripts folder ${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : String(err)}`);
+  }
+  const skipped: string[] = [];
+  const versions: VersionScripts[] = [];
+  const tags = new Map<string, ScriptFile[]>();
+  for (const name of names) {
+    const path = join(dir, name);
+    if (!statSync(path).isDirectory()) {
+      skipped.push(name);
+      continue;
+    }
+    if (name === 'tags') {
+      for (const tag of readdirSync(path).sort()) {
+        const tagPath = join(path, tag);
+        if (!statSync(tagPath).isDirectory()) { skipped.push(`tags/${tag}`); continue; }
+        if (!/^[A-Za-z0-9][\w.-]*$/.test(tag)) throw new ScriptFileError(`${tagPath}: a tag name uses letters, digits, ".", "_" and "-"`);
+        tags.set(tag, readScripts(tagPath, tag, tag, skipped));
+      }
+      continue;
+    }
+    if (!semver.valid(name) || semver.clean(name) !== name) {
+      throw new ScriptFileError(`${path}: folder name is not a semantic version (like 1.2.0), nor "tags"`);
+    }
+    versions.push({ version: name, scripts: readScripts(path, name, undefined, skipped) });
+  }
+  versions.sort((a, b) => semver.compare(a.version, b.version));
+  return { dir, versions, tags, skipped };
+}
+
+function readScripts(folder: string, version: string, tag: string | undefined, skipped: string[]): ScriptFile[] {
+  const scripts: ScriptFile[] = [];
+  const byPrefix = new Map<string, string>();
+  for (const name of readdirSync(folder).sort()) {
+    const path = join(folder, name);
+    const kind = KINDS[extname(name)];
+    if (!kind || name.endsWith('.d.ts') || !statSync(path).isFile()) {
+      skipped.push(join(tag ? `tags/${tag}` : version, name));
+      continue;
+    }
+    const m = SCRIPT_NAME.exec(name);
+    if (!m) throw new ScriptFileError(`${path}: a script name starts with a two-digit prefix, like 01-${name}`);
+    const prefix = m[1]!;
+    const other = byPrefix.get(prefix);
+    if (other) throw new ScriptFileError(`${folder}: ${other} and ${name} share the prefix ${prefix}; each script needs its own`);
+    byPrefix.set(prefix, name);
+    scripts.push({ version, tag, prefix, name, path, kind, checksum: scriptChecksum(readFileSync(path, 'utf8')) });
+  }
+  return scripts.sort((a, b) => a.prefix.localeCompare(b.prefix));
+}
+
+/** The highest version among the version folders, or undefined when there are none. */
+export function highestVersion(catalog: ScriptCatalog): string | undefined {
+  return catalog.versions[catalog.versions.length - 1]?.version;
+}

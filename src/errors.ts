@@ -76,3 +76,8 @@ export class LdapOperationError extends UpgradeError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** A script failed (in a dry run: would fail). Exit 5. */
+export class ScriptFailedError extends UpgradeError {
+  readonly exitCode = ExitCode.scriptFailed;
+}

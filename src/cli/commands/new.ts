@@ -1,0 +1,64 @@
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import semver from 'semver';
+import type { CommandModule } from 'yargs';
+import { loadConfig, locateConfig } from '../../config/load.js';
+import { UsageError } from '../../errors.js';
+
+interface Args {
+  version: string;
+  name: string;
+  ldif?: boolean;
+  ts?: boolean;
+  config?: string;
+  scripts?: string;
+}
+
+const LDIF_TEMPLATE = (name: string) => `# ${name}
+# RFC 2849 change records, applied idempotently. Placeholders: \${suffix}, \${versionEntry}.
+# Mark an add with "# ldap-upgrade: merge" to add missing values to an existing entry.
+
+dn: ou=example,\${suffix}
+changetype: add
+objectClass: organizationalUnit
+ou: example
+`;
+
+const TS_TEMPLATE = (name: string) => `import { defineScript } from 'ldap-upgrade';
+
+export default defineScript({
+  description: '${name.replace(/'/g, "\\'")}',
+  async up(ctx) {
+    for await (const entry of ctx.search({ base: ctx.suffix, filter: '(objectClass=person)', attributes: ['cn'] })) {
+      ctx.log(\`would change \${entry.dn}\`);
+    }
+  },
+});
+`;
+
+export const newCommand: CommandModule<object, Args> = {
+  command: 'new <version> <name>',
+  describe: 'Scaffold an upgrade script in the scripts folder',
+  builder: (y) => y
+    .positional('version', { type: 'string', demandOption: true, describe: 'version folder, e.g. 1.3.0' })
+    .positional('name', { type: 'string', demandOption: true, describe: 'short name, e.g. add-mail-index' })
+    .option('ldif', { type: 'boolean', describe: 'an LDIF script' })
+    .option('ts', { type: 'boolean', describe: 'a TypeScript script (the default)' })
+    .option('config', { type: 'string', describe: 'configuration file (for its scripts folder)' })
+    .option('scripts', { type: 'string', describe: 'scripts folder (default: the configured one, else ./upgrade-scripts)' })
+    .conflicts('ldif', 'ts') as never,
+  handler: (argv) => {
+    if (!semver.valid(argv.version) || semver.clean(argv.version) !== argv.version) throw new UsageError(`${argv.version} is not a semantic version like 1.3.0`);
+    if (!/^[a-z0-9][a-z0-9-]*$/i.test(argv.name)) throw new UsageError(`name "${argv.name}": use letters, digits and dashes`);
+    const file = locateConfig(argv.config);
+    const scripts = argv.scripts ? resolve(argv.scripts) : file ? loadConfig(file).scripts : resolve('upgrade-scripts');
+    const folder = join(scripts, argv.version);
+    mkdirSync(folder, { recursive: true });
+    const prefixes = existsSync(folder) ? readdirSync(folder).map((f) => /^(\d{2})-/.exec(f)?.[1]).filter(Boolean).map(Number) : [];
+    const next = prefixes.length ? Math.max(...prefixes) + 1 : 1;
+    if (next > 99) throw new UsageError(`${folder} has no two-digit prefix left`);
+    const path = join(folder, `${String(next).padStart(2, '0')}-${argv.name}.${argv.ldif ? 'ldif' : 'ts'}`);
+    writeFileSync(path, argv.ldif ? LDIF_TEMPLATE(argv.name) : TS_TEMPLATE(argv.name), { flag: 'wx' });
+    process.stdout.write(`created ${path}\n`);
+  },
+};

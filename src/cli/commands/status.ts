@@ -1,0 +1,28 @@
+import type { CommandModule } from 'yargs';
+import { ExitCode } from '../../errors.js';
+import { withCommonOptions, type CommonArgs } from '../common.js';
+import { setExitCode } from '../exit.js';
+
+interface Args extends CommonArgs {
+  check?: boolean;
+}
+
+export const statusCommand: CommandModule<object, Args> = {
+  command: 'status',
+  describe: 'Stored version, pending scripts, lock, and each replica: reachable, frozen, converged',
+  builder: (y) => withCommonOptions(y).option('check', { type: 'boolean', describe: 'exit 10 when an upgrade is pending, 0 when up to date' }) as never,
+  handler: async (argv) => {
+    const { openSession, connect } = await import('../session.js');
+    const { readStatus } = await import('../../core/status.js');
+    const { formatStatus } = await import('../format/status.js');
+    const session = openSession(argv, 'status');
+    const topology = await connect(session, argv);
+    try {
+      const report = await readStatus(topology);
+      session.print(report, () => formatStatus(report));
+      if (argv.check && !report.upToDate) setExitCode(ExitCode.pending);
+    } finally {
+      await topology.close();
+    }
+  },
+};

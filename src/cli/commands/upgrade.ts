@@ -1,0 +1,99 @@
+import type { CommandModule } from 'yargs';
+import { ExitCode, UsageError } from '../../errors.js';
+import type { RunReport } from '../../core/reports.js';
+import { withCommonOptions, type CommonArgs } from '../common.js';
+import { setExitCode } from '../exit.js';
+
+interface Args extends CommonArgs {
+  'dry-run'?: boolean;
+  ldif?: boolean;
+  to?: string;
+  from?: string;
+  force?: boolean;
+  tag?: string[];
+  timeout?: number;
+  resume?: boolean;
+  backup?: string;
+  yes?: boolean;
+}
+
+const OUTCOME_EXIT: Record<RunReport['outcome'], number> = {
+  done: ExitCode.ok, 'nothing-to-do': ExitCode.ok, 'script-failed': ExitCode.scriptFailed,
+  'not-converged': ExitCode.notConverged, interrupted: 130,
+};
+
+export const upgradeCommand: CommandModule<object, Args> = {
+  command: 'upgrade',
+  describe: 'Freeze the replicas, run the pending scripts on the master, wait for convergence, unfreeze',
+  builder: (y) => withCommonOptions(y)
+    .option('dry-run', { type: 'boolean', describe: 'run preflight and the scripts against a recording context; write nothing' })
+    .option('ldif', { type: 'boolean', describe: 'with --dry-run: print only the planned changes as LDIF' })
+    .option('to', { type: 'string', describe: 'stop at this version (default: the highest script version)' })
+    .option('from', { type: 'string', describe: 'override the stored version (needs --force)' })
+    .option('force', { type: 'boolean', describe: 'confirm --from or --tag' })
+    .option('tag', { type: 'string', array: true, describe: 'also run the named tag (repeatable; needs --force)' })
+    .option('timeout', { type: 'number', describe: 'seconds to wait for convergence (default: replication.timeout, 300)' })
+    .option('resume', { type: 'boolean', describe: 'continue an interrupted run after its last completed script' })
+    .option('backup', { type: 'string', describe: 'stream the suffix to this LDIF file before freezing' })
+    .option('yes', { type: 'boolean', alias: 'y', describe: 'do not ask for confirmation' })
+    .implies('ldif', 'dry-run')
+    .conflicts('dry-run', ['resume', 'backup'])
+    .conflicts('resume', ['from', 'to', 'tag']) as never,
+  handler: async (argv) => {
+    const { openSession, connect } = await import('../session.js');
+    const session = openSession(argv, argv['dry-run'] ? 'dry-run' : 'upgrade');
+    const request = { to: argv.to, from: argv.from, tags: argv.tag, force: argv.force };
+    if (!argv['dry-run'] && !argv.yes && !(await import('../prompt.js')).canPrompt()) {
+      throw new UsageError('upgrade writes to the directory: add --yes (there is no terminal to confirm on)');
+    }
+    const topology = await connect(session, argv);
+    try {
+      if (argv['dry-run']) {
+        const { dryRun } = await import('../../core/dry-run.js');
+        const { formatRecord } = await import('../../ldif/write.js');
+        const { formatDryRun } = await import('../format/reports.js');
+        const changes: Record<string, string[]> = {};
+        let lastScript = '';
+        const report = await dryRun(topology, request, (script, record) => {
+          const text = formatRecord(record);
+          if (session.json) {
+            (changes[script] ??= []).push(text);
+            return;
+          }
+          if (script !== lastScript) process.stdout.write(`# ${script}\n`);
+          lastScript = script;
+          process.stdout.write(text + '\n\n');
+        }, session.events);
+        if (session.json) session.print({ ...report, changes }, () => '');
+        else if (!argv.ldif) process.stdout.write(formatDryRun(report));
+        return;
+      }
+      const { runUpgrade } = await import('../../core/upgrade.js');
+      const { formatRun } = await import('../format/reports.js');
+      const controller = new AbortController();
+      const onSignal = (signal: NodeJS.Signals) => controller.abort(signal);
+      process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+      try {
+        const report = await runUpgrade(topology, {
+          ...request, resume: argv.resume, backupFile: argv.backup,
+          timeoutMs: session.config.replication.timeout * 1000, pollMs: session.config.replication.pollInterval * 1000,
+          signal: controller.signal,
+          confirm: argv.yes ? undefined : async (loaded, resume) => {
+            const { confirm } = await import('../prompt.js');
+            const what = resume ? `Resume run ${resume.runId} (${resume.steps.length - resume.completed} script(s) left)` : `Upgrade from ${loaded.plan.fromVersion} to ${loaded.plan.toVersion}: ${loaded.plan.steps.length} script(s), freezing ${topology.replicas.length} replica(s)`;
+            return confirm(`${what}. Continue?`);
+          },
+        }, session.events);
+        session.print(report, () => formatRun(report));
+        let code = OUTCOME_EXIT[report.outcome];
+        if (report.outcome === 'interrupted' && controller.signal.reason === 'SIGTERM') code = 143;
+        if (report.error) process.stderr.write(`ldap-upgrade: ${report.error}\n`);
+        setExitCode(code);
+      } finally {
+        process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+      }
+    } finally {
+      await topology.close();
+    }
+  },
+};

@@ -1,0 +1,47 @@
+import type { Argv } from 'yargs';
+
+/** Flags every directory command takes: the configuration file and key overrides (SPEC §3). */
+export interface CommonArgs {
+  config?: string;
+  json?: boolean;
+  'password-file'?: string;
+  'config-password-file'?: string;
+  server?: string;
+  suffix?: string;
+  master?: string;
+  replica?: string[];
+  'bind-dn'?: string;
+  'config-bind-dn'?: string;
+  'ca-file'?: string;
+  'start-tls'?: boolean;
+  'tls-insecure'?: boolean;
+  'version-entry'?: string;
+  baseline?: string;
+  scripts?: string;
+  'poll-interval'?: number;
+  'backup-dir'?: string;
+  'log-dir'?: string;
+}
+
+export function withCommonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
+  return y
+    .option('config', { type: 'string', describe: 'configuration file (default ./ldap-upgrade.yaml, else $LDAP_UPGRADE_CONFIG)' })
+    .option('json', { type: 'boolean', describe: 'print one JSON document (no progress on stderr)' })
+    .option('password-file', { type: 'string', describe: 'file holding the bind password (else $LDAP_UPGRADE_PASSWORD, the configured file, a prompt)' })
+    .option('config-password-file', { type: 'string', describe: 'file holding the cn=config password (else $LDAP_UPGRADE_CONFIG_PASSWORD, configBind.passwordFile, a prompt)' })
+    .option('server', { type: 'string', choices: ['openldap', '389ds', 'auto'], describe: 'override: server kind' })
+    .option('suffix', { type: 'string', describe: 'override: the replicated naming context' })
+    .option('master', { type: 'string', describe: 'override: master URL' })
+    .option('replica', { type: 'string', array: true, describe: 'override: replica URL (repeatable)' })
+    .option('bind-dn', { type: 'string', describe: 'override: bind DN' })
+    .option('config-bind-dn', { type: 'string', describe: 'override: DN for cn=config changes' })
+    .option('ca-file', { type: 'string', describe: 'override: CA certificates file' })
+    .option('start-tls', { type: 'boolean', describe: 'override: use StartTLS' })
+    .option('tls-insecure', { type: 'boolean', describe: 'override: do NOT verify server certificates (explicit opt-out)' })
+    .option('version-entry', { type: 'string', describe: 'override: DN of the version entry' })
+    .option('baseline', { type: 'string', describe: 'override: version assumed when none is stored' })
+    .option('scripts', { type: 'string', describe: 'override: upgrade scripts folder' })
+    .option('poll-interval', { type: 'number', describe: 'override: first convergence poll interval, seconds' })
+    .option('backup-dir', { type: 'string', describe: 'override: folder for journals and backups' })
+    .option('log-dir', { type: 'string', describe: 'override: folder for run logs' }) as Argv<T & CommonArgs>;
+}

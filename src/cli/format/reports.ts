@@ -1,0 +1,61 @@
+import type { RecoverReport } from '../../core/recover.js';
+import type { DryRunReport, RunReport, StepResult } from '../../core/reports.js';
+
+function stepLine(s: StepResult): string {
+  const folded = s.folded.length ? ` (runOnce: also stands for ${s.folded.join(', ')})` : '';
+  const took = s.status === 'Success' ? `, ${s.durationMs} ms` : '';
+  return `  ${s.status.padEnd(11)} ${s.script}: ${s.entriesChanged} entr${s.entriesChanged === 1 ? 'y' : 'ies'}${took}${folded}${s.error ? ` — ${s.error}` : ''}`;
+}
+
+/** The human dry-run report (the LDIF itself was streamed before it). */
+export function formatDryRun(r: DryRunReport): string {
+  const from = r.fromSource === 'baseline' ? `${r.fromVersion} (no stored version: baseline)` : r.fromSource === 'forced' ? `${r.fromVersion} (forced with --from)` : r.fromVersion;
+  const lines = [
+    '',
+    `DRY RUN — nothing was written`,
+    `from ${from} to ${r.toVersion}${r.versions.length ? `: versions ${r.versions.join(', ')}` : ''}${r.tags.length ? `; tags ${r.tags.join(', ')}` : ''}`,
+    `scripts (${r.steps.length}):`,
+    ...r.steps.map(stepLine),
+    `replicas that would be frozen (${r.replicasToFreeze.filter((x) => !x.alreadyReadOnly).length}):`,
+    ...r.replicasToFreeze.map((x) => `  - ${x.url}${x.alreadyReadOnly ? ' (already read-only: left as it is)' : ''}`),
+    `preflight: ${r.preflight.master.product} master ${r.preflight.master.url}; ` +
+      (r.preflight.replicas.length ? r.preflight.replicas.map((x) => `${x.url} ${x.lag ?? ''}`).join(', ') : 'no replicas'),
+    ...r.warnings.map((w) => `warning: ${w}`),
+  ];
+  return lines.join('\n') + '\n';
+}
+
+export function formatRun(r: RunReport): string {
+  if (r.outcome === 'nothing-to-do') return `nothing to do: the directory is at ${r.fromVersion}\n`;
+  const title: Record<RunReport['outcome'], string> = {
+    done: `upgraded from ${r.fromVersion} to ${r.toVersion}`,
+    'nothing-to-do': '',
+    'script-failed': 'FAILED: a script failed; its run was rolled back',
+    'not-converged': `upgraded on the master to ${r.toVersion}, but NOT every replica converged`,
+    interrupted: 'INTERRUPTED: the run was rolled back',
+  };
+  const lines = [
+    `run ${r.runId}: ${title[r.outcome]}`,
+    ...(r.error ? [`error: ${r.error}`] : []),
+    'scripts:',
+    ...r.steps.map(stepLine),
+    'replicas:',
+    ...r.replicas.map((x) => `  ${x.url}: freeze ${x.alreadyReadOnly ? 'skipped (already read-only)' : x.freeze}, converge ${x.converge}${x.convergeMs !== undefined ? ` (${x.convergeMs} ms)` : ''}, unfreeze ${x.alreadyReadOnly ? 'skipped (stays read-only)' : x.unfreeze}${x.error ? ` — ${x.error}` : ''}`),
+    `total ${(r.totalMs / 1000).toFixed(1)} s${r.convergeMs !== undefined ? `, convergence wait ${r.convergeMs} ms` : ''}`,
+    ...(r.backupFile ? [`backup: ${r.backupFile}`] : []),
+    ...r.warnings.map((w) => `warning: ${w}`),
+  ];
+  return lines.join('\n') + '\n';
+}
+
+export function formatRecover(r: RecoverReport): string {
+  if (r.outcome === 'nothing-to-recover') return 'nothing to recover: no lock and no unfinished run\n';
+  return [
+    `run ${r.runId}: ${r.outcome}`,
+    ...(r.overridden ? [`warning: ${r.overridden}`] : []),
+    ...(r.changesUndone ? [`changes undone: ${r.changesUndone}`] : []),
+    `unfrozen: ${r.unfrozen.join(', ') || 'none needed'}`,
+    ...r.stillFrozen.map((s) => `STILL FROZEN: ${s.url} (${s.error})`),
+    `lock: ${r.lockReleased ? 'released' : 'was free'}`,
+  ].join('\n') + '\n';
+}

@@ -1,0 +1,24 @@
+import type { StatusReport } from '../../core/status.js';
+
+export function formatStatus(s: StatusReport): string {
+  const lines = [
+    `server:   ${s.server} (master ${s.master})`,
+    `version:  ${s.storedVersion ?? `none — assuming baseline ${s.baselineVersion}`}`,
+    `target:   ${s.targetVersion}`,
+    s.upToDate ? 'pending:  none (up to date)' : `pending:  ${s.pending.length} script(s)`,
+    ...s.pending.map((p) => `  - ${p.script}`),
+    `lock:     ${s.lock ? `held by run ${s.lock.runId} (host ${s.lock.host}, pid ${s.lock.pid}, since ${s.lock.startedAt})${s.lock.holderDead ? ` — interrupted: ${s.lock.why}; run \`ldap-upgrade recover\`` : ''}` : 'free'}`,
+  ];
+  if (s.interruptedRun) lines.push(`interrupted run: ${s.interruptedRun.runId} (state ${s.interruptedRun.state}, host ${s.interruptedRun.host}): run \`ldap-upgrade recover\` or \`upgrade --resume\``);
+  lines.push(`replicas: ${s.replicas.length}`);
+  for (const r of s.replicas) {
+    if (!r.reachable) {
+      lines.push(`  - ${r.url}: UNREACHABLE (${r.error})`);
+      continue;
+    }
+    const frozen = r.frozen === undefined ? 'write state unknown' : r.frozen ? (r.frozenBy ? `frozen by ldap-upgrade run ${r.frozenBy}` : 'read-only (not by ldap-upgrade)') : 'writable';
+    lines.push(`  - ${r.url}: reachable, ${frozen}, ${r.converged ? 'converged' : r.lag ?? 'convergence unknown'}${r.error ? ` (${r.error})` : ''}`);
+  }
+  for (const w of s.warnings) lines.push(`warning: ${w}`);
+  return lines.join('\n') + '\n';
+}

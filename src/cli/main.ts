@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { historyCommand } from './commands/history.js';
+import { newCommand } from './commands/new.js';
+import { recoverCommand } from './commands/recover.js';
+import { sandboxCommand } from './commands/sandbox.js';
+import { statusCommand } from './commands/status.js';
+import { upgradeCommand } from './commands/upgrade.js';
+import { validateCommand } from './commands/validate.js';
+import { currentExitCode, exitCodeFor, messageFor } from './exit.js';
+
+const EPILOG = `Exit codes: 0 done or nothing to do; 1 internal error; 2 usage/configuration/script files;
+3 connection, TLS, bind or password; 4 locked by another run; 5 a script failed (rolled back);
+6 replicas did not converge in time; 7 refused (preflight, downgrade, data newer than tool, tag);
+8 interrupted run found (recover or upgrade --resume); 10 status --check: upgrade pending.
+Passwords: --password-file FILE, $LDAP_UPGRADE_PASSWORD, the configured passwordFile, or a prompt.`;
+
+/** Runs the CLI; returns the exit code (never calls process.exit itself, so tests can call it). */
+export async function main(args: string[]): Promise<number> {
+  let failed: unknown;
+  const parser = yargs(args)
+    .scriptName('ldap-upgrade')
+    .usage('$0 <command> [options]\n\nUpgrade the data and schema of a replicated LDAP directory (OpenLDAP, 389 DS).')
+    .command(statusCommand)
+    .command(upgradeCommand)
+    .command(recoverCommand)
+    .command(historyCommand)
+    .command(validateCommand)
+    .command(newCommand)
+    .command(sandboxCommand)
+    .demandCommand(1, 'name a command')
+    .strict()
+    .epilog(EPILOG)
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      failed = err ?? new UsageFailure(msg);
+    })
+    .help()
+    .version();
+  try {
+    await parser.parseAsync();
+  } catch (err) {
+    failed ??= err;
+  }
+  if (failed instanceof UsageFailure) {
+    process.stderr.write(`ldap-upgrade: ${failed.message}\nRun \`ldap-upgrade --help\` for usage.\n`);
+    return 2;
+  }
+  if (failed !== undefined) {
+    process.stderr.write(`ldap-upgrade: ${messageFor(failed)}\n`);
+    return exitCodeFor(failed);
+  }
+  return currentExitCode();
+}
+
+class UsageFailure extends Error {}
+
+const code = await main(hideBin(process.argv));
+process.exitCode = code;

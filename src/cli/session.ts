@@ -1,0 +1,63 @@
+import { loadConfig, locateConfig } from '../config/load.js';
+import { resolvePassword } from '../config/password.js';
+import type { ConfigOverrides, UpgradeConfig } from '../config/types.js';
+import type { EventSink } from '../core/events.js';
+import { openTopology, type Credentials, type Topology } from '../core/topology.js';
+import type { CommonArgs } from './common.js';
+import { openLogFile, progressSink } from './progress.js';
+import { canPrompt, promptHidden } from './prompt.js';
+
+/** What a command handler works with: configuration, progress sink and output helpers. */
+export interface Session {
+  config: UpgradeConfig;
+  json: boolean;
+  events: EventSink;
+  logFile?: string;
+  /** Prints the result: JSON with --json, else the human text. */
+  print(result: unknown, human: () => string): void;
+}
+
+export function configOverrides(argv: CommonArgs & { to?: string; timeout?: number }): ConfigOverrides {
+  return {
+    server: argv.server, suffix: argv.suffix, master: argv.master, replicas: argv.replica, bindDn: argv['bind-dn'],
+    configBindDn: argv['config-bind-dn'], caFile: argv['ca-file'], startTls: argv['start-tls'], tlsInsecure: argv['tls-insecure'],
+    versionEntry: argv['version-entry'], baseline: argv.baseline, target: argv.to, scripts: argv.scripts,
+    timeout: argv.timeout, pollInterval: argv['poll-interval'], backupDir: argv['backup-dir'], logDir: argv['log-dir'],
+  };
+}
+
+export function openSession(argv: CommonArgs & { to?: string; timeout?: number }, command: string): Session {
+  const config = loadConfig(locateConfig(argv.config), configOverrides(argv));
+  const json = argv.json === true;
+  const logFile = openLogFile(config.logDir, command);
+  const events = progressSink(json ? 'json' : process.stderr.isTTY ? 'tty' : 'plain', logFile);
+  return {
+    config, json, events, logFile,
+    print(result, human) {
+      process.stdout.write(json ? JSON.stringify(result, null, 2) + '\n' : human());
+    },
+  };
+}
+
+/** Passwords in SPEC §3 order; the prompt only on a terminal. Never logged. */
+export async function resolveCredentials(session: Session, argv: CommonArgs): Promise<Credentials> {
+  const { config } = session;
+  const warn = (message: string) => session.events({ type: 'warning', message });
+  const prompt = canPrompt() ? promptHidden : undefined;
+  const bind = await resolvePassword({
+    bindDn: config.bind.dn, flagFile: argv['password-file'], envVar: 'LDAP_UPGRADE_PASSWORD',
+    configuredFile: config.bind.passwordFile, prompt, warn,
+  });
+  if (!config.separateConfigBind) return { bindPassword: bind.password, configPassword: bind.password };
+  const cfg = await resolvePassword({
+    bindDn: config.configBind.dn, flagFile: argv['config-password-file'], envVar: 'LDAP_UPGRADE_CONFIG_PASSWORD',
+    configuredFile: config.configBind.passwordFile, prompt, warn,
+  });
+  return { bindPassword: bind.password, configPassword: cfg.password };
+}
+
+/** Resolves the passwords and connects to the whole topology. */
+export async function connect(session: Session, argv: CommonArgs): Promise<Topology> {
+  const credentials = await resolveCredentials(session, argv);
+  return openTopology(session.config, credentials, session.events);
+}

@@ -1,0 +1,47 @@
+import { RefusedError, ScriptFailedError } from '../errors.js';
+import { scriptId } from '../scripts/types.js';
+import { RecordingStore, type PlannedChangeSink } from './context/recording-store.js';
+import type { EventSink } from './events.js';
+import { loadPlan, type PlanRequest } from './planning.js';
+import { preflight } from './preflight.js';
+import { FORMAT_VERSION, type DryRunReport, type StepResult } from './reports.js';
+import { runScript, ScriptFailure } from './run-script.js';
+import type { Topology } from './topology.js';
+
+/**
+ * `upgrade --dry-run` (SPEC §6): preflight, then the planned scripts against a recording
+ * context. Writes nothing anywhere: no lock, no history, no freeze, no journal.
+ */
+export async function dryRun(topology: Topology, request: PlanRequest, sink: PlannedChangeSink, events: EventSink): Promise<DryRunReport> {
+  const found = await preflight(topology, events);
+  if (found.problems.length > 0) throw new RefusedError(`preflight failed: ${found.problems.join('; ')}`);
+  const { plan, changedScripts } = await loadPlan(topology.config, topology.store, request);
+  const warnings = changedScripts.map((s) => `${s} changed since it was applied`);
+  for (const w of warnings) events({ type: 'warning', message: w });
+  const store = new RecordingStore(topology.master, sink);
+  const steps: StepResult[] = plan.steps.map((s) => ({
+    version: s.version, script: scriptId(s.script), tag: s.tag, status: 'Planned', entriesChanged: 0, durationMs: 0, folded: s.folded.map(scriptId),
+  }));
+  for (const [i, step] of plan.steps.entries()) {
+    events({ type: 'script-start', index: i + 1, total: plan.steps.length, script: steps[i]!.script });
+    const started = Date.now();
+    try {
+      steps[i]!.entriesChanged = await runScript(step.script, {
+        store, suffix: topology.config.suffix, versionEntry: topology.config.versionEntry,
+        fromVersion: plan.fromVersion, toVersion: step.version, events,
+      });
+    } catch (err) {
+      if (!(err instanceof ScriptFailure)) throw err;
+      throw new ScriptFailedError(`dry run: version ${step.version}: ${err.message} (nothing was written)`, { cause: err });
+    }
+    steps[i]!.durationMs = Date.now() - started;
+    events({ type: 'script-end', script: steps[i]!.script, status: 'Success', entriesChanged: steps[i]!.entriesChanged, durationMs: steps[i]!.durationMs });
+  }
+  return {
+    kind: 'dry-run', formatVersion: FORMAT_VERSION,
+    fromVersion: plan.fromVersion, fromSource: plan.fromSource, toVersion: plan.toVersion, versions: plan.versions, tags: plan.tags,
+    steps,
+    replicasToFreeze: found.replicas.map((r) => ({ url: r.url, alreadyReadOnly: r.writeState?.frozen ?? false })),
+    preflight: found, warnings,
+  };
+}

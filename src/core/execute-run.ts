@@ -1,0 +1,216 @@
+import { RefusedError, errorMessage } from '../errors.js';
+import type { UpgradePlan } from '../plan/planner.js';
+import { scriptId } from '../scripts/types.js';
+import { LiveStore } from './context/live-store.js';
+import { waitForConvergence, type ConvergenceResult } from './convergence.js';
+import type { EventSink } from './events.js';
+import { freezeReplicas, readWriteStates, unfreezeReplicas } from './freeze.js';
+import { Journal, readJournal } from './journal.js';
+import { LEASE_MS, leaseExpiry } from './liveness.js';
+import type { RunRecord } from './records.js';
+import { FORMAT_VERSION, type ReplicaResult, type RunReport, type StepResult } from './reports.js';
+import { undoJournal } from './rollback.js';
+import { runScript, ScriptFailure } from './run-script.js';
+import type { Topology } from './topology.js';
+
+export interface RunSettings {
+  timeoutMs: number;
+  pollMs: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Freeze → apply → wait → unfreeze → unlock → final record (SPEC §7.3–7.7), for a run that holds
+ * the lock. Replicas are given back in every outcome. Each result starts as NotExecuted and is
+ * overwritten as the run goes, so a failure report is exact.
+ */
+export async function executeRun(topology: Topology, record: RunRecord, plan: UpgradePlan, settings: RunSettings, events: EventSink, started: number): Promise<RunReport> {
+  const { store } = topology;
+  const steps: StepResult[] = plan.steps.map((s, i) => ({
+    version: s.version, script: scriptId(s.script), tag: s.tag, status: i < record.completed ? 'Success' : 'NotExecuted',
+    entriesChanged: 0, durationMs: 0, folded: s.folded.map(scriptId),
+  }));
+  const report: RunReport = {
+    kind: 'upgrade', formatVersion: FORMAT_VERSION, runId: record.runId, outcome: 'done', fromVersion: plan.fromVersion,
+    toVersion: plan.toVersion, steps, replicas: [], totalMs: 0, rolledBack: false, warnings: [], journal: record.journal,
+  };
+  const lease = setInterval(() => {
+    store.writeLock({ runId: record.runId, host: record.host, pid: record.pid, startedAt: record.startedAt, expiresAt: leaseExpiry() })
+      .catch((err) => events({ type: 'warning', message: `could not renew the lock's lease: ${errorMessage(err)}` }));
+  }, LEASE_MS / 4);
+  lease.unref();
+  try {
+    // Freeze: original states go to the run record before anything changes.
+    events({ type: 'phase', phase: 'freeze', message: `freeze ${topology.replicas.length} replica(s)` });
+    if (record.replicas.length === 0) record.replicas = await readWriteStates(topology);
+    await store.writeRun(record);
+    report.replicas = record.replicas.map((r) => ({
+      url: r.url, freeze: r.frozenByRun ? 'NotExecuted' : 'Success', alreadyReadOnly: !r.frozenByRun,
+      converge: 'NotExecuted', unfreeze: r.frozenByRun ? 'NotExecuted' : 'Success',
+    }));
+    const frozen = await freezeReplicas(topology, record.replicas, events);
+    for (const f of frozen) replica(report, f.url).freeze = f.ok ? 'Success' : 'Error';
+    const failedFreeze = frozen.filter((f) => !f.ok);
+    if (failedFreeze.length > 0) {
+      await giveBack(topology, record, report, events);
+      record.state = 'failed';
+      record.error = `freeze failed: ${failedFreeze.map((f) => `${f.url}: ${f.error}`).join('; ')}`;
+      await finish(topology, record);
+      throw new RefusedError(`${record.error}; the other replicas were unfrozen and nothing was written`);
+    }
+
+    // Apply.
+    record.state = 'applying';
+    await store.writeRun(record);
+    const journal = new Journal(record.journal);
+    const live = new LiveStore(topology.master, journal, settings.signal);
+    let failure: { message: string } | undefined;
+    try {
+      for (let i = record.completed; i < plan.steps.length; i++) {
+        if (settings.signal?.aborted) throw new Interrupted(String(settings.signal.reason ?? 'a signal'));
+        const step = plan.steps[i]!;
+        const result = steps[i]!;
+        events({ type: 'script-start', index: i + 1, total: plan.steps.length, script: result.script });
+        const t0 = Date.now();
+        try {
+          result.entriesChanged = await runScript(step.script, {
+            store: live, suffix: topology.config.suffix, versionEntry: topology.config.versionEntry,
+            fromVersion: plan.fromVersion, toVersion: step.version, events,
+          });
+        } catch (err) {
+          result.status = 'Error';
+          result.durationMs = Date.now() - t0;
+          result.error = errorMessage(err);
+          events({ type: 'script-end', script: result.script, status: 'Error', entriesChanged: 0, durationMs: result.durationMs });
+          if (settings.signal?.aborted) throw new Interrupted(String(settings.signal.reason ?? 'a signal'));
+          throw err;
+        }
+        journal.sync();
+        result.status = 'Success';
+        result.durationMs = Date.now() - t0;
+        events({ type: 'script-end', script: result.script, status: 'Success', entriesChanged: result.entriesChanged, durationMs: result.durationMs });
+        await store.addHistory({
+          version: step.version, script: result.script, tag: step.tag, checksum: step.script.checksum, runId: record.runId,
+          appliedBy: `${record.host}:${record.pid}`, appliedAt: new Date().toISOString(), durationMs: result.durationMs,
+          entriesChanged: result.entriesChanged,
+        }, i + 1);
+        const next = plan.steps[i + 1];
+        if (!step.tag && (!next || next.tag || next.version !== step.version)) await store.setVersion(step.version);
+        record.completed = i + 1;
+        await store.writeRun(record);
+      }
+    } catch (err) {
+      if (err instanceof Interrupted) {
+        report.outcome = 'interrupted';
+        failure = { message: `interrupted by ${err.message}` };
+      } else if (err instanceof ScriptFailure) {
+        report.outcome = 'script-failed';
+        const version = plan.steps.find((s) => scriptId(s.script) === err.script)?.version;
+        failure = { message: `version ${version}: ${err.message}` };
+      } else {
+        throw err;
+      }
+    } finally {
+      journal.close();
+    }
+
+    if (failure) {
+      report.error = failure.message;
+      await rollBack(topology, record, report, settings, events);
+      return report;
+    }
+
+    // Wait for convergence of everything written, including the records themselves.
+    record.state = 'waiting';
+    await store.writeRun(record);
+    events({ type: 'phase', phase: 'converge', message: `waiting for ${topology.replicas.length} replica(s) to converge` });
+    const waitStarted = Date.now();
+    const converged = await waitForConvergence(topology, record.replicas.map((r) => r.url), { timeoutMs: settings.timeoutMs, pollMs: settings.pollMs, signal: settings.signal }, events);
+    report.convergeMs = Date.now() - waitStarted;
+    applyConvergence(report, converged);
+    const lagging = converged.filter((c) => !c.converged);
+    if (lagging.length > 0) {
+      report.outcome = 'not-converged';
+      report.error = `replicas did not converge within ${settings.timeoutMs / 1000} s: ${lagging.map((c) => `${c.url} (${c.detail})`).join('; ')}; the data is upgraded on the master`;
+    }
+    await giveBack(topology, record, report, events);
+    record.state = report.outcome === 'done' ? 'done' : 'failed';
+    record.error = report.error;
+    await finish(topology, record);
+    return report;
+  } catch (err) {
+    // An unexpected failure: still give the replicas back; the lock stays for `recover` to see.
+    if (record.state !== 'failed') {
+      await giveBack(topology, record, report, events).catch(() => undefined);
+      record.error = errorMessage(err);
+      await store.writeRun(record).catch(() => undefined);
+    }
+    throw err;
+  } finally {
+    clearInterval(lease);
+    report.totalMs = Date.now() - started;
+  }
+}
+
+class Interrupted extends Error {}
+
+function replica(report: RunReport, url: string): ReplicaResult {
+  return report.replicas.find((r) => r.url === url)!;
+}
+
+function applyConvergence(report: RunReport, results: ConvergenceResult[]): void {
+  for (const c of results) {
+    const r = replica(report, c.url);
+    r.converge = c.converged ? 'Success' : 'Error';
+    r.convergeMs = c.waitedMs;
+    r.lag = c.detail;
+  }
+}
+
+/** Unfreezes every replica the run froze; a replica that cannot be reached stays listed for `recover`. */
+async function giveBack(topology: Topology, record: RunRecord, report: RunReport, events: EventSink): Promise<void> {
+  events({ type: 'phase', phase: 'unfreeze', message: 'unfreeze the replicas' });
+  const results = await unfreezeReplicas(topology, record.replicas, events);
+  for (const u of results) {
+    const r = replica(report, u.url);
+    r.unfreeze = u.ok ? 'Success' : 'Error';
+    if (!u.ok) {
+      r.error = u.error;
+      report.warnings.push(`${u.url} could not be unfrozen (${u.error}): run \`ldap-upgrade recover\` once it is reachable`);
+    }
+  }
+}
+
+/** Unlock, then the run record's final state (SPEC §7.7). */
+async function finish(topology: Topology, record: RunRecord): Promise<void> {
+  await topology.store.releaseLock(record.runId);
+  await topology.store.writeRun(record);
+}
+
+/** Script failure or signal: undo from the journal, wait for the undo to converge, give back, unlock. */
+async function rollBack(topology: Topology, record: RunRecord, report: RunReport, settings: RunSettings, events: EventSink): Promise<void> {
+  const { store } = topology;
+  record.state = 'rolling-back';
+  record.error = report.error;
+  await store.writeRun(record);
+  events({ type: 'phase', phase: 'rollback', message: `rolling back run ${record.runId}: ${report.error}` });
+  try {
+    const undone = await undoJournal(topology.master, readJournal(record.journal), events);
+    await store.removeHistory(record.runId);
+    await store.setVersion(record.storedBefore);
+    events({ type: 'info', message: `rollback: ${undone} change(s) undone` });
+  } catch (err) {
+    // Keep the lock: the data is half rolled back, and `recover --rollback` can finish it.
+    report.warnings.push(`rollback failed: ${errorMessage(err)}; the lock is kept: run \`ldap-upgrade recover --rollback\``);
+    report.error = `${report.error}; rollback failed: ${errorMessage(err)}`;
+    await giveBack(topology, record, report, events);
+    await store.writeRun(record);
+    return;
+  }
+  report.rolledBack = true;
+  const converged = await waitForConvergence(topology, record.replicas.map((r) => r.url), { timeoutMs: settings.timeoutMs, pollMs: settings.pollMs }, events);
+  applyConvergence(report, converged);
+  await giveBack(topology, record, report, events);
+  record.state = 'rolled-back';
+  await finish(topology, record);
+}

@@ -1,0 +1,80 @@
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { AttributeValue, LdapEntry } from '../ldap/entry.js';
+import type { PlannedWrite } from './context/entry-store.js';
+
+/** One journaled write: enough to undo it. */
+export interface JournalRecord {
+  seq: number;
+  script: string;
+  kind: PlannedWrite['kind'];
+  dn: string;
+  newDn?: string;
+  /** Attributes a modify touched (only those are restored on undo). */
+  attributes?: string[];
+  /** The entry before the write; null for an add. */
+  pre: LdapEntry | null;
+}
+
+/**
+ * The run's journal of pre-images (SPEC §7.4), a JSON-lines file in `backupDir`. Each record is
+ * written (to the kernel, so it survives a kill -9) before its write is sent; the file is
+ * fsync'ed at every script boundary.
+ */
+export class Journal {
+  private fd: number;
+  private seq = 0;
+
+  constructor(readonly path: string) {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    this.seq = existsSync(path) ? readJournal(path).length : 0;
+    this.fd = openSync(path, 'a', 0o600);
+  }
+
+  append(write: PlannedWrite, script: string): void {
+    const record: JournalRecord = {
+      seq: ++this.seq, script, kind: write.kind, dn: write.dn, pre: write.pre,
+      ...(write.kind === 'rename' ? { newDn: write.newDn } : {}),
+      ...(write.kind === 'modify' ? { attributes: [...new Set(write.changes.map((c) => c.attribute))] } : {}),
+    };
+    writeSync(this.fd, JSON.stringify(record, encodeBuffers) + '\n');
+  }
+
+  sync(): void {
+    fsyncSync(this.fd);
+  }
+
+  close(): void {
+    try { fsyncSync(this.fd); } catch { /* already closed */ }
+    try { closeSync(this.fd); } catch { /* already closed */ }
+  }
+}
+
+function encodeBuffers(this: unknown, _key: string, value: unknown): unknown {
+  if (value && typeof value === 'object' && (value as { type?: string }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data)) {
+    return { $b64: Buffer.from((value as { data: number[] }).data).toString('base64') };
+  }
+  return value;
+}
+
+function decodeBuffers(_key: string, value: unknown): unknown {
+  if (value && typeof value === 'object' && typeof (value as { $b64?: unknown }).$b64 === 'string') {
+    return Buffer.from((value as { $b64: string }).$b64, 'base64') as AttributeValue;
+  }
+  return value;
+}
+
+/** Reads a journal; a torn last line (killed mid-write) is ignored: its write was never sent. */
+export function readJournal(path: string): JournalRecord[] {
+  if (!existsSync(path)) return [];
+  const out: JournalRecord[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line, decodeBuffers) as JournalRecord);
+    } catch {
+      break;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,91 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errorMessage } from '../errors.js';
+import type { WriteState, ReplicationState } from '../servers/adapter.js';
+import { describeLag } from '../servers/csn.js';
+import type { EventSink } from './events.js';
+import type { Topology } from './topology.js';
+
+/** How long preflight lets a replica catch up with the master's state read at its start. */
+const CONVERGED_GRACE_MS = 5_000;
+
+export interface ReplicaFinding {
+  url: string;
+  reachable: boolean;
+  /** Its write state now (read over cn=config). */
+  writeState?: WriteState;
+  converged?: boolean;
+  /** "converged", "behind by 1.2 s", … */
+  lag?: string;
+  problems: string[];
+}
+
+export interface PreflightReport {
+  master: { url: string; product: string };
+  replicas: ReplicaFinding[];
+  /** Every problem found; an upgrade (or dry run) is refused (exit 7) when there is one. */
+  problems: string[];
+}
+
+/**
+ * SPEC §7.1, read-only: every replica reachable, its cn=config readable with the config
+ * credentials, the suffix replicated to it and converged now.
+ */
+export async function preflight(topology: Topology, events: EventSink): Promise<PreflightReport> {
+  const { adapter, config } = topology;
+  events({ type: 'phase', phase: 'preflight', message: `preflight: ${topology.identity.product} master ${config.master.url}, ${topology.replicas.length} replica(s)` });
+  const masterState = await adapter.readReplicationState(topology.master, config.suffix);
+  const problems: string[] = [];
+  if (!(await topology.master.get(config.suffix, ['objectClass']))) problems.push(`${config.master.url}: the suffix ${config.suffix} does not exist on the master`);
+  if (topology.replicas.length > 0 && masterState.size === 0) {
+    problems.push(`${config.master.url}: no replication state (contextCSN) on ${config.suffix}: is it replicated?`);
+  }
+  const replicas = await Promise.all(topology.replicas.map((r) => checkReplica(topology, r.url, r.data !== undefined, r.error, masterState)));
+  for (const r of replicas) for (const p of r.problems) problems.push(`${r.url}: ${p}`);
+  for (const r of replicas) {
+    events({ type: 'server', url: r.url, ok: r.problems.length === 0, message: r.problems.length ? r.problems.join('; ') : `reachable, ${r.writeState?.frozen ? 'already read-only' : 'writable'}, ${r.lag}` });
+  }
+  return { master: { url: config.master.url, product: topology.identity.product }, replicas, problems };
+}
+
+async function checkReplica(topology: Topology, url: string, reachable: boolean, error: string | undefined, masterState: ReplicationState): Promise<ReplicaFinding> {
+  const finding: ReplicaFinding = { url, reachable, problems: [] };
+  if (!reachable) {
+    finding.problems.push(`unreachable: ${error}`);
+    return finding;
+  }
+  const data = topology.replicas.find((r) => r.url === url)!.data!;
+  try {
+    const cfg = await topology.openConfig(url);
+    try {
+      finding.writeState = await topology.adapter.readWriteState(cfg, topology.config.suffix);
+    } finally {
+      await cfg.close();
+    }
+  } catch (err) {
+    finding.problems.push(`cannot read its configuration as ${topology.config.configBind.dn}: ${errorMessage(err)}`);
+  }
+  try {
+    // Compared with the master's state read at the start; a replica still receiving the last
+    // client writes gets a short grace period before it counts as not converged.
+    const deadline = Date.now() + CONVERGED_GRACE_MS;
+    for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
+      const state = await topology.adapter.readReplicationState(data, topology.config.suffix);
+      if (state.size === 0) {
+        finding.problems.push(`no replication state on ${topology.config.suffix}: the suffix is not replicated to it`);
+        return finding;
+      }
+      const cmp = topology.adapter.compare(masterState, state);
+      finding.converged = cmp.caughtUp;
+      finding.lag = describeLag(cmp);
+      if (cmp.caughtUp) break;
+      if (Date.now() > deadline) {
+        finding.problems.push(`not converged with the master before the run (${finding.lag})`);
+        break;
+      }
+      await sleep(delay);
+    }
+  } catch (err) {
+    finding.problems.push(`cannot read its replication state: ${errorMessage(err)}`);
+  }
+  return finding;
+}

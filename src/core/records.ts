@@ -1,0 +1,61 @@
+import type { WriteState } from '../servers/adapter.js';
+
+/** The lock entry's content (SPEC §5). */
+export interface LockInfo {
+  runId: string;
+  host: string;
+  pid: number;
+  startedAt: string;
+  /** Lease expiry (ISO time), renewed while the run lives. */
+  expiresAt: string;
+}
+
+/** One applied script, as kept under `cn=history`. */
+export interface HistoryRecord {
+  version: string;
+  script: string;
+  tag?: string;
+  checksum: string;
+  runId: string;
+  appliedBy: string;
+  appliedAt: string;
+  durationMs: number;
+  entriesChanged: number;
+}
+
+export type RunState = 'frozen' | 'applying' | 'waiting' | 'rolling-back' | 'done' | 'failed' | 'rolled-back' | 'recovered';
+
+export const ACTIVE_STATES: readonly RunState[] = ['frozen', 'applying', 'waiting', 'rolling-back'];
+
+export interface RunReplica {
+  url: string;
+  /** The write state before the run froze it; undefined until it was read. */
+  writeState?: WriteState;
+  /** Whether this run changed it (and so must restore it). */
+  frozenByRun: boolean;
+  /** Whether it has been given back its original state. */
+  restored: boolean;
+}
+
+/** Everything `recover` and `upgrade --resume` need, readable from any admin machine (SPEC §5). */
+export interface RunRecord {
+  runId: string;
+  state: RunState;
+  host: string;
+  pid: number;
+  startedAt: string;
+  updatedAt: string;
+  fromVersion: string;
+  toVersion: string;
+  /** The stored version before the run (undefined: there was none), restored on rollback. */
+  storedBefore?: string;
+  tags: string[];
+  /** Script ids of the plan, in order. */
+  steps: string[];
+  /** How many of `steps` completed. */
+  completed: number;
+  /** The run's journal of pre-images, on `host`. */
+  journal: string;
+  replicas: RunReplica[];
+  error?: string;
+}

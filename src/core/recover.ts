@@ -1,0 +1,91 @@
+import { existsSync } from 'node:fs';
+import { ConnectionError, LockedError, RefusedError } from '../errors.js';
+import { waitForConvergence } from './convergence.js';
+import type { EventSink } from './events.js';
+import { unfreezeReplicas } from './freeze.js';
+import { readJournal } from './journal.js';
+import { holderIsDead } from './liveness.js';
+import { ACTIVE_STATES, type RunRecord } from './records.js';
+import { FORMAT_VERSION } from './reports.js';
+import { undoJournal } from './rollback.js';
+import { describeHolder } from './state-store.js';
+import type { Topology } from './topology.js';
+
+export interface RecoverOptions {
+  rollback?: boolean;
+  /** Recover even though the holder may be alive (says what it overrides). */
+  force?: boolean;
+  timeoutMs: number;
+  pollMs: number;
+}
+
+export interface RecoverReport {
+  kind: 'recover';
+  formatVersion: number;
+  outcome: 'nothing-to-recover' | 'recovered' | 'rolled-back' | 'incomplete';
+  runId?: string;
+  unfrozen: string[];
+  /** Replicas that could not be given back (unreachable): run `recover` again later. */
+  stillFrozen: { url: string; error: string }[];
+  changesUndone: number;
+  lockReleased: boolean;
+  overridden?: string;
+}
+
+/**
+ * After a crash or kill (SPEC §6): unfreezes every replica the interrupted run froze (to its
+ * original state), optionally undoes the run's changes first, and releases the lock.
+ */
+export async function recover(topology: Topology, options: RecoverOptions, events: EventSink): Promise<RecoverReport> {
+  const { store } = topology;
+  const report: RecoverReport = { kind: 'recover', formatVersion: FORMAT_VERSION, outcome: 'nothing-to-recover', unfrozen: [], stillFrozen: [], changesUndone: 0, lockReleased: false };
+  const lock = await store.readLock();
+  if (lock) {
+    const life = holderIsDead(lock);
+    if (!life.dead) {
+      if (!options.force) throw new LockedError(`run ${describeHolder(lock)} may still be alive (${life.why}): stop it, or add --force if you are sure it is dead`);
+      report.overridden = `--force: recovering although ${life.why}`;
+      events({ type: 'warning', message: report.overridden });
+    }
+  }
+  const runs = await store.readRuns();
+  const record = (lock ? runs.find((r) => r.runId === lock.runId) : undefined)
+    ?? runs.find((r) => ACTIVE_STATES.includes(r.state) || r.replicas.some((x) => x.frozenByRun && !x.restored));
+  if (!record && !lock) return report;
+  report.runId = record?.runId ?? lock?.runId;
+  events({ type: 'phase', phase: 'recover', message: `recovering run ${report.runId}` });
+
+  if (record && options.rollback) {
+    if (record.completed > 0 || record.state === 'applying' || record.state === 'rolling-back') {
+      if (!existsSync(record.journal)) {
+        throw new RefusedError(`--rollback: the journal ${record.journal} of run ${record.runId} is not on this machine (the run was on ${record.host})`);
+      }
+    }
+    record.state = 'rolling-back';
+    await store.writeRun(record);
+    report.changesUndone = await undoJournal(topology.master, readJournal(record.journal), events);
+    await store.removeHistory(record.runId);
+    await store.setVersion(record.storedBefore);
+    events({ type: 'info', message: `rollback: ${report.changesUndone} change(s) undone` });
+    await waitForConvergence(topology, record.replicas.map((r) => r.url), { timeoutMs: options.timeoutMs, pollMs: options.pollMs }, events);
+  }
+  if (record) {
+    const results = await unfreezeReplicas(topology, record.replicas, events);
+    report.unfrozen = results.filter((r) => r.ok).map((r) => r.url);
+    report.stillFrozen = results.filter((r) => !r.ok).map((r) => ({ url: r.url, error: r.error ?? 'unknown error' }));
+  }
+  if (lock) {
+    await store.forceReleaseLock();
+    report.lockReleased = true;
+  }
+  if (record) {
+    record.state = options.rollback ? 'rolled-back' : 'recovered';
+    if (report.stillFrozen.length > 0) record.error = `still frozen: ${report.stillFrozen.map((s) => s.url).join(', ')}`;
+    await store.writeRun(record as RunRecord);
+  }
+  report.outcome = report.stillFrozen.length > 0 ? 'incomplete' : options.rollback ? 'rolled-back' : 'recovered';
+  if (report.stillFrozen.length > 0) {
+    throw Object.assign(new ConnectionError(`recover: ${report.stillFrozen.map((s) => `${s.url} is still frozen (${s.error})`).join('; ')}; run \`ldap-upgrade recover\` again once it is reachable`), { report });
+  }
+  return report;
+}

@@ -1,0 +1,67 @@
+import type { PreflightReport } from './preflight.js';
+
+/** Version of the JSON documents printed with --json; bump on incompatible changes. */
+export const FORMAT_VERSION = 1;
+
+export type StepStatus = 'Success' | 'Error' | 'NotExecuted' | 'Planned';
+
+export interface StepResult {
+  version: string;
+  script: string;
+  tag?: string;
+  status: StepStatus;
+  entriesChanged: number;
+  durationMs: number;
+  /** runOnce scripts folded into this one. */
+  folded: string[];
+  error?: string;
+}
+
+export interface DryRunReport {
+  kind: 'dry-run';
+  formatVersion: number;
+  fromVersion: string;
+  fromSource: 'stored' | 'forced' | 'baseline';
+  toVersion: string;
+  versions: string[];
+  tags: string[];
+  steps: StepResult[];
+  /** Replicas the real run would freeze (already read-only ones are left as they are). */
+  replicasToFreeze: { url: string; alreadyReadOnly: boolean }[];
+  preflight: PreflightReport;
+  warnings: string[];
+}
+
+export type ReplicaOutcome = 'Success' | 'Error' | 'NotExecuted';
+
+export interface ReplicaResult {
+  url: string;
+  freeze: ReplicaOutcome;
+  /** Already read-only before the run: left frozen afterwards. */
+  alreadyReadOnly: boolean;
+  converge: ReplicaOutcome;
+  convergeMs?: number;
+  lag?: string;
+  unfreeze: ReplicaOutcome;
+  error?: string;
+}
+
+export type RunOutcome = 'done' | 'nothing-to-do' | 'script-failed' | 'not-converged' | 'interrupted';
+
+export interface RunReport {
+  kind: 'upgrade';
+  formatVersion: number;
+  runId?: string;
+  outcome: RunOutcome;
+  fromVersion: string;
+  toVersion: string;
+  steps: StepResult[];
+  replicas: ReplicaResult[];
+  totalMs: number;
+  convergeMs?: number;
+  rolledBack: boolean;
+  warnings: string[];
+  error?: string;
+  backupFile?: string;
+  journal?: string;
+}

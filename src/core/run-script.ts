@@ -1,0 +1,55 @@
+import { LdapOperationError } from '../errors.js';
+import { readLdifScript } from '../scripts/load-code.js';
+import { scriptId, type ScriptFile } from '../scripts/types.js';
+import type { EntryStore } from './context/entry-store.js';
+import { UpgradeScriptContext } from './context/script-context.js';
+import type { EventSink } from './events.js';
+
+export interface ScriptRunOptions {
+  store: EntryStore;
+  suffix: string;
+  versionEntry: string;
+  fromVersion: string;
+  toVersion: string;
+  events: EventSink;
+}
+
+/** A script that failed: names the version, the script, the entry and the LDAP error (SPEC §7). */
+export class ScriptFailure extends Error {
+  constructor(
+    readonly script: string,
+    readonly dn: string | undefined,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`script ${script} failed${dn ? ` at ${dn}` : ''}: ${reason}`, options);
+  }
+}
+
+/** Runs one script through a context over `store`; returns how many entries it changed. */
+export async function runScript(script: ScriptFile, options: ScriptRunOptions): Promise<number> {
+  const id = scriptId(script);
+  const ctx = new UpgradeScriptContext({
+    store: options.store, suffix: options.suffix, fromVersion: options.fromVersion, toVersion: options.toVersion,
+    script: id, log: (message) => options.events({ type: 'script-log', script: id, message }),
+  });
+  try {
+    if (script.kind === 'ldif') {
+      const records = readLdifScript(script, { suffix: options.suffix, versionEntry: options.versionEntry });
+      for (const r of records) {
+        switch (r.kind) {
+          case 'add': await ctx.addEntry(r.dn, r.attributes, r.merge); break;
+          case 'modify': await ctx.modify(r.dn, r.changes); break;
+          case 'delete': await ctx.delete(r.dn); break;
+          case 'modrdn': await ctx.modRdn(r.dn, r.newRdn, r.deleteOldRdn, r.newSuperior); break;
+        }
+      }
+    } else {
+      await script.definition!.up(ctx);
+    }
+  } catch (err) {
+    const reason = err instanceof LdapOperationError ? err.message.replace(/^master: /, '') : err instanceof Error ? err.message : String(err);
+    throw new ScriptFailure(id, ctx.currentDn, reason, { cause: err });
+  }
+  return ctx.entriesChanged;
+}

@@ -1,0 +1,94 @@
+import { errorMessage } from '../errors.js';
+import { describeLag } from '../servers/csn.js';
+import type { WriteState } from '../servers/adapter.js';
+import { holderIsDead } from './liveness.js';
+import { loadPlan } from './planning.js';
+import type { LockInfo, RunRecord } from './records.js';
+import { ACTIVE_STATES } from './records.js';
+import { FORMAT_VERSION } from './reports.js';
+import { scriptId } from '../scripts/types.js';
+import type { Topology } from './topology.js';
+
+export interface ReplicaStatus {
+  url: string;
+  reachable: boolean;
+  /** undefined when its configuration could not be read. */
+  frozen?: boolean;
+  /** The run that froze it, when a run record says so. */
+  frozenBy?: string;
+  converged?: boolean;
+  lag?: string;
+  error?: string;
+}
+
+export interface StatusReport {
+  kind: 'status';
+  formatVersion: number;
+  server: string;
+  master: string;
+  storedVersion?: string;
+  /** The assumed version when none is stored. */
+  baselineVersion: string;
+  versionEntryExists: boolean;
+  targetVersion: string;
+  pending: { version: string; script: string }[];
+  upToDate: boolean;
+  lock?: LockInfo & { holderDead: boolean; why: string };
+  /** A run that did not finish cleanly (recover or resume it). */
+  interruptedRun?: { runId: string; state: string; host: string };
+  replicas: ReplicaStatus[];
+  warnings: string[];
+}
+
+/** `status` (SPEC §6): read-only; works with unreachable replicas (reported as such). */
+export async function readStatus(topology: Topology): Promise<StatusReport> {
+  const { store, config, adapter } = topology;
+  const loaded = await loadPlan(config, store, {});
+  const lock = await store.readLock();
+  const runs = loaded.stored.exists ? await store.readRuns() : [];
+  const unfinished = runs.find((r) => ACTIVE_STATES.includes(r.state) || r.replicas.some((x) => x.frozenByRun && !x.restored));
+  const masterState = await adapter.readReplicationState(topology.master, config.suffix);
+  const replicas = await Promise.all(topology.replicas.map(async (r): Promise<ReplicaStatus> => {
+    const status: ReplicaStatus = { url: r.url, reachable: r.data !== undefined };
+    if (!r.data) {
+      status.error = r.error;
+      return status;
+    }
+    try {
+      const cmp = adapter.compare(masterState, await adapter.readReplicationState(r.data, config.suffix));
+      status.converged = cmp.caughtUp;
+      status.lag = describeLag(cmp);
+    } catch (err) {
+      status.error = errorMessage(err);
+    }
+    try {
+      const cfg = await topology.openConfig(r.url);
+      let ws: WriteState;
+      try {
+        ws = await adapter.readWriteState(cfg, config.suffix);
+      } finally {
+        await cfg.close();
+      }
+      status.frozen = ws.frozen;
+      if (ws.frozen) status.frozenBy = frozenBy(runs, r.url);
+    } catch (err) {
+      status.error = status.error ?? `configuration not readable: ${errorMessage(err)}`;
+    }
+    return status;
+  }));
+  return {
+    kind: 'status', formatVersion: FORMAT_VERSION, server: topology.identity.product, master: config.master.url,
+    storedVersion: loaded.stored.version, baselineVersion: config.baselineVersion, versionEntryExists: loaded.stored.exists,
+    targetVersion: loaded.plan.toVersion,
+    pending: loaded.plan.steps.map((s) => ({ version: s.version, script: scriptId(s.script) })),
+    upToDate: loaded.plan.steps.length === 0,
+    lock: lock ? { ...lock, holderDead: holderIsDead(lock).dead, why: holderIsDead(lock).why } : undefined,
+    interruptedRun: unfinished ? { runId: unfinished.runId, state: unfinished.state, host: unfinished.host } : undefined,
+    replicas,
+    warnings: loaded.changedScripts.map((s) => `${s} changed since it was applied`),
+  };
+}
+
+function frozenBy(runs: RunRecord[], url: string): string | undefined {
+  return runs.find((r) => r.replicas.some((x) => x.url === url && x.frozenByRun && !x.restored))?.runId;
+}

@@ -1,0 +1,35 @@
+import type { Directory } from '../ldap/directory.js';
+import type { CatchUp } from './csn.js';
+
+export type ServerKind = 'openldap' | '389ds';
+
+/** A replica's write state before the tool touched it, kept in the run record to restore it. */
+export interface WriteState {
+  /** The configuration entry that holds the setting (cn=config database or mapping-tree entry). */
+  entryDn: string;
+  attribute: string;
+  /** The attribute's values before the freeze; [] when it was absent. */
+  original: string[];
+  /** Whether the replica refused client writes already (its administrator froze it). */
+  frozen: boolean;
+}
+
+/** The replication state of the suffix on one server: an id → max CSN map. */
+export type ReplicationState = Map<string, string>;
+
+/** Everything that differs between server kinds (one implementation per kind). */
+export interface ServerAdapter {
+  readonly kind: ServerKind;
+  /** Reads the suffix's replication state (contextCSN / RUV) over a data connection. */
+  readReplicationState(data: Directory, suffix: string): Promise<ReplicationState>;
+  /** Whether `replica` has everything of `master`. */
+  compare(master: ReplicationState, replica: ReplicationState): CatchUp;
+  /** Reads a replica's current write state over its cn=config connection. */
+  readWriteState(config: Directory, suffix: string): Promise<WriteState>;
+  /** Makes client writes fail while replication still applies (SPEC §7.3). */
+  freeze(config: Directory, state: WriteState, masterUrl: string): Promise<void>;
+  /** Restores the state recorded before the freeze. */
+  unfreeze(config: Directory, state: WriteState): Promise<void>;
+  /** Provider / consumer URLs the master replicates the suffix with (for replica discovery). */
+  discoverReplicas(config: Directory, suffix: string): Promise<string[]>;
+}

@@ -1,0 +1,69 @@
+import { RefusedError } from '../../errors.js';
+import type { Directory } from '../../ldap/directory.js';
+import { getValues, normalizeDn } from '../../ldap/entry.js';
+import { escapeFilterValue } from '../../ldap/filter-escape.js';
+import type { ReplicationState, ServerAdapter, WriteState } from '../adapter.js';
+import { compareCsnSets, parseContextCsn } from '../csn.js';
+
+/**
+ * OpenLDAP (multi-provider syncrepl). Freeze is `olcReadOnly: TRUE` on the replica's own database
+ * entry for the suffix — never on the frontend, which would lock cn=config itself (LAB-NOTES).
+ */
+export const openLdapAdapter: ServerAdapter = {
+  kind: 'openldap',
+
+  async readReplicationState(data, suffix) {
+    const entry = await data.get(suffix, ['contextCSN']);
+    return parseContextCsn(entry ? getValues(entry, 'contextCSN').map(String) : []);
+  },
+
+  compare: (master: ReplicationState, replica: ReplicationState) => compareCsnSets(master, replica),
+
+  async readWriteState(config, suffix) {
+    const db = await findDatabase(config, suffix);
+    const original = getValues(db.entry, 'olcReadOnly').map(String);
+    return { entryDn: db.entry.dn, attribute: 'olcReadOnly', original, frozen: original.some((v) => v.toUpperCase() === 'TRUE') };
+  },
+
+  async freeze(config, state) {
+    assertNotFrontend(state);
+    await config.modify(state.entryDn, [{ operation: 'replace', attribute: 'olcReadOnly', values: ['TRUE'] }]);
+  },
+
+  async unfreeze(config, state) {
+    assertNotFrontend(state);
+    await config.modify(state.entryDn, [
+      state.original.length > 0
+        ? { operation: 'replace', attribute: 'olcReadOnly', values: state.original }
+        : { operation: 'replace', attribute: 'olcReadOnly', values: [] },
+    ]);
+  },
+
+  async discoverReplicas(config, suffix) {
+    const db = await findDatabase(config, suffix);
+    const urls: string[] = [];
+    for (const value of getValues(db.entry, 'olcSyncrepl').map(String)) {
+      const m = /provider=("?)([^"\s]+)\1/.exec(value);
+      if (m) urls.push(m[2]!.replace(/\/$/, ''));
+    }
+    return urls;
+  },
+};
+
+async function findDatabase(config: Directory, suffix: string) {
+  const want = normalizeDn(suffix);
+  for await (const entry of config.search({
+    base: 'cn=config', scope: 'one', filter: `(olcSuffix=${escapeFilterValue(suffix)})`,
+    attributes: ['olcSuffix', 'olcReadOnly', 'olcSyncrepl', 'olcDatabase'],
+  })) {
+    if (getValues(entry, 'olcSuffix').some((s) => normalizeDn(String(s)) === want)) return { entry };
+  }
+  throw new RefusedError(`${config.server}: no database for ${suffix} in cn=config (is the suffix served there, and may ${'the config bind DN'} read cn=config?)`);
+}
+
+function assertNotFrontend(state: WriteState): void {
+  // olcReadOnly on the frontend also locks cn=config: it could not be undone over LDAP.
+  if (/^olcDatabase=\{-1\}frontend/i.test(state.entryDn) || /^cn=config$/i.test(state.entryDn)) {
+    throw new RefusedError(`refusing to set olcReadOnly on ${state.entryDn}: it would lock cn=config itself`);
+  }
+}

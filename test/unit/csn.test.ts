@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { compareCsnSets, describeLag, parseContextCsn } from '../../src/servers/csn.js';
+
+const csn = (t: string, sid: string) => `${t}.000000Z#000000#${sid}#000000`;
+
+describe('contextCSN comparison', () => {
+  it('keeps the highest CSN per server id', () => {
+    const m = parseContextCsn([csn('20261121000000', '001'), csn('20261121000005', '001'), csn('20261121000001', '002'), 'garbage']);
+    expect([...m]).toEqual([['001', csn('20261121000005', '001')], ['002', csn('20261121000001', '002')]]);
+  });
+
+  it('is caught up when every master id is matched or passed', () => {
+    const master = parseContextCsn([csn('20261121000005', '001'), csn('20261121000001', '002')]);
+    const replica = parseContextCsn([csn('20261121000005', '001'), csn('20261121000009', '002'), csn('20261121000009', '003')]);
+    expect(compareCsnSets(master, replica)).toEqual({ caughtUp: true, behind: [] });
+  });
+
+  it('is behind when one id is older or missing, and says by how much', () => {
+    const master = parseContextCsn([csn('20261121000005', '001'), csn('20261121000001', '002')]);
+    const older = compareCsnSets(master, parseContextCsn([csn('20261121000003', '001'), csn('20261121000001', '002')]));
+    expect(older.caughtUp).toBe(false);
+    expect(older.behind.map((b) => b.sid)).toEqual(['001']);
+    expect(describeLag(older)).toBe('behind by 2.0 s');
+    const missing = compareCsnSets(master, parseContextCsn([csn('20261121000005', '001')]));
+    expect(missing.behind.map((b) => b.sid)).toEqual(['002']);
+  });
+
+  it('compares microseconds by string order (fixed width)', () => {
+    const a = '20261121000000.000009Z#000000#001#000000';
+    const b = '20261121000000.000010Z#000000#001#000000';
+    expect(compareCsnSets(parseContextCsn([b]), parseContextCsn([a])).caughtUp).toBe(false);
+    expect(compareCsnSets(parseContextCsn([a]), parseContextCsn([b])).caughtUp).toBe(true);
+  });
+});

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { planUpgrade, type PlanInput } from '../../src/plan/planner.js';
+import type { ScriptFile, VersionScripts } from '../../src/scripts/types.js';
+
+function script(version: string, name: string, tag?: string): ScriptFile {
+  return { version, tag, prefix: name.slice(0, 2), name, path: `/x/${version}/${name}`, kind: name.endsWith('.ldif') ? 'ldif' : 'code', checksum: 'c' };
+}
+
+function catalog(versions: Record<string, string[]>, tags: Record<string, string[]> = {}): PlanInput['catalog'] {
+  const v: VersionScripts[] = Object.entries(versions).map(([version, names]) => ({ version, scripts: names.map((n) => script(version, n)) }));
+  return { versions: sortSemver(v), tags: new Map(Object.entries(tags).map(([t, names]) => [t, names.map((n) => script(t, n, t))])) };
+}
+
+function sortSemver(v: VersionScripts[]): VersionScripts[] {
+  return [...v].sort((a, b) => {
+    const pa = a.version.split('.').map(Number);
+    const pb = b.version.split('.').map(Number);
+    return pa[0]! - pb[0]! || pa[1]! - pb[1]! || pa[2]! - pb[2]!;
+  });
+}
+
+const ids = (r: ReturnType<typeof planUpgrade>) => (r.ok ? r.plan.steps.map((s) => `${s.version}/${s.script.name}`) : r.refusal.kind);
+
+describe('planUpgrade', () => {
+  const cat = catalog({ '1.0.0': ['01-a.ldif'], '1.1.0': ['01-b.ts', '02-c.ldif'], '9.0.0': ['01-d.ldif'], '10.0.0': ['01-e.ldif'] });
+
+  it('plans every version above the baseline in semver order (10.0.0 after 9.0.0)', () => {
+    expect(ids(planUpgrade({ catalog: cat, baseline: '0.0.0' }))).toEqual(['1.0.0/01-a.ldif', '1.1.0/01-b.ts', '1.1.0/02-c.ldif', '9.0.0/01-d.ldif', '10.0.0/01-e.ldif']);
+  });
+
+  it('starts after the stored version and reports where it came from', () => {
+    const r = planUpgrade({ catalog: cat, stored: '1.1.0', baseline: '0.0.0' });
+    expect(ids(r)).toEqual(['9.0.0/01-d.ldif', '10.0.0/01-e.ldif']);
+    expect(r.ok && r.plan.fromSource).toBe('stored');
+    expect(r.ok && r.plan.toVersion).toBe('10.0.0');
+  });
+
+  it('stops at --to', () => {
+    expect(ids(planUpgrade({ catalog: cat, stored: '1.0.0', baseline: '0.0.0', target: '9.0.0' }))).toEqual(['1.1.0/01-b.ts', '1.1.0/02-c.ldif', '9.0.0/01-d.ldif']);
+  });
+
+  it('has nothing to do at the highest version', () => {
+    const r = planUpgrade({ catalog: cat, stored: '10.0.0', baseline: '0.0.0' });
+    expect(r.ok && r.plan.steps).toEqual([]);
+  });
+
+  it('refuses a downgrade', () => {
+    const r = planUpgrade({ catalog: cat, stored: '9.0.0', baseline: '0.0.0', target: '1.1.0' });
+    expect(ids(r)).toBe('downgrade');
+    expect(!r.ok && r.refusal.message).toMatch(/below the stored version 9\.0\.0/);
+  });
+
+  it('refuses data newer than every script', () => {
+    expect(ids(planUpgrade({ catalog: cat, stored: '11.0.0', baseline: '0.0.0' }))).toBe('data-newer-than-tool');
+  });
+
+  it('refuses a target that is not a script version', () => {
+    expect(ids(planUpgrade({ catalog: cat, stored: '1.0.0', baseline: '0.0.0', target: '2.0.0' }))).toBe('unknown-target');
+  });
+
+  it('refuses --from without --force, and honours it with --force', () => {
+    expect(ids(planUpgrade({ catalog: cat, stored: '10.0.0', baseline: '0.0.0', from: '9.0.0' }))).toBe('from-without-force');
+    const r = planUpgrade({ catalog: cat, stored: '10.0.0', baseline: '0.0.0', from: '9.0.0', force: true });
+    expect(ids(r)).toEqual(['10.0.0/01-e.ldif']);
+    expect(r.ok && r.plan.fromSource).toBe('forced');
+  });
+
+  it('refuses a tag without --force and an unknown tag', () => {
+    const tagged = catalog({ '1.0.0': ['01-a.ldif'] }, { fix: ['01-x.ts'] });
+    expect(ids(planUpgrade({ catalog: tagged, stored: '1.0.0', baseline: '0.0.0', tags: ['fix'] }))).toBe('tag-without-force');
+    const r = planUpgrade({ catalog: tagged, stored: '1.0.0', baseline: '0.0.0', tags: ['nope'], force: true });
+    expect(ids(r)).toBe('unknown-tag');
+    expect(!r.ok && r.refusal.message).toMatch(/known: fix/);
+  });
+
+  it('runs a tag after the pending versions, at the target version', () => {
+    const tagged = catalog({ '1.0.0': ['01-a.ldif'], '2.0.0': ['01-b.ldif'] }, { fix: ['01-x.ts'] });
+    const r = planUpgrade({ catalog: tagged, stored: '1.0.0', baseline: '0.0.0', tags: ['fix'], force: true });
+    expect(ids(r)).toEqual(['2.0.0/01-b.ldif', '2.0.0/01-x.ts']);
+    expect(r.ok && r.plan.steps[1]!.tag).toBe('fix');
+  });
+
+  it('refuses versions that are not semver', () => {
+    expect(ids(planUpgrade({ catalog: cat, stored: '2.1', baseline: '0.0.0' }))).toBe('invalid-version');
+  });
+
+  it('collapses runOnce keys to one step, at the last place', () => {
+    const c = catalog({ '1.0.0': ['01-reindex.ts', '02-a.ldif'], '2.0.0': ['01-reindex.ts'] });
+    const r = planUpgrade({ catalog: c, baseline: '0.0.0', runOnceOf: (s) => (s.name.includes('reindex') ? 'reindex' : undefined) });
+    expect(ids(r)).toEqual(['1.0.0/02-a.ldif', '2.0.0/01-reindex.ts']);
+    expect(r.ok && r.plan.steps[1]!.folded.map((f) => `${f.version}/${f.name}`)).toEqual(['1.0.0/01-reindex.ts']);
+  });
+});

@@ -4,6 +4,7 @@ import { scriptId } from '../scripts/types.js';
 import { LiveStore } from './context/live-store.js';
 import { waitForConvergence, type ConvergenceResult } from './convergence.js';
 import type { EventSink } from './events.js';
+import { failpoint } from './failpoints.js';
 import { freezeReplicas, readWriteStates, unfreezeReplicas } from './freeze.js';
 import { Journal, readJournal } from './journal.js';
 import { LEASE_MS, leaseExpiry } from './liveness.js';
@@ -65,6 +66,7 @@ export async function executeRun(topology: Topology, record: RunRecord, plan: Up
     const journal = new Journal(record.journal);
     const live = new LiveStore(topology.master, journal, settings.signal);
     let failure: { message: string } | undefined;
+    await failpoint('apply');
     try {
       for (let i = record.completed; i < plan.steps.length; i++) {
         if (settings.signal?.aborted) throw new Interrupted(String(settings.signal.reason ?? 'a signal'));
@@ -124,6 +126,7 @@ export async function executeRun(topology: Topology, record: RunRecord, plan: Up
     record.state = 'waiting';
     await store.writeRun(record);
     events({ type: 'phase', phase: 'converge', message: `waiting for ${topology.replicas.length} replica(s) to converge` });
+    await failpoint('converge');
     const waitStarted = Date.now();
     const converged = await waitForConvergence(topology, record.replicas.map((r) => r.url), { timeoutMs: settings.timeoutMs, pollMs: settings.pollMs, signal: settings.signal }, events);
     report.convergeMs = Date.now() - waitStarted;

@@ -1,5 +1,6 @@
 import { errorMessage } from '../errors.js';
 import type { EventSink } from './events.js';
+import { failpoint } from './failpoints.js';
 import type { RunReplica } from './records.js';
 import type { Topology } from './topology.js';
 
@@ -34,6 +35,7 @@ export async function freezeReplicas(topology: Topology, replicas: RunReplica[],
         await cfg.close();
       }
       events({ type: 'replica', url: r.url, action: 'freeze', ok: true, message: 'frozen (client writes refused)' });
+      await failpoint('freeze');
       return { url: r.url, ok: true };
     } catch (err) {
       events({ type: 'replica', url: r.url, action: 'freeze', ok: false, message: errorMessage(err) });

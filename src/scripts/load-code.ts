@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import Module, { register } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { pathToFileURL } from 'node:url';
 import { ScriptFileError } from '../errors.js';
 import type { ScriptDefinition } from './define.js';
@@ -13,6 +15,7 @@ import type { ChangeRecord } from '../ldif/types.js';
  */
 export async function loadCodeScript(script: ScriptFile): Promise<ScriptDefinition> {
   let module: { default?: unknown };
+  await registerSelfImport();
   try {
     if (script.path.endsWith('.ts')) {
       const { tsImport } = await import('tsx/esm/api');
@@ -47,4 +50,25 @@ export async function prepareScripts(scripts: ScriptFile[], placeholders: Record
 
 export function readLdifScript(script: ScriptFile, placeholders: Record<string, string>): ChangeRecord[] {
   return parseLdif(readFileSync(script.path, 'utf8'), { file: script.path, placeholders });
+}
+
+let registered = false;
+
+/** Makes `import ... from 'ldap-upgrade'` in a script resolve to this running tool (see resolve-hook). */
+async function registerSelfImport(): Promise<void> {
+  if (registered) return;
+  registered = true;
+  // Compiled: dist/scripts/*.js beside dist/index.js. Under tsx (tests): src/*.ts.
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  const indexUrl = new URL(`../index${ext}`, import.meta.url);
+  const hookUrl = new URL(`./resolve-hook${ext}`, import.meta.url);
+  if (ext === '.ts' || !existsSync(new URL(indexUrl))) return; // tsx resolves the package by itself
+  register(hookUrl, { data: { indexUrl: indexUrl.href } });
+  // CommonJS scripts (tsx compiles .ts outside ESM packages to CommonJS): map the name in require().
+  const cjs = fileURLToPath(new URL('../script-api.cjs', import.meta.url));
+  const loader = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
+  const original = loader._resolveFilename;
+  loader._resolveFilename = function (request: string, ...rest: unknown[]) {
+    return request === 'ldap-upgrade' ? cjs : original.call(this, request, ...rest);
+  };
 }

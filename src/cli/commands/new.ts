@@ -6,7 +6,7 @@ import { loadConfig, locateConfig } from '../../config/load.js';
 import { UsageError } from '../../errors.js';
 
 interface Args {
-  version: string;
+  folder: string;
   name: string;
   ldif?: boolean;
   ts?: boolean;
@@ -37,10 +37,10 @@ export default defineScript({
 `;
 
 export const newCommand: CommandModule<object, Args> = {
-  command: 'new <version> <name>',
+  command: 'new <folder> <name>',
   describe: 'Scaffold an upgrade script in the scripts folder',
   builder: (y) => y
-    .positional('version', { type: 'string', demandOption: true, describe: 'version folder, e.g. 1.3.0' })
+    .positional('folder', { type: 'string', demandOption: true, describe: 'the version the script belongs to, e.g. 1.3.0' })
     .positional('name', { type: 'string', demandOption: true, describe: 'short name, e.g. add-mail-index' })
     .option('ldif', { type: 'boolean', describe: 'an LDIF script' })
     .option('ts', { type: 'boolean', describe: 'a TypeScript script (the default)' })
@@ -48,11 +48,11 @@ export const newCommand: CommandModule<object, Args> = {
     .option('scripts', { type: 'string', describe: 'scripts folder (default: the configured one, else ./upgrade-scripts)' })
     .conflicts('ldif', 'ts') as never,
   handler: (argv) => {
-    if (!semver.valid(argv.version) || semver.clean(argv.version) !== argv.version) throw new UsageError(`${argv.version} is not a semantic version like 1.3.0`);
+    if (!semver.valid(argv.folder) || semver.clean(argv.folder) !== argv.folder) throw new UsageError(`${argv.folder} is not a semantic version like 1.3.0`);
     if (!/^[a-z0-9][a-z0-9-]*$/i.test(argv.name)) throw new UsageError(`name "${argv.name}": use letters, digits and dashes`);
     const file = locateConfig(argv.config);
     const scripts = argv.scripts ? resolve(argv.scripts) : file ? loadConfig(file).scripts : resolve('upgrade-scripts');
-    const folder = join(scripts, argv.version);
+    const folder = join(scripts, argv.folder);
     mkdirSync(folder, { recursive: true });
     const prefixes = existsSync(folder) ? readdirSync(folder).map((f) => /^(\d{2})-/.exec(f)?.[1]).filter(Boolean).map(Number) : [];
     const next = prefixes.length ? Math.max(...prefixes) + 1 : 1;

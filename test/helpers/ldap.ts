@@ -1,0 +1,105 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Directory } from '../../src/ldap/directory.js';
+import { getValues, isOperational, isUnder, normalizeDn } from '../../src/ldap/entry.js';
+import { attributeLine } from '../../src/ldif/write.js';
+import type { SandboxCluster } from '../../src/sandbox/index.js';
+
+const TLS = { startTLS: false, insecure: false };
+
+export async function openAs(cluster: SandboxCluster, url: string, as: 'data' | 'config' | 'anonymous' = 'data'): Promise<Directory> {
+  if (as === 'anonymous') return Directory.open({ url, tls: TLS });
+  return Directory.open({
+    url, tls: TLS,
+    bindDn: as === 'data' ? cluster.bindDn : cluster.configDn,
+    password: as === 'data' ? cluster.password : cluster.configPassword,
+  });
+}
+
+export async function withDirectory<T>(cluster: SandboxCluster, url: string, as: 'data' | 'config', fn: (d: Directory) => Promise<T>): Promise<T> {
+  const d = await openAs(cluster, url, as);
+  try {
+    return await fn(d);
+  } finally {
+    await d.close();
+  }
+}
+
+/**
+ * The suffix's user data on one node as sorted LDIF (entries by DN, attributes and values
+ * sorted, operational attributes dropped). With `excludeTool`, the tool's own records under the
+ * version entry (run records, history) are left out.
+ */
+export async function dump(cluster: SandboxCluster, url: string, options: { excludeTool?: boolean } = {}): Promise<string> {
+  const versionEntry = `cn=schema-version,${cluster.suffix}`;
+  return withDirectory(cluster, url, 'data', async (d) => {
+    const entries: string[] = [];
+    for await (const e of d.search({ base: cluster.suffix, attributes: ['*'] })) {
+      if (options.excludeTool && isUnder(e.dn, versionEntry)) continue;
+      const lines = [`dn: ${normalizeDn(e.dn)}`];
+      for (const name of Object.keys(e.attributes).filter((n) => !isOperational(n)).sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase()))) {
+        for (const v of getValues(e, name).map(String).sort()) lines.push(attributeLine(name.toLowerCase(), v));
+      }
+      entries.push(lines.join('\n'));
+    }
+    return entries.sort().join('\n\n');
+  });
+}
+
+export async function contextCsn(cluster: SandboxCluster, url: string): Promise<string[]> {
+  return withDirectory(cluster, url, 'data', async (d) => getValues((await d.get(cluster.suffix, ['contextCSN']))!, 'contextCSN').map(String).sort());
+}
+
+/** olcReadOnly of the node's database for the suffix ('TRUE', 'FALSE' or undefined). */
+export async function readOnly(cluster: SandboxCluster, url: string): Promise<string | undefined> {
+  return withDirectory(cluster, url, 'config', async (d) => {
+    for await (const e of d.search({ base: 'cn=config', scope: 'one', filter: `(olcSuffix=${cluster.suffix})`, attributes: ['olcReadOnly'] })) {
+      return getValues(e, 'olcReadOnly').map(String)[0];
+    }
+    return undefined;
+  });
+}
+
+export async function setReadOnly(cluster: SandboxCluster, url: string, value: boolean): Promise<void> {
+  await withDirectory(cluster, url, 'config', async (d) => {
+    for await (const e of d.search({ base: 'cn=config', scope: 'one', filter: `(olcSuffix=${cluster.suffix})`, attributes: ['olcReadOnly'] })) {
+      await d.modify(e.dn, [{ operation: 'replace', attribute: 'olcReadOnly', values: [value ? 'TRUE' : 'FALSE'] }]);
+    }
+  });
+}
+
+/** Tries a client write on a node; returns 0 on success or the LDAP result code. */
+export async function clientWrite(cluster: SandboxCluster, url: string, dn = `uid=user0001,ou=people,${cluster.suffix}`): Promise<number> {
+  try {
+    await withDirectory(cluster, url, 'data', (d) => d.modify(dn, [{ operation: 'replace', attribute: 'roomNumber', values: [`probe-${Date.now()}`] }]));
+    return 0;
+  } catch (err) {
+    return (err as { code?: number }).code ?? -1;
+  }
+}
+
+export async function readAttr(cluster: SandboxCluster, url: string, dn: string, attribute: string): Promise<string[] | null> {
+  return withDirectory(cluster, url, 'data', async (d) => {
+    const e = await d.get(dn, [attribute]);
+    return e ? getValues(e, attribute).map(String) : null;
+  });
+}
+
+/** Polls `fn` until it returns true (or fails after `ms`). */
+export async function eventually(fn: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await fn()) return;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(25);
+  }
+}
+
+/** Reads every node's dump until they are all equal (replication settles), then returns them. */
+export async function settledDumps(cluster: SandboxCluster, options: { excludeTool?: boolean } = {}): Promise<string[]> {
+  let dumps: string[] = [];
+  await eventually(async () => {
+    dumps = await Promise.all(cluster.nodes.map((n) => dump(cluster, n.url, options)));
+    return dumps.every((d) => d === dumps[0]);
+  });
+  return dumps;
+}

@@ -1,0 +1,135 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseLdif } from '../../src/ldif/parse.js';
+import { freePorts, type SandboxCluster } from '../../src/sandbox/index.js';
+import { runCli } from '../helpers/cli.js';
+import { testCluster } from '../helpers/cluster.js';
+import { contextCsn, readAttr } from '../helpers/ldap.js';
+
+describe('plan side against a real 3-node sandbox (CLI)', () => {
+  let cluster: SandboxCluster;
+  let config: string;
+  const csns = () => Promise.all(cluster.nodes.map((n) => contextCsn(cluster, n.url)));
+
+  beforeAll(async () => {
+    cluster = await testCluster({ scripts: 'chain' });
+    config = cluster.configFile;
+  });
+  afterAll(async () => cluster?.stop());
+
+  it('dry run: prints the planned LDIF, sees its own planned writes, and writes nothing anywhere', async () => {
+    const before = await csns();
+    const r = await runCli(['upgrade', '--dry-run'], { config });
+    expect(r.code, r.stderr).toBe(0);
+    const records = parseLdif(r.stdout.split('\nDRY RUN')[0]!);
+    expect(records.map((x) => `${x.kind} ${x.dn}`)).toEqual([
+      'add ou=fixture,dc=example,dc=com',
+      'modify ou=fixture,dc=example,dc=com',
+      'add cn=child,ou=fixture,dc=example,dc=com',
+    ]);
+    expect(records[1]).toMatchObject({ changes: [{ operation: 'replace', attribute: 'description', values: ['seen by 02'] }] });
+    expect(r.stdout).toContain('DRY RUN — nothing was written');
+    expect(r.stdout).toMatch(/from 0\.0\.0 \(no stored version: baseline\) to 1\.0\.0/);
+    expect(r.stdout).toContain(`- ${cluster.nodes[1]!.url}`);
+    expect(await csns()).toEqual(before);
+    expect(await readAttr(cluster, cluster.nodes[0]!.url, `cn=schema-version,${cluster.suffix}`, 'description')).toBeNull();
+    expect(await readAttr(cluster, cluster.nodes[0]!.url, `ou=fixture,${cluster.suffix}`, 'ou')).toBeNull();
+  });
+
+  it('dry run --ldif prints only LDIF; --json one document', async () => {
+    const ldif = await runCli(['upgrade', '--dry-run', '--ldif'], { config });
+    expect(ldif.code).toBe(0);
+    expect(ldif.stdout).not.toContain('DRY RUN');
+    expect(parseLdif(ldif.stdout)).toHaveLength(3);
+    const json = await runCli(['upgrade', '--dry-run', '--json'], { config });
+    expect(json.code).toBe(0);
+    const doc = JSON.parse(json.stdout);
+    expect(doc).toMatchObject({ kind: 'dry-run', formatVersion: 1, toVersion: '1.0.0' });
+    expect(doc.steps.map((s: { entriesChanged: number }) => s.entriesChanged)).toEqual([1, 2]);
+    expect(json.stderr).toBe('');
+  });
+
+  it('status --check exits 10 while an upgrade is pending', async () => {
+    const r = await runCli(['status', '--check', '--json'], { config });
+    expect(r.code).toBe(10);
+    const s = JSON.parse(r.stdout);
+    expect(s).toMatchObject({ kind: 'status', versionEntryExists: false, baselineVersion: '0.0.0', targetVersion: '1.0.0', upToDate: false });
+    expect(s.replicas).toHaveLength(2);
+    expect(s.replicas.every((x: { reachable: boolean; frozen: boolean; converged: boolean }) => x.reachable && !x.frozen && x.converged)).toBe(true);
+  });
+
+  it('wrong password → 3, naming the server', async () => {
+    const r = await runCli(['status'], { config, env: { LDAP_UPGRADE_PASSWORD: 'wrong-password' } });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`127.0.0.1:${cluster.nodes[0]!.port}: invalid credentials for ${cluster.bindDn} (49)`);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('dead replica → 7 with its URL, nothing written', async () => {
+    const [dead] = await freePorts(1);
+    const before = await csns();
+    const urls = [...cluster.nodes.slice(1).map((n) => n.url), `ldap://127.0.0.1:${dead}`];
+    const r = await runCli(['upgrade', '--dry-run', ...urls.flatMap((u) => ['--replica', u])], { config });
+    expect(r.code).toBe(7);
+    expect(r.stderr).toContain(`ldap://127.0.0.1:${dead}: unreachable`);
+    expect(await csns()).toEqual(before);
+  });
+
+  it('no password and no terminal → 3, naming the missing file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-cfg-'));
+    const yaml = readFileSync(config, 'utf8').replace(cluster.passwordFile, join(dir, 'missing.conf'));
+    writeFileSync(join(dir, 'ldap-upgrade.yaml'), yaml);
+    const r = await runCli(['status', '--config', join(dir, 'ldap-upgrade.yaml')]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`the password file ${join(dir, 'missing.conf')} does not exist`);
+  });
+
+  it('bad YAML → 2 with line and column', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-cfg-'));
+    writeFileSync(join(dir, 'ldap-upgrade.yaml'), 'suffix: dc=example,dc=com\nmaster:\n  url: ldap://127.0.0.1:1\nreplicas:\n  - url: ftp://x\n');
+    const r = await runCli(['status', '--config', join(dir, 'ldap-upgrade.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('ldap-upgrade.yaml:5:3: replicas[0].url: not an ldap:// or ldaps:// URL');
+  });
+
+  it('upgrade without --yes and without a terminal is refused before connecting', async () => {
+    const r = await runCli(['upgrade'], { config });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('add --yes');
+  });
+
+  it('validate checks the scripts; a bad script file → 2 naming it', async () => {
+    const ok = await runCli(['validate', '--json'], { config });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ kind: 'validate', valid: true, checksumsCompared: true });
+    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-bad-'));
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(dir, '1.0.0'));
+    writeFileSync(join(dir, '1.0.0', '01-bad.ldif'), 'dn: cn=x\nchangetype: modify\nadd: mail\nsn: y\n-\n');
+    const bad = await runCli(['validate', '--offline', '--scripts', dir], { config });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`${join(dir, '1.0.0', '01-bad.ldif')}:4:`);
+  });
+
+  it('new scaffolds the next script of a version', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-new-'));
+    const a = await runCli(['new', '2.0.0', 'add-index', '--ldif', '--scripts', dir]);
+    const b = await runCli(['new', '2.0.0', 'backfill', '--scripts', dir]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    expect(readdirSync(join(dir, '2.0.0')).sort()).toEqual(['01-add-index.ldif', '02-backfill.ts']);
+    const v = await runCli(['validate', '--offline', '--scripts', dir], { config });
+    expect(v.code, v.stderr).toBe(0);
+  });
+
+  it('never shows the password: not in output, errors or log files', async () => {
+    const logDir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-logs-'));
+    const r = await runCli(['upgrade', '--dry-run', '--log-dir', logDir], { config, env: { LDAP_UPGRADE_PASSWORD: cluster.password } });
+    expect(r.code).toBe(0);
+    const logs = readdirSync(logDir).map((f) => readFileSync(join(logDir, f), 'utf8')).join('\n');
+    expect(logs).toContain('preflight');
+    for (const text of [r.stdout, r.stderr, logs]) expect(text).not.toContain(cluster.password);
+    expect(existsSync(join(logDir, 'nothing'))).toBe(false);
+  });
+});

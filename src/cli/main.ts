@@ -58,3 +58,6 @@ class UsageFailure extends Error {}
 
 const code = await main(hideBin(process.argv));
 process.exitCode = code;
+// An interrupted script may still be busy in the background: do not let it keep the process
+// alive once the run has been rolled back and reported. Exit after stdout and stderr drained.
+process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));

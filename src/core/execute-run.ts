@@ -75,10 +75,14 @@ export async function executeRun(topology: Topology, record: RunRecord, plan: Up
         events({ type: 'script-start', index: i + 1, total: plan.steps.length, script: result.script });
         const t0 = Date.now();
         try {
-          result.entriesChanged = await runScript(step.script, {
-            store: live, suffix: topology.config.suffix, versionEntry: topology.config.versionEntry,
-            fromVersion: plan.fromVersion, toVersion: step.version, events,
-          });
+          // A signal does not wait for a script that is busy reading: the store refuses its next write.
+          result.entriesChanged = await Promise.race([
+            runScript(step.script, {
+              store: live, suffix: topology.config.suffix, versionEntry: topology.config.versionEntry,
+              fromVersion: plan.fromVersion, toVersion: step.version, events,
+            }),
+            aborted(settings.signal),
+          ]);
         } catch (err) {
           result.status = 'Error';
           result.durationMs = Date.now() - t0;
@@ -113,6 +117,7 @@ export async function executeRun(topology: Topology, record: RunRecord, plan: Up
         throw err;
       }
     } finally {
+      await live.drain();
       journal.close();
     }
 
@@ -156,6 +161,16 @@ export async function executeRun(topology: Topology, record: RunRecord, plan: Up
 }
 
 class Interrupted extends Error {}
+
+/** Rejects with Interrupted when the signal fires; never settles otherwise. */
+function aborted(signal: AbortSignal | undefined): Promise<never> {
+  return new Promise((_, reject) => {
+    if (!signal) return;
+    const fire = () => reject(new Interrupted(String(signal.reason ?? 'a signal')));
+    if (signal.aborted) fire();
+    else signal.addEventListener('abort', fire, { once: true });
+  });
+}
 
 function replica(report: RunReport, url: string): ReplicaResult {
   return report.replicas.find((r) => r.url === url)!;

@@ -29,11 +29,11 @@ export interface UpgradeOptions extends PlanRequest {
 /** `upgrade` (SPEC §7): the whole process. Returns the run report; expected failures are in it. */
 export async function runUpgrade(topology: Topology, options: UpgradeOptions, events: EventSink): Promise<RunReport> {
   const started = Date.now();
-  const found = await preflight(topology, events);
-  if (found.problems.length > 0) throw new RefusedError(`preflight failed: ${found.problems.join('; ')}`);
-
+  // An interrupted run or a live lock matters more than anything preflight could find.
   const interrupted = await findInterrupted(topology, options.resume === true);
   if (options.resume && !interrupted) throw new RefusedError('--resume: there is no interrupted run to resume');
+  const found = await preflight(topology, events);
+  if (found.problems.length > 0) throw new RefusedError(`preflight failed: ${found.problems.join('; ')}`);
 
   const loaded = interrupted
     ? await loadPlan(topology.config, topology.store, { from: interrupted.fromVersion, to: interrupted.toVersion, tags: interrupted.tags, force: true })

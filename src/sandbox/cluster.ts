@@ -31,8 +31,8 @@ export interface SandboxState {
 export interface SandboxCluster extends SandboxState {
   password: string;
   configPassword: string;
-  /** Stops every node (SIGTERM, then SIGKILL) and removes the directory unless `keep`. */
-  stop(options?: { keep?: boolean }): Promise<void>;
+  /** Stops every node (SIGTERM, then SIGKILL after `graceMs`) and removes the directory unless `keep`. */
+  stop(options?: { keep?: boolean; graceMs?: number }): Promise<void>;
 }
 
 export const STATE_FILE = 'sandbox.json';

@@ -28,7 +28,7 @@ export function slapdConfigLdif(node: SlapdNodeConfig): string {
   const syncrepl = node.peers.map((peer) =>
     `olcSyncrepl: {${peer.id - 1}}rid=${String(peer.id).padStart(3, '0')} provider=${peer.url} bindmethod=simple ` +
     `binddn="${node.rootDn}" credentials="${node.rootPassword}" searchbase="${node.suffix}" ` +
-    'type=refreshAndPersist retry="1 +" timeout=3 network-timeout=3');
+    'type=refreshAndPersist retry="1 +" timeout=1 network-timeout=3');
   return `dn: cn=config
 objectClass: olcGlobal
 cn: config

@@ -9,5 +9,7 @@ export const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'scripts');
 export async function testCluster(options: { nodes?: number; scripts?: string } = {}): Promise<SandboxCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-test-'));
   const scriptsDir = options.scripts ? join(FIXTURES, options.scripts) : join(import.meta.dirname, '..', '..', 'upgrade-scripts');
-  return startCluster({ nodes: options.nodes ?? 3, dir, scriptsDir });
+  const cluster = await startCluster({ nodes: options.nodes ?? 3, dir, scriptsDir });
+  // LMDB survives SIGKILL: tests need not wait for slapd's slow syncrepl shutdown.
+  return { ...cluster, stop: (o) => cluster.stop({ graceMs: 300, ...o }) };
 }

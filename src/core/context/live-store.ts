@@ -21,10 +21,28 @@ export class LiveStore implements EntryStore {
     return this.master.search(request);
   }
 
+  /** Writes sent and not answered yet. */
+  private readonly inFlight = new Set<Promise<unknown>>();
+
   async write(w: PlannedWrite, script: string): Promise<void> {
     // A signal stops new writes at once; the run then rolls back what it wrote.
     if (this.signal?.aborted) throw new Error(`interrupted by ${String(this.signal.reason ?? 'a signal')}`);
     this.journal.append(w, script);
+    const sent = this.send(w);
+    this.inFlight.add(sent);
+    try {
+      await sent;
+    } finally {
+      this.inFlight.delete(sent);
+    }
+  }
+
+  /** Waits for the writes in flight (before a rollback reads the journal). */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private send(w: PlannedWrite): Promise<void> {
     switch (w.kind) {
       case 'add': return this.master.add(w.dn, w.attributes);
       case 'modify': return this.master.modify(w.dn, w.changes);

@@ -1,0 +1,175 @@
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SandboxCluster } from '../../src/sandbox/index.js';
+import { restartOpenLdapNode, readState } from '../../src/sandbox/index.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { testCluster } from '../helpers/cluster.js';
+import { clientWrite, eventually, readAttr, readOnly, setReadOnly, settledDumps, withDirectory } from '../helpers/ldap.js';
+
+const clusters: SandboxCluster[] = [];
+async function cluster(scripts: string): Promise<SandboxCluster> {
+  const c = await testCluster({ scripts });
+  clusters.push(c);
+  return c;
+}
+afterEach(async () => {
+  await Promise.all(clusters.splice(0).map((c) => c.stop()));
+});
+
+function handshake() {
+  const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-hs-'));
+  const marker = join(dir, 'marker');
+  const release = join(dir, 'release');
+  return { marker, release, env: { LDAP_UPGRADE_TEST_MARKER: marker, LDAP_UPGRADE_TEST_RELEASE: release }, reached: () => eventually(async () => existsSync(marker), 30_000), go: () => writeFileSync(release, '') };
+}
+
+async function assertWritableAndUnlocked(c: SandboxCluster): Promise<void> {
+  for (const n of c.nodes) {
+    expect(await readOnly(c, n.url), n.url).not.toBe('TRUE');
+    expect(await clientWrite(c, n.url), n.url).toBe(0);
+  }
+  expect(await readAttr(c, c.nodes[0]!.url, `cn=lock,cn=schema-version,${c.suffix}`, 'cn')).toBeNull();
+}
+
+describe('upgrade on a real 3-node OpenLDAP sandbox', () => {
+  it("applies the scripts once, on the master; every node has the changes and the version; replicas writable after", async () => {
+    const c = await cluster('basic');
+    const r = await runCli(['upgrade', '--yes', '--json'], { config: c.configFile });
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ kind: 'upgrade', outcome: 'done', fromVersion: '0.0.0', toVersion: '1.1.0', rolledBack: false });
+    expect(report.steps.map((s: { status: string }) => s.status)).toEqual(['Success', 'Success', 'Success']);
+    expect(report.replicas.map((x: { freeze: string; converge: string; unfreeze: string }) => [x.freeze, x.converge, x.unfreeze])).toEqual([['Success', 'Success', 'Success'], ['Success', 'Success', 'Success']]);
+    // Convergence is reported only once every replica has the last change: read them at once.
+    for (const n of c.nodes) {
+      expect(await readAttr(c, n.url, `cn=schema-version,${c.suffix}`, 'description'), n.url).toEqual(['1.1.0']);
+      expect(await readAttr(c, n.url, `ou=fixture,${c.suffix}`, 'ou'), n.url).toEqual(['fixture']);
+      expect(await readAttr(c, n.url, `uid=user0001,ou=people,${c.suffix}`, 'title'), n.url).toEqual(['migrated']);
+      expect(await readAttr(c, n.url, `cn=team03,ou=groups,${c.suffix}`, 'description'), n.url).toContain('upgraded to 1.1.0');
+    }
+    await assertWritableAndUnlocked(c);
+    const history = JSON.parse((await runCli(['history', '--json'], { config: c.configFile })).stdout);
+    expect(history.history.map((h: { script: string }) => h.script)).toEqual(['1.1.0/02-describe-team.ldif', '1.1.0/01-title-people.ts', '1.0.0/01-add-ou.ldif']);
+    expect((await runCli(['status', '--check'], { config: c.configFile })).code).toBe(0);
+    const again = await runCli(['upgrade', '--yes'], { config: c.configFile });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('nothing to do');
+  });
+
+  it('while it runs, a client write to a replica is refused (53) and a master change still reaches it', async () => {
+    const c = await cluster('slow');
+    const hs = handshake();
+    const run = startCli(['upgrade', '--yes'], { LDAP_UPGRADE_CONFIG: c.configFile, ...hs.env });
+    await hs.reached();
+    const replica = c.nodes[1]!.url;
+    expect(await readOnly(c, replica)).toBe('TRUE');
+    expect(await clientWrite(c, replica)).toBe(53);
+    const dn = `uid=user0200,ou=people,${c.suffix}`;
+    await withDirectory(c, c.nodes[0]!.url, 'data', (d) => d.modify(dn, [{ operation: 'replace', attribute: 'title', values: ['written on the master'] }]));
+    await eventually(async () => (await readAttr(c, replica, dn, 'title'))?.[0] === 'written on the master');
+    hs.go();
+    const r = await run.result;
+    expect(r.code, r.stderr).toBe(0);
+    await assertWritableAndUnlocked(c);
+  });
+
+  it('a replica that was read-only before the run is still read-only after it', async () => {
+    const c = await cluster('basic');
+    await setReadOnly(c, c.nodes[2]!.url, true);
+    const r = await runCli(['upgrade', '--yes'], { config: c.configFile });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('skipped (already read-only)');
+    expect(await readOnly(c, c.nodes[2]!.url)).toBe('TRUE');
+    expect(await readOnly(c, c.nodes[1]!.url)).not.toBe('TRUE');
+    expect(await readAttr(c, c.nodes[2]!.url, `ou=fixture,${c.suffix}`, 'ou')).toEqual(['fixture']);
+  });
+
+  it('a script failing half-way: exit 5, every node back to its content before the run, writable, unlocked', async () => {
+    const c = await cluster('failing');
+    const before = await settledDumps(c);
+    const r = await runCli(['upgrade', '--yes'], { config: c.configFile });
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/version 1\.1\.0: script 1\.1\.0\/02-fail-halfway\.ts failed.*: boom half-way/);
+    const after = await settledDumps(c, { excludeTool: true });
+    for (const d of after) expect(d).toBe(before[0]);
+    await assertWritableAndUnlocked(c);
+    expect(await readAttr(c, c.nodes[0]!.url, `cn=schema-version,${c.suffix}`, 'description')).toEqual([]);
+    expect((await runCli(['status', '--check'], { config: c.configFile })).code).toBe(10);
+  });
+
+  it('names the entry and the LDAP error when a write is refused', async () => {
+    const c = await cluster('basic');
+    // team03 gone: the LDIF modify of 1.1.0 hits a missing entry.
+    await withDirectory(c, c.nodes[0]!.url, 'data', (d) => d.delete(`cn=team03,ou=groups,${c.suffix}`));
+    const r = await runCli(['upgrade', '--yes'], { config: c.configFile });
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('script 1.1.0/02-describe-team.ldif failed at cn=team03,ou=groups,dc=example,dc=com: modify cn=team03,ou=groups,dc=example,dc=com: no such entry (32)');
+  });
+
+  it('two upgrades started at once: one succeeds, the other exits 4 naming the holder and writes nothing', async () => {
+    const c = await cluster('slow');
+    const hs = handshake();
+    const env = { LDAP_UPGRADE_CONFIG: c.configFile, ...hs.env };
+    const a = startCli(['upgrade', '--yes'], env);
+    const b = startCli(['upgrade', '--yes'], env);
+    const first = await Promise.race([a.result.then((r) => ({ r, who: 'a' })), b.result.then((r) => ({ r, who: 'b' }))]);
+    expect(first.r.code, first.r.stderr).toBe(4);
+    expect(first.r.stderr).toMatch(/locked by run \d{8}T\d{6}Z-[0-9a-f]{6} \(host .+, pid \d+, since /);
+    hs.go();
+    const second = await (first.who === 'a' ? b.result : a.result);
+    expect(second.code, second.stderr).toBe(0);
+    const runs = await withDirectory(c, c.nodes[0]!.url, 'data', async (d) => {
+      const out: string[] = [];
+      for await (const e of d.search({ base: `cn=runs,cn=schema-version,${c.suffix}`, scope: 'one' })) out.push(e.dn);
+      return out;
+    });
+    expect(runs).toHaveLength(1);
+  });
+
+  it('SIGTERM during the run: rolled back, replicas unfrozen, lock released, clear message', async () => {
+    const c = await cluster('slow');
+    const before = await settledDumps(c);
+    const hs = handshake();
+    const run = startCli(['upgrade', '--yes'], { LDAP_UPGRADE_CONFIG: c.configFile, ...hs.env });
+    await hs.reached();
+    run.kill('SIGTERM');
+    const r = await run.result;
+    expect(r.code).toBe(143);
+    expect(r.stderr).toContain('interrupted by SIGTERM');
+    const after = await settledDumps(c, { excludeTool: true });
+    for (const d of after) expect(d).toBe(before[0]);
+    await assertWritableAndUnlocked(c);
+  });
+
+  it('a replica stopped after freezing: exit 6 after the timeout, others unfrozen; recover once it is back', async () => {
+    const c = await cluster('slow');
+    const hs = handshake();
+    const run = startCli(['upgrade', '--yes', '--timeout', '2'], { LDAP_UPGRADE_CONFIG: c.configFile, ...hs.env });
+    await hs.reached();
+    const victim = c.nodes[2]!;
+    process.kill(victim.pid, 'SIGKILL');
+    hs.go();
+    const r = await run.result;
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain(`replicas did not converge within 2 s: ${victim.url} (unreachable`);
+    expect(r.stdout).toContain(`${victim.url}: freeze Success, converge Error`);
+    expect(await readOnly(c, c.nodes[1]!.url)).not.toBe('TRUE');
+    expect(await clientWrite(c, c.nodes[1]!.url)).toBe(0);
+    // The data is upgraded on the master.
+    expect(await readAttr(c, c.nodes[0]!.url, `ou=after,${c.suffix}`, 'ou')).toEqual(['after']);
+    // Before recovery, a new upgrade is refused.
+    expect((await runCli(['upgrade', '--yes'], { config: c.configFile })).code).toBe(8);
+    await restartOpenLdapNode(readState(c.dir)!, victim.id);
+    expect(await readOnly(c, victim.url)).toBe('TRUE'); // the freeze survived the restart
+    const rec = await runCli(['recover', '--json'], { config: c.configFile });
+    expect(rec.code, rec.stderr).toBe(0);
+    expect(JSON.parse(rec.stdout)).toMatchObject({ outcome: 'recovered', unfrozen: [victim.url] });
+    await eventually(async () => {
+      const s = JSON.parse((await runCli(['status', '--json'], { config: c.configFile })).stdout);
+      return s.replicas.every((x: { frozen: boolean; converged: boolean }) => x.frozen === false && x.converged === true);
+    });
+    await assertWritableAndUnlocked(c);
+  });
+});

@@ -67,10 +67,16 @@ export async function setReadOnly(cluster: SandboxCluster, url: string, value: b
   });
 }
 
-/** Tries a client write on a node; returns 0 on success or the LDAP result code. */
+/**
+ * Tries a client write on a node; returns 0 on success or the LDAP result code. A write that
+ * succeeds is taken back at once (roomNumber is not in the sample data), so content compares equal.
+ */
 export async function clientWrite(cluster: SandboxCluster, url: string, dn = `uid=user0001,ou=people,${cluster.suffix}`): Promise<number> {
   try {
-    await withDirectory(cluster, url, 'data', (d) => d.modify(dn, [{ operation: 'replace', attribute: 'roomNumber', values: [`probe-${Date.now()}`] }]));
+    await withDirectory(cluster, url, 'data', async (d) => {
+      await d.modify(dn, [{ operation: 'replace', attribute: 'roomNumber', values: [`probe-${Date.now()}`] }]);
+      await d.modify(dn, [{ operation: 'replace', attribute: 'roomNumber', values: [] }]);
+    });
     return 0;
   } catch (err) {
     return (err as { code?: number }).code ?? -1;

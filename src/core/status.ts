@@ -1,8 +1,8 @@
-import { errorMessage } from '../errors.js';
+import { RefusedError, errorMessage } from '../errors.js';
 import { describeLag } from '../servers/csn.js';
 import type { WriteState } from '../servers/adapter.js';
 import { holderIsDead } from './liveness.js';
-import { loadPlan } from './planning.js';
+import { loadPlan, type LoadedPlan } from './planning.js';
 import type { LockInfo, RunRecord } from './records.js';
 import { ACTIVE_STATES } from './records.js';
 import { FORMAT_VERSION } from './reports.js';
@@ -30,7 +30,10 @@ export interface StatusReport {
   /** The assumed version when none is stored. */
   baselineVersion: string;
   versionEntryExists: boolean;
-  targetVersion: string;
+  /** Undefined when planning is refused (see planRefusal). */
+  targetVersion?: string;
+  /** Why no plan could be made (e.g. the data is newer than every script). */
+  planRefusal?: string;
   pending: { version: string; script: string }[];
   upToDate: boolean;
   lock?: LockInfo & { holderDead: boolean; why: string };
@@ -43,9 +46,18 @@ export interface StatusReport {
 /** `status` (SPEC §6): read-only; works with unreachable replicas (reported as such). */
 export async function readStatus(topology: Topology): Promise<StatusReport> {
   const { store, config, adapter } = topology;
-  const loaded = await loadPlan(config, store, {});
+  let loaded: LoadedPlan | undefined;
+  let planRefusal: string | undefined;
+  try {
+    loaded = await loadPlan(config, store, {});
+  } catch (err) {
+    // Data newer than the tool, a bad target…: still show everything else.
+    if (!(err instanceof RefusedError)) throw err;
+    planRefusal = err.message;
+  }
+  const stored = loaded?.stored ?? (await store.readVersion());
   const lock = await store.readLock();
-  const runs = loaded.stored.exists ? await store.readRuns() : [];
+  const runs = stored.exists ? await store.readRuns() : [];
   const unfinished = runs.find((r) => ACTIVE_STATES.includes(r.state) || r.replicas.some((x) => x.frozenByRun && !x.restored));
   const masterState = await adapter.readReplicationState(topology.master, config.suffix);
   const replicas = await Promise.all(topology.replicas.map(async (r): Promise<ReplicaStatus> => {
@@ -78,14 +90,15 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
   }));
   return {
     kind: 'status', formatVersion: FORMAT_VERSION, server: topology.identity.product, master: config.master.url,
-    storedVersion: loaded.stored.version, baselineVersion: config.baselineVersion, versionEntryExists: loaded.stored.exists,
-    targetVersion: loaded.plan.toVersion,
-    pending: loaded.plan.steps.map((s) => ({ version: s.version, script: scriptId(s.script) })),
-    upToDate: loaded.plan.steps.length === 0,
+    storedVersion: stored.version, baselineVersion: config.baselineVersion, versionEntryExists: stored.exists,
+    targetVersion: loaded?.plan.toVersion,
+    pending: loaded?.plan.steps.map((s) => ({ version: s.version, script: scriptId(s.script) })) ?? [],
+    upToDate: loaded !== undefined && loaded.plan.steps.length === 0,
+    planRefusal,
     lock: lock ? { ...lock, holderDead: holderIsDead(lock).dead, why: holderIsDead(lock).why } : undefined,
     interruptedRun: unfinished ? { runId: unfinished.runId, state: unfinished.state, host: unfinished.host } : undefined,
     replicas,
-    warnings: loaded.changedScripts.map((s) => `${s} changed since it was applied`),
+    warnings: (loaded?.changedScripts ?? []).map((s) => `${s} changed since it was applied`),
   };
 }
 

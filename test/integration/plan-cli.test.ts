@@ -60,6 +60,16 @@ describe('plan side against a real 3-node sandbox (CLI)', () => {
     expect(s.replicas.every((x: { reachable: boolean; frozen: boolean; converged: boolean }) => x.reachable && !x.frozen && x.converged)).toBe(true);
   });
 
+  it('discovers the replicas from the master when none are configured', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-cfg-'));
+    const yaml = readFileSync(config, 'utf8').replace(/replicas:\n(  - url: .*\n)+/, '');
+    expect(yaml).not.toContain('replicas');
+    writeFileSync(join(dir, 'ldap-upgrade.yaml'), yaml);
+    const r = await runCli(['status', '--json', '--config', join(dir, 'ldap-upgrade.yaml')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).replicas.map((x: { url: string }) => x.url).sort()).toEqual(cluster.nodes.slice(1).map((n) => n.url).sort());
+  });
+
   it('wrong password → 3, naming the server', async () => {
     const r = await runCli(['status'], { config, env: { LDAP_UPGRADE_PASSWORD: 'wrong-password' } });
     expect(r.code).toBe(3);

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { SandboxCluster } from '../../src/sandbox/index.js';
 import { restartOpenLdapNode, readState } from '../../src/sandbox/index.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { testCluster } from '../helpers/cluster.js';
+import { FIXTURES, testCluster } from '../helpers/cluster.js';
 import { clientWrite, eventually, readAttr, readOnly, setReadOnly, settledDumps, withDirectory } from '../helpers/ldap.js';
 
 const clusters: SandboxCluster[] = [];
@@ -56,6 +56,26 @@ describe('upgrade on a real 3-node OpenLDAP sandbox', () => {
     const again = await runCli(['upgrade', '--yes'], { config: c.configFile });
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('nothing to do');
+
+    // Refusals (exit 7), each writing nothing.
+    const older = mkdtempSync(join(tmpdir(), 'ldap-upgrade-older-'));
+    const { cpSync } = await import('node:fs');
+    cpSync(join(FIXTURES, 'basic', '1.0.0'), join(older, '1.0.0'), { recursive: true });
+    const newer = await runCli(['upgrade', '--yes', '--scripts', older], { config: c.configFile });
+    expect(newer.code).toBe(7);
+    expect(newer.stderr).toContain('the directory is at version 1.1.0, newer than every script (1.0.0)');
+    const st = await runCli(['status', '--check', '--scripts', older], { config: c.configFile });
+    expect(st.code).toBe(7);
+    expect(st.stdout).toContain('cannot plan: the directory is at version 1.1.0');
+    const down = await runCli(['upgrade', '--yes', '--to', '1.0.0'], { config: c.configFile });
+    expect(down.code).toBe(7);
+    expect(down.stderr).toContain('downgrades are refused');
+    const tag = await runCli(['upgrade', '--yes', '--tag', 'nope', '--force'], { config: c.configFile });
+    expect(tag.code).toBe(7);
+    expect(tag.stderr).toContain('unknown tag "nope"');
+    const forced = await runCli(['upgrade', '--dry-run', '--from', '1.0.0', '--force', '--json'], { config: c.configFile });
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(JSON.parse(forced.stdout).steps.map((x: { script: string }) => x.script)).toEqual(['1.1.0/01-title-people.ts', '1.1.0/02-describe-team.ldif']);
   });
 
   it('while it runs, a client write to a replica is refused (53) and a master change still reaches it', async () => {

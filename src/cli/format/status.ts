@@ -4,8 +4,8 @@ export function formatStatus(s: StatusReport): string {
   const lines = [
     `server:   ${s.server} (master ${s.master})`,
     `version:  ${s.storedVersion ?? `none — assuming baseline ${s.baselineVersion}`}`,
-    `target:   ${s.targetVersion}`,
-    s.upToDate ? 'pending:  none (up to date)' : `pending:  ${s.pending.length} script(s)`,
+    `target:   ${s.targetVersion ?? '(no plan)'}`,
+    s.planRefusal ? `pending:  cannot plan: ${s.planRefusal}` : s.upToDate ? 'pending:  none (up to date)' : `pending:  ${s.pending.length} script(s)`,
     ...s.pending.map((p) => `  - ${p.script}`),
     `lock:     ${s.lock ? `held by run ${s.lock.runId} (host ${s.lock.host}, pid ${s.lock.pid}, since ${s.lock.startedAt})${s.lock.holderDead ? ` — interrupted: ${s.lock.why}; run \`ldap-upgrade recover\`` : ''}` : 'free'}`,
   ];

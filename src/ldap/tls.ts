@@ -10,7 +10,9 @@ export interface TlsSettings {
 }
 
 export function tlsOptions(settings: TlsSettings, host: string): ConnectionOptions {
-  const options: ConnectionOptions = { rejectUnauthorized: !settings.insecure, servername: isIp(host) ? undefined : host };
+  // `host` is what the certificate is checked against (an upgraded socket otherwise defaults to
+  // "localhost"); SNI (`servername`) only takes DNS names.
+  const options: ConnectionOptions = { rejectUnauthorized: !settings.insecure, host, servername: isIp(host) ? undefined : host };
   if (settings.caFile) {
     try {
       options.ca = readFileSync(settings.caFile);

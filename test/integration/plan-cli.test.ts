@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseLdif } from '../../src/ldif/parse.js';
 import { freePorts, type SandboxCluster } from '../../src/sandbox/index.js';
 import { runCli } from '../helpers/cli.js';
-import { testCluster } from '../helpers/cluster.js';
-import { contextCsn, readAttr } from '../helpers/ldap.js';
+import { FIXTURES, testCluster } from '../helpers/cluster.js';
+import { contextCsn, readAttr, withDirectory } from '../helpers/ldap.js';
+import { makeCertificates } from '../helpers/tls.js';
 
 describe('plan side against a real 3-node sandbox (CLI)', () => {
   let cluster: SandboxCluster;
@@ -51,6 +52,15 @@ describe('plan side against a real 3-node sandbox (CLI)', () => {
     expect(json.stderr).toBe('');
   });
 
+  it('dry run of a script that throws → 5, naming version and script, nothing written', async () => {
+    const before = await csns();
+    const r = await runCli(['upgrade', '--dry-run', '--scripts', join(FIXTURES, 'failing')], { config });
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('dry run: version 1.1.0: script 1.1.0/02-fail-halfway.ts failed');
+    expect(r.stderr).toContain('boom half-way (nothing was written)');
+    expect(await csns()).toEqual(before);
+  });
+
   it('status --check exits 10 while an upgrade is pending', async () => {
     const r = await runCli(['status', '--check', '--json'], { config });
     expect(r.code).toBe(10);
@@ -68,6 +78,24 @@ describe('plan side against a real 3-node sandbox (CLI)', () => {
     const r = await runCli(['status', '--json', '--config', join(dir, 'ldap-upgrade.yaml')]);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).replicas.map((x: { url: string }) => x.url).sort()).toEqual(cluster.nodes.slice(1).map((n) => n.url).sort());
+  });
+
+  it('StartTLS verifies the certificate by default; caFile trusts it; insecure is an explicit opt-out', async () => {
+    const certs = makeCertificates();
+    for (const n of cluster.nodes) {
+      await withDirectory(cluster, n.url, 'config', (d) => d.modify('cn=config', [
+        { operation: 'replace', attribute: 'olcTLSCACertificateFile', values: [certs.ca] },
+        { operation: 'replace', attribute: 'olcTLSCertificateFile', values: [certs.cert] },
+        { operation: 'replace', attribute: 'olcTLSCertificateKeyFile', values: [certs.key] },
+      ]));
+    }
+    const untrusted = await runCli(['status', '--start-tls'], { config });
+    expect(untrusted.code).toBe(3);
+    expect(untrusted.stderr).toMatch(/127\.0\.0\.1:\d+: TLS failure: .*(self.signed|unable to verify|certificate)/i);
+    const trusted = await runCli(['status', '--start-tls', '--ca-file', certs.ca], { config });
+    expect(trusted.code, trusted.stderr).toBe(0);
+    const insecure = await runCli(['status', '--start-tls', '--tls-insecure'], { config });
+    expect(insecure.code, insecure.stderr).toBe(0);
   });
 
   it('wrong password → 3, naming the server', async () => {

@@ -39,6 +39,18 @@ export async function preflight(topology: Topology, events: EventSink): Promise<
   if (topology.replicas.length > 0 && masterState.size === 0) {
     problems.push(`${config.master.url}: no replication state (contextCSN) on ${config.suffix}: is it replicated?`);
   }
+  if (topology.adapter.replicationProblems && topology.replicas.length > 0) {
+    try {
+      const cfg = await topology.openConfig(config.master.url);
+      try {
+        for (const p of await topology.adapter.replicationProblems(cfg, config.suffix)) problems.push(`${config.master.url}: ${p}`);
+      } finally {
+        await cfg.close();
+      }
+    } catch (err) {
+      problems.push(`${config.master.url}: cannot read its configuration as ${config.configBind.dn}: ${errorMessage(err)}`);
+    }
+  }
   const replicas = await Promise.all(topology.replicas.map((r) => checkReplica(topology, r.url, r.data !== undefined, r.error, masterState)));
   for (const r of replicas) for (const p of r.problems) problems.push(`${r.url}: ${p}`);
   for (const r of replicas) {
@@ -58,6 +70,7 @@ async function checkReplica(topology: Topology, url: string, reachable: boolean,
     const cfg = await topology.openConfig(url);
     try {
       finding.writeState = await topology.adapter.readWriteState(cfg, topology.config.suffix);
+      finding.problems.push(...(await topology.adapter.replicationProblems?.(cfg, topology.config.suffix)) ?? []);
     } finally {
       await cfg.close();
     }

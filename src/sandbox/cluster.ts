@@ -12,6 +12,8 @@ export interface SandboxNode {
   port: number;
   url: string;
   pid: number;
+  /** 389 DS instance name (slapd-<instance>). */
+  instance?: string;
 }
 
 /** What `sandbox up` leaves in `DIR/sandbox.json`. Holds no password (those are in files, mode 600). */
@@ -60,7 +62,12 @@ export function attach(state: SandboxState): SandboxCluster {
 /** Stops the sandbox in `dir` (if any) and removes `dir` unless `keep`. Safe to call twice. */
 export async function stopCluster(dir: string, options: { keep?: boolean; graceMs?: number } = {}): Promise<SandboxState | undefined> {
   const state = readState(dir);
-  if (state) await Promise.all(state.nodes.map((n) => stopProcess(n.pid, options.graceMs ?? 2_000)));
+  if (state?.kind === '389ds') {
+    const { stopDirsrvNodes } = await import('./dirsrv/cluster.js');
+    await stopDirsrvNodes(state, options);
+  } else if (state) {
+    await Promise.all(state.nodes.map((n) => stopProcess(n.pid, options.graceMs ?? 2_000)));
+  }
   if (!options.keep) rmSync(resolve(dir), { recursive: true, force: true });
   return state;
 }
@@ -71,5 +78,5 @@ export function runningNodes(state: SandboxState): SandboxNode[] {
 
 export function validateNodeCount(kind: SandboxKind, nodes: number): void {
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > 9) throw new UsageError(`--nodes must be between 1 and 9, got ${nodes}`);
-  if (kind === '389ds') throw new UsageError('the 389 DS sandbox is not available yet: use --server openldap');
+  if (kind === '389ds' && (nodes < 2 || nodes > 3)) throw new UsageError(`--server 389ds takes 2 or 3 nodes, got ${nodes}`);
 }

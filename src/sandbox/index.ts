@@ -1,7 +1,6 @@
 import { UsageError } from '../errors.js';
 import { Directory } from '../ldap/directory.js';
-import { getValues } from '../ldap/entry.js';
-import { compareCsnSets, parseContextCsn } from '../servers/csn.js';
+import { adapterFor } from '../servers/detect.js';
 import { attach, readState, runningNodes, stopCluster, validateNodeCount, type SandboxCluster, type SandboxKind, type SandboxState } from './cluster.js';
 import { startOpenLdapCluster } from './openldap.js';
 import { canConnect, freePorts } from './processes.js';
@@ -10,6 +9,17 @@ export { stopCluster, readState } from './cluster.js';
 export type { SandboxCluster, SandboxKind, SandboxState } from './cluster.js';
 export { freePorts } from './processes.js';
 export { restartOpenLdapNode } from './openldap.js';
+
+/** Starts a stopped node of a sandbox again, whatever its server kind. */
+export async function restartNode(state: SandboxState, id: number): Promise<void> {
+  if (state.kind === '389ds') {
+    const { restartDirsrvNode } = await import('./dirsrv/cluster.js');
+    await restartDirsrvNode(state, id);
+  } else {
+    const { restartOpenLdapNode } = await import('./openldap.js');
+    await restartOpenLdapNode(state, id);
+  }
+}
 
 export interface StartOptions {
   nodes?: number;
@@ -37,7 +47,11 @@ export async function startCluster(options: StartOptions): Promise<SandboxCluste
     if (alive.length > 0) return { ...attach(existing), reused: true };
     await stopCluster(options.dir); // a dead sandbox's leftovers
   }
-  const ports = options.ports ?? (options.basePort === undefined ? await freePorts(nodes) : undefined);
+  const ports = options.ports ?? (options.basePort === undefined ? await freePorts(nodes) : Array.from({ length: nodes }, (_, i) => options.basePort! + i));
+  if (kind === '389ds') {
+    const { startDirsrvCluster } = await import('./dirsrv/cluster.js');
+    return { ...(await startDirsrvCluster({ ...options, nodes, ports })), reused: false };
+  }
   const cluster = await startOpenLdapCluster({ ...options, nodes, ports });
   return { ...cluster, reused: false };
 }
@@ -56,13 +70,14 @@ export async function clusterStatus(dir: string): Promise<{ state: SandboxState;
   const state = readState(dir);
   if (!state) throw new UsageError(`no sandbox in ${dir}: start one with \`ldap-upgrade sandbox up\``);
   const alive = new Set(runningNodes(state).map((n) => n.id));
+  const adapter = adapterFor(state.kind === '389ds' ? '389ds' : 'openldap');
+  const { password } = attach(state);
   const sets = await Promise.all(state.nodes.map(async (n) => {
     if (!(await canConnect(n.port))) return undefined;
     try {
-      const d = await Directory.open({ url: n.url, tls: { startTLS: false, insecure: false }, timeoutMs: 3_000 });
+      const d = await Directory.open({ url: n.url, bindDn: state.bindDn, password, tls: { startTLS: false, insecure: false }, timeoutMs: 3_000 });
       try {
-        const e = await d.get(state.suffix, ['contextCSN']);
-        return parseContextCsn(e ? getValues(e, 'contextCSN').map(String) : []);
+        return await adapter.readReplicationState(d, state.suffix);
       } finally {
         await d.close();
       }
@@ -75,7 +90,7 @@ export async function clusterStatus(dir: string): Promise<{ state: SandboxState;
     state,
     nodes: state.nodes.map((n, i) => ({
       id: n.id, url: n.url, pid: n.pid, running: alive.has(n.id), reachable: sets[i] !== undefined,
-      converged: master && sets[i] ? compareCsnSets(master, sets[i]!).caughtUp : undefined,
+      converged: master && sets[i] ? adapter.compare(master, sets[i]!).caughtUp : undefined,
     })),
   };
 }

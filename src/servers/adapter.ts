@@ -12,6 +12,8 @@ export interface WriteState {
   original: string[];
   /** Whether the replica refused client writes already (its administrator froze it). */
   frozen: boolean;
+  /** Other attributes the freeze may change, with their values before it (restored on unfreeze). */
+  others?: { attribute: string; original: string[] }[];
 }
 
 /** The replication state of the suffix on one server: an id → max CSN map. */
@@ -32,4 +34,6 @@ export interface ServerAdapter {
   unfreeze(config: Directory, state: WriteState): Promise<void>;
   /** Provider / consumer URLs the master replicates the suffix with (for replica discovery). */
   discoverReplicas(config: Directory, suffix: string): Promise<string[]>;
+  /** Replication problems a server reports about itself (e.g. agreements in error), for preflight. */
+  replicationProblems?(config: Directory, suffix: string): Promise<string[]>;
 }

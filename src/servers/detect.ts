@@ -3,6 +3,7 @@ import type { Directory } from '../ldap/directory.js';
 import { getValues } from '../ldap/entry.js';
 import type { ServerAdapter, ServerKind } from './adapter.js';
 import { openLdapAdapter } from './openldap/adapter.js';
+import { dirsrvAdapter } from './389ds/adapter.js';
 
 export interface ServerIdentity {
   kind: ServerKind;
@@ -29,6 +30,5 @@ export async function detectServer(dir: Directory): Promise<ServerIdentity> {
 }
 
 export function adapterFor(kind: ServerKind): ServerAdapter {
-  if (kind === 'openldap') return openLdapAdapter;
-  throw new RefusedError('389 Directory Server is not supported by this version of ldap-upgrade yet');
+  return kind === 'openldap' ? openLdapAdapter : dirsrvAdapter;
 }

@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UsageError } from '../../errors.js';
+import { Directory } from '../../ldap/directory.js';
+import { dirsrvAdapter } from '../../servers/389ds/adapter.js';
+import { attach, writeState, type SandboxCluster, type SandboxNode, type SandboxState } from '../cluster.js';
+import { sandboxYaml, writeSecret } from '../config-files.js';
+import { portIsFree } from '../processes.js';
+import { sampleTree } from '../sample-tree.js';
+import { checkDirsrvInstalled, createInstance, removeInstance, startInstance, stopInstance } from './instances.js';
+import { addAgreement, enableSupplier } from './replication.js';
+
+export interface DirsrvSandboxOptions {
+  nodes: number;
+  dir: string;
+  ports: number[];
+  suffix?: string;
+  sampleData?: boolean;
+  scriptsDir?: string;
+}
+
+const ROOT_DN = 'cn=Directory Manager';
+const TLS = { startTLS: false, insecure: false };
+
+/**
+ * 389 DS multi-supplier sandbox: instances created with lib389 (no systemd), loopback only, small
+ * caches, the sample tree loaded on node 1, agreements between every pair, node 1 initialising
+ * the others, then a wait until every RUV has node 1's.
+ */
+export async function startDirsrvCluster(options: DirsrvSandboxOptions): Promise<SandboxCluster> {
+  checkDirsrvInstalled();
+  const dir = resolve(options.dir);
+  const suffix = options.suffix ?? 'dc=example,dc=com';
+  for (const port of options.ports) {
+    if (!(await portIsFree(port))) throw new UsageError(`port ${port} on 127.0.0.1 is already in use: choose others with --base-port`);
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const password = randomBytes(12).toString('base64url');
+  const managerPassword = randomBytes(12).toString('base64url');
+  const tag = randomBytes(3).toString('hex');
+  const state: SandboxState = {
+    kind: '389ds', dir, suffix, bindDn: ROOT_DN, configDn: ROOT_DN,
+    passwordFile: join(dir, 'password.conf'), configPasswordFile: join(dir, 'password.conf'),
+    configFile: join(dir, 'ldap-upgrade.yaml'),
+    nodes: options.ports.map((port, i) => ({ id: i + 1, port, url: `ldap://127.0.0.1:${port}`, pid: 0, instance: `lu${tag}n${i + 1}` })),
+  };
+  writeSecret(state.passwordFile, password);
+  writeState(state); // so that `sandbox down` can clean up even a half-made cluster
+  try {
+    await Promise.all(state.nodes.map((n) => createInstance({ instance: n.instance!, port: n.port, suffix, rootPassword: password, workDir: dir })));
+    await Promise.all(state.nodes.map(async (n) => {
+      n.pid = await startInstance(n.instance!, n.port, join(dir, `${n.instance}.log`));
+    }));
+    writeState(state);
+    const conns = await Promise.all(state.nodes.map((n) => Directory.open({ url: n.url, bindDn: ROOT_DN, password, tls: TLS })));
+    try {
+      if (options.sampleData !== false) await loadSample(conns[0]!, suffix);
+      const replicaDns = await Promise.all(conns.map((c, i) => enableSupplier(c, suffix, i + 1, managerPassword)));
+      const agreement = (from: number, to: SandboxNode, init: boolean) =>
+        addAgreement(conns[from]!, replicaDns[from]!, suffix, { port: to.port, name: `to-node${to.id}` }, managerPassword, init);
+      for (const to of state.nodes.slice(1)) await agreement(0, to, true);
+      await Promise.all(state.nodes.flatMap((from, i) => (i === 0 ? [] : state.nodes.filter((to) => to.id !== from.id).map((to) => agreement(i, to, false)))));
+      await waitForRuv(conns, suffix);
+    } finally {
+      await Promise.all(conns.map((c) => c.close()));
+    }
+    writeFileSync(state.configFile, sandboxYaml(state, options.scriptsDir));
+  } catch (err) {
+    await stopDirsrvNodes(state, { graceMs: 500 });
+    throw err;
+  }
+  return attach(state);
+}
+
+async function loadSample(master: Directory, suffix: string): Promise<void> {
+  const entries = sampleTree(suffix);
+  // dscreate makes the suffix entry even when asked not to: keep it.
+  if (!(await master.get(suffix, ['1.1']))) await master.add(entries[0]!.dn, entries[0]!.attributes);
+  for (const e of entries.slice(1, 3)) await master.add(e.dn, e.attributes);
+  const rest = entries.slice(3);
+  for (let i = 0; i < rest.length; i += 16) await Promise.all(rest.slice(i, i + 16).map((e) => master.add(e.dn, e.attributes)));
+}
+
+/** Until every node's RUV has node 1's CSNs (the data and the RUV move together). */
+async function waitForRuv(conns: Directory[], suffix: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const states = await Promise.all(conns.map((c) => dirsrvAdapter.readReplicationState(c, suffix).catch(() => new Map<string, string>())));
+    if (states[0]!.size > 0 && states.slice(1).every((s) => dirsrvAdapter.compare(states[0]!, s).caughtUp)) return;
+    if (Date.now() > deadline) throw new Error('the 389 DS sandbox did not converge within 60 s');
+    await sleep(100);
+  }
+}
+
+/** Stops the nodes and, unless `keep`, removes the instances from /etc, /var/lib, /var/log and /run. */
+export async function stopDirsrvNodes(state: SandboxState, options: { keep?: boolean; graceMs?: number } = {}): Promise<void> {
+  await Promise.all(state.nodes.map((n) => stopInstance(n.pid, options.graceMs ?? 10_000)));
+  if (!options.keep) for (const n of state.nodes) removeInstance(n.instance!);
+}
+
+export async function restartDirsrvNode(state: SandboxState, id: number): Promise<SandboxNode> {
+  const node = state.nodes.find((n) => n.id === id);
+  if (!node) throw new UsageError(`the sandbox has no node ${id}`);
+  node.pid = await startInstance(node.instance!, node.port, join(state.dir, `${node.instance}.log`));
+  writeState(state);
+  return node;
+}

@@ -1,0 +1,52 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Directory } from '../../ldap/directory.js';
+import { getFirst, getValues, normalizeDn } from '../../ldap/entry.js';
+
+export const REPLICATION_MANAGER = 'cn=replication manager,cn=config';
+
+/** What `dsconf replication enable --role supplier` does, over LDAP (no password on a command line). */
+export async function enableSupplier(dir: Directory, suffix: string, replicaId: number, managerPassword: string): Promise<string> {
+  await dir.add(REPLICATION_MANAGER, {
+    objectClass: ['top', 'inetUser', 'netscapeServer', 'nsAccount'], cn: ['replication manager'], uid: ['replication manager'],
+    userPassword: [managerPassword],
+  });
+  const tree = await mappingTreeDn(dir, suffix);
+  const replicaDn = `cn=replica,${tree}`;
+  await dir.add(replicaDn, {
+    objectClass: ['top', 'nsds5Replica'], cn: ['replica'], nsDS5ReplicaRoot: [suffix], nsDS5Flags: ['1'], nsDS5ReplicaType: ['3'],
+    nsDS5ReplicaId: [String(replicaId)], nsDS5ReplicaBindDN: [REPLICATION_MANAGER],
+    // Short back-off: a consumer that refused changes for a while is retried within 10 s, not 300 s.
+    nsds5ReplicaBackoffMin: ['1'], nsds5ReplicaBackoffMax: ['10'],
+  });
+  return replicaDn;
+}
+
+/** A supplier → consumer agreement; with `init`, a total update of the consumer, awaited. */
+export async function addAgreement(dir: Directory, replicaDn: string, suffix: string, to: { port: number; name: string }, managerPassword: string, init: boolean): Promise<void> {
+  const dn = `cn=${to.name},${replicaDn}`;
+  await dir.add(dn, {
+    objectClass: ['top', 'nsds5replicationagreement'], cn: [to.name], nsDS5ReplicaRoot: [suffix],
+    nsDS5ReplicaHost: ['127.0.0.1'], nsDS5ReplicaPort: [String(to.port)], nsDS5ReplicaTransportInfo: ['LDAP'],
+    nsDS5ReplicaBindDN: [REPLICATION_MANAGER], nsDS5ReplicaBindMethod: ['SIMPLE'], nsDS5ReplicaCredentials: [managerPassword],
+    ...(init ? { nsds5BeginReplicaRefresh: ['start'] } : {}),
+  });
+  if (!init) return;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const e = await dir.get(dn, ['nsds5BeginReplicaRefresh', 'nsds5replicaLastInitStatus']);
+    const status = e ? getFirst(e, 'nsds5replicaLastInitStatus') ?? '' : '';
+    if (e && getValues(e, 'nsds5BeginReplicaRefresh').length === 0 && status) {
+      if (!/succeeded|Error \(0\)/i.test(status)) throw new Error(`total update to port ${to.port} failed: ${status}`);
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`total update to port ${to.port} did not finish within 60 s (${status || 'no status'})`);
+    await sleep(100);
+  }
+}
+
+async function mappingTreeDn(dir: Directory, suffix: string): Promise<string> {
+  for await (const e of dir.search({ base: 'cn=mapping tree,cn=config', scope: 'one', filter: '(objectClass=nsMappingTree)', attributes: ['cn'] })) {
+    if (getValues(e, 'cn').some((cn) => normalizeDn(String(cn).replace(/^"|"$/g, '')) === normalizeDn(suffix))) return e.dn;
+  }
+  throw new Error(`no mapping tree entry for ${suffix}`);
+}

@@ -90,7 +90,7 @@ class ConfigReader {
     const configBind: BindSettings = separateConfigBind
       ? { dn: configDn ?? bind.dn, passwordFile: configFile ? path(configFile) : undefined }
       : bind;
-    const caFile = o.caFile ?? this.string(['tls', 'caFile']);
+    const caFile = o.caFile ? resolve(o.caFile) : this.string(['tls', 'caFile']);
     const baselineVersion = o.baseline ?? this.version(['baselineVersion']) ?? '0.0.0';
     const target = o.target ?? this.version(['target']);
     for (const [key, v] of [['baselineVersion', baselineVersion], ['target', target]] as const) {
@@ -115,10 +115,11 @@ class ConfigReader {
       versionEntry: o.versionEntry ?? this.string(['versionEntry']) ?? `cn=schema-version,${suffix}`,
       baselineVersion,
       target,
-      scripts: path(o.scripts ?? this.string(['scripts']) ?? './upgrade-scripts'),
+      // Paths from flags are relative to the working directory; from the file, to the file.
+      scripts: o.scripts ? resolve(o.scripts) : path(this.string(['scripts']) ?? './upgrade-scripts'),
       replication: { timeout, pollInterval },
-      backupDir: path(o.backupDir ?? this.string(['backupDir']) ?? './backups'),
-      logDir: path(o.logDir ?? this.string(['logDir']) ?? './logs'),
+      backupDir: o.backupDir ? resolve(o.backupDir) : path(this.string(['backupDir']) ?? './backups'),
+      logDir: o.logDir ? resolve(o.logDir) : path(this.string(['logDir']) ?? './logs'),
     };
   }
 

@@ -12,8 +12,11 @@ export interface WriteState {
   original: string[];
   /** Whether the replica refused client writes already (its administrator froze it). */
   frozen: boolean;
-  /** Other attributes the freeze may change, with their values before it (restored on unfreeze). */
-  others?: { attribute: string; original: string[] }[];
+  /**
+   * Other attributes the freeze changes, with their values before it (restored on unfreeze); on
+   * `dn` when that is another entry than `entryDn`.
+   */
+  others?: { attribute: string; original: string[]; dn?: string }[];
 }
 
 /** The replication state of the suffix on one server: an id → max CSN map. */

@@ -1,15 +1,50 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCluster, type SandboxCluster } from '../../src/sandbox/index.js';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { sampleTree } from '../../src/sandbox/sample-tree.js';
+import { startCluster, type SandboxCluster, type SandboxKind } from '../../src/sandbox/index.js';
+import { isFrozen, setFrozen } from './kinds.js';
+import { settledDumps, withDirectory } from './ldap.js';
 
 export const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'scripts');
 
+/** `--scripts <fixture folder>` for a CLI call. */
+export const scripts = (name: string) => ['--scripts', join(FIXTURES, name)];
+
 /** A fresh sandbox cluster on free ports, with a fixture scripts folder (or the shipped one). */
-export async function testCluster(options: { nodes?: number; scripts?: string } = {}): Promise<SandboxCluster> {
+export async function testCluster(options: { nodes?: number; scripts?: string; kind?: SandboxKind } = {}): Promise<SandboxCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-test-'));
   const scriptsDir = options.scripts ? join(FIXTURES, options.scripts) : join(import.meta.dirname, '..', '..', 'upgrade-scripts');
-  const cluster = await startCluster({ nodes: options.nodes ?? 3, dir, scriptsDir });
+  const cluster = await startCluster({ nodes: options.nodes ?? 3, dir, scriptsDir, kind: options.kind });
   // LMDB survives SIGKILL: tests need not wait for slapd's slow syncrepl shutdown.
-  return { ...cluster, stop: (o) => cluster.stop({ graceMs: 300, ...o }) };
+  return { ...cluster, stop: (o) => cluster.stop({ graceMs: cluster.kind === 'openldap' ? 300 : 5_000, ...o }) };
+}
+
+/**
+ * One cluster for a whole test file (389 DS instances take half a minute to make), with the data
+ * put back to the sample tree before each test: every replica writable, everything under the
+ * suffix deleted on the master and the sample entries added again, until all nodes agree.
+ */
+export function sharedCluster(kind: SandboxKind): () => SandboxCluster {
+  let cluster: SandboxCluster | undefined;
+  beforeAll(async () => {
+    cluster = await testCluster({ kind });
+  }, 180_000);
+  afterAll(async () => cluster?.stop());
+  beforeEach(async () => resetCluster(cluster!), 120_000);
+  return () => cluster!;
+}
+
+export async function resetCluster(c: SandboxCluster): Promise<void> {
+  for (const n of c.nodes) if (await isFrozen(c, n.url)) await setFrozen(c, n.url, false);
+  await withDirectory(c, c.nodes[0]!.url, 'data', async (d) => {
+    const dns: string[] = [];
+    for await (const e of d.search({ base: c.suffix, attributes: ['1.1'] })) if (e.dn.toLowerCase() !== c.suffix.toLowerCase()) dns.push(e.dn);
+    const depth = (dn: string) => dn.split(/(?<!\\),/).length;
+    dns.sort((a, b) => depth(b) - depth(a));
+    for (const dn of dns) await d.delete(dn);
+    for (const e of sampleTree(c.suffix).slice(1)) await d.add(e.dn, e.attributes);
+  });
+  await settledDumps(c);
 }

@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Directory } from '../../src/ldap/directory.js';
 import { getValues, isOperational, isUnder, normalizeDn } from '../../src/ldap/entry.js';
@@ -68,19 +71,21 @@ export async function setReadOnly(cluster: SandboxCluster, url: string, value: b
 }
 
 /**
- * Tries a client write on a node; returns 0 on success or the LDAP result code. A write that
- * succeeds is taken back at once (roomNumber is not in the sample data), so content compares equal.
+ * A client write on a node by a real client (`ldapmodify`, which neither sends ManageDsaIT nor
+ * chases referrals); returns its exit code, the LDAP result code: 0, 53 unwilling (a frozen
+ * OpenLDAP), 10 referral (a frozen 389 DS). A write that succeeds is taken back at once
+ * (roomNumber is not in the sample data), so content compares equal.
  */
 export async function clientWrite(cluster: SandboxCluster, url: string, dn = `uid=user0001,ou=people,${cluster.suffix}`): Promise<number> {
-  try {
-    await withDirectory(cluster, url, 'data', async (d) => {
-      await d.modify(dn, [{ operation: 'replace', attribute: 'roomNumber', values: [`probe-${Date.now()}`] }]);
-      await d.modify(dn, [{ operation: 'replace', attribute: 'roomNumber', values: [] }]);
-    });
-    return 0;
-  } catch (err) {
-    return (err as { code?: number }).code ?? -1;
-  }
+  const ldif = `dn: ${dn}\nchangetype: modify\nreplace: roomNumber\nroomNumber: probe\n-\n\ndn: ${dn}\nchangetype: modify\ndelete: roomNumber\n-\n`;
+  // ldapmodify -y takes the whole file as the password, so this copy has no newline.
+  const pwFile = join(cluster.dir, 'client-password');
+  if (!existsSync(pwFile)) writeFileSync(pwFile, cluster.password, { mode: 0o600 });
+  return new Promise((resolve) => {
+    const child = spawn('ldapmodify', ['-x', '-H', url, '-D', cluster.bindDn, '-y', pwFile], { stdio: ['pipe', 'ignore', 'ignore'] });
+    child.on('close', (code) => resolve(code ?? -1));
+    child.stdin!.end(ldif);
+  });
 }
 
 export async function readAttr(cluster: SandboxCluster, url: string, dn: string, attribute: string): Promise<string[] | null> {

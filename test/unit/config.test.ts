@@ -35,8 +35,9 @@ describe('loadConfig', () => {
     expect(c.replication).toEqual({ timeout: 300, pollInterval: 0.2 });
   });
 
-  it('lets flags override keys', () => {
-    const c = loadConfig(file(BASE), { master: 'ldaps://other:636', replicas: ['ldap://r1'], timeout: 5, target: '2.0.0' });
+  it('lets flags override keys; paths from flags are relative to the working directory', () => {
+    const c = loadConfig(file(BASE), { master: 'ldaps://other:636', replicas: ['ldap://r1'], timeout: 5, target: '2.0.0', scripts: 'my-scripts' });
+    expect(c.scripts).toBe(join(process.cwd(), 'my-scripts'));
     expect(c.master.url).toBe('ldaps://other:636');
     expect(c.replicas).toEqual([{ url: 'ldap://r1' }]);
     expect(c.replication.timeout).toBe(5);

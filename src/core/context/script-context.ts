@@ -75,8 +75,8 @@ export class UpgradeScriptContext implements ScriptContext {
   }
 
   /**
-   * Adds an entry. If it exists with the same values for the given attributes: no-op. With other
-   * values: an error, unless `merge`, which adds the missing values instead.
+   * Adds an entry. If it exists holding every given value: no-op. Lacking some: an error, unless
+   * `merge`, which adds the missing values instead.
    */
   async addEntry(dn: string, attributes: Record<string, AttributeValue[]>, merge: boolean): Promise<void> {
     this.currentDn = dn;
@@ -86,13 +86,17 @@ export class UpgradeScriptContext implements ScriptContext {
       this.entriesChanged++;
       return;
     }
-    const differing = Object.entries(attributes).filter(([name, values]) => !sameSet(getValues(pre, name), values));
-    if (differing.length === 0) return;
+    // The entry counts as the same when it holds every value the add gives (servers add values of
+    // their own, like 389 DS's objectClass: top).
+    const missing = Object.entries(attributes)
+      .map(([attribute, values]) => ({ attribute, values: values.filter((v) => !hasValue(getValues(pre, attribute), v)) }))
+      .filter((m) => m.values.length > 0);
+    if (missing.length === 0) return;
     if (!merge) {
       throw new LdapOperationError('master', ResultCode.alreadyExists,
-        `add ${dn}: the entry exists with other values of ${differing.map(([n]) => n).join(', ')} (mark the record "# ldap-upgrade: merge" to add the missing values)`);
+        `add ${dn}: the entry exists without these values of ${missing.map((m) => m.attribute).join(', ')} (mark the record "# ldap-upgrade: merge" to add the missing values)`);
     }
-    await this.modify(dn, differing.map(([attribute, values]) => ({ operation: 'add' as const, attribute, values })));
+    await this.modify(dn, missing.map(({ attribute, values }) => ({ operation: 'add' as const, attribute, values })));
   }
 
   async modify(dn: string, changes: Modification[]): Promise<void> {

@@ -7,7 +7,7 @@ import { Directory } from '../../ldap/directory.js';
 import { dirsrvAdapter } from '../../servers/389ds/adapter.js';
 import { attach, writeState, type SandboxCluster, type SandboxNode, type SandboxState } from '../cluster.js';
 import { sandboxYaml, writeSecret } from '../config-files.js';
-import { portIsFree } from '../processes.js';
+import { isAlive, portIsFree } from '../processes.js';
 import { sampleTree } from '../sample-tree.js';
 import { checkDirsrvInstalled, createInstance, removeInstance, startInstance, stopInstance } from './instances.js';
 import { addAgreement, enableSupplier } from './replication.js';
@@ -103,6 +103,8 @@ export async function stopDirsrvNodes(state: SandboxState, options: { keep?: boo
 export async function restartDirsrvNode(state: SandboxState, id: number): Promise<SandboxNode> {
   const node = state.nodes.find((n) => n.id === id);
   if (!node) throw new UsageError(`the sandbox has no node ${id}`);
+  // ns-slapd refuses to start while its pid file names a process that still exists.
+  for (let i = 0; i < 200 && isAlive(node.pid); i++) await sleep(50);
   node.pid = await startInstance(node.instance!, node.port, join(state.dir, `${node.instance}.log`));
   writeState(state);
   return node;

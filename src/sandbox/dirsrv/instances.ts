@@ -39,6 +39,7 @@ export const paths = (instance: string) => ({
   logs: `/var/log/dirsrv/slapd-${instance}`,
   pid: `/run/dirsrv/slapd-${instance}.pid`,
   lock: `/run/lock/dirsrv/slapd-${instance}`,
+  stats: `/run/dirsrv/slapd-${instance}.stats`,
 });
 
 /** Creates a stopped instance with `dscreate from-file` (the root password goes in the .inf file, mode 600). */
@@ -131,7 +132,7 @@ export async function stopInstance(pid: number, graceMs: number): Promise<void> 
 /** Removes everything an instance has on disk. */
 export function removeInstance(instance: string): void {
   const p = paths(instance);
-  for (const path of [p.config, p.data, p.logs, p.pid, p.lock]) rmSync(path, { recursive: true, force: true });
+  for (const path of [p.config, p.data, p.logs, p.pid, p.lock, p.stats]) rmSync(path, { recursive: true, force: true });
 }
 
 function chownToDirsrv(path: string): void {

@@ -1,18 +1,25 @@
 import { RefusedError } from '../../errors.js';
-import type { Directory } from '../../ldap/directory.js';
+import { codeOf, type Directory } from '../../ldap/directory.js';
 import { getFirst, getValues, normalizeDn, type LdapEntry } from '../../ldap/entry.js';
 import type { ServerAdapter } from '../adapter.js';
 import { compareCsnSets } from '../csn.js';
 
 const MAPPING_TREE = 'cn=mapping tree,cn=config';
 const RUV_FILTER = '(&(objectClass=nsTombstone)(nsUniqueId=ffffffff-ffffffff-ffffffff-ffffffff))';
-const FROZEN_STATE = 'referral on update';
+const REPLICA_ATTRIBUTES = ['nsDS5ReplicaType', 'nsDS5ReplicaId'];
+const SUPPLIER = '3';
+const HUB = '2';
+/** The replica id 389 DS gives every read-only replica (hub or consumer) when it starts. */
+const READ_ONLY_REPLICA_ID = '65535';
 
 /**
  * 389 Directory Server (multi-supplier). `nsslapd-readonly` would also refuse replicated changes,
- * so a replica is frozen by setting its mapping-tree entry for the suffix to
- * `nsslapd-state: referral on update` (client writes get a referral to the master; replication
- * still applies), and given back its original state (LAB-NOTES: 389 DS).
+ * and a supplier's mapping-tree `nsslapd-state: referral on update` does not hold: the replication
+ * plugin sets a supplier's state back to `backend` with the next replicated change (measured here,
+ * against LAB-NOTES). So a replica is frozen by making it a read-only replica for the time of the
+ * run: its replica entry becomes a hub's (`nsDS5ReplicaType: 2`, its id kept), for which the
+ * plugin itself keeps `referral on update` — client writes get a referral to the suppliers,
+ * replicated changes still apply — and its own agreements are paused. Unfreezing restores both.
  */
 export const dirsrvAdapter: ServerAdapter = {
   kind: '389ds',
@@ -28,28 +35,49 @@ export const dirsrvAdapter: ServerAdapter = {
 
   async readWriteState(config, suffix) {
     const tree = await findMappingTree(config, suffix);
+    const replica = await config.get(`cn=replica,${tree.dn}`, REPLICA_ATTRIBUTES);
+    if (!replica) throw new RefusedError(`${config.server}: ${suffix} is not replicated there (no cn=replica,${tree.dn})`);
     const state = getFirst(tree, 'nsslapd-state') ?? 'backend';
-    const referral = getValues(tree, 'nsslapd-referral').map(String);
+    const type = getFirst(replica, 'nsDS5ReplicaType') ?? '';
     return {
-      entryDn: tree.dn, attribute: 'nsslapd-state', original: [state], frozen: state.toLowerCase() !== 'backend',
-      others: [{ attribute: 'nsslapd-referral', original: referral }],
+      entryDn: replica.dn, attribute: 'nsDS5ReplicaType', original: [type],
+      // Not a supplier, or held read-only by its administrator: already frozen, left alone.
+      frozen: type !== SUPPLIER || state.toLowerCase() !== 'backend',
+      others: [
+        // Given back with the type: 389 DS wants the id whenever a replica becomes read-write.
+        { attribute: 'nsDS5ReplicaId', original: getValues(replica, 'nsDS5ReplicaId').map(String) },
+        // Its own outgoing agreements pause while it is a hub: a hub with a supplier's agreements
+        // fails them with "duplicate replica ID" and then waits for an administrator.
+        ...(await agreements(config, suffix)).map((a) => ({ dn: a.dn, attribute: 'nsds5ReplicaEnabled', original: a.enabled })),
+      ],
     };
   },
 
-  async freeze(config, state, masterUrl) {
-    const referral = state.others?.find((o) => o.attribute === 'nsslapd-referral')?.original ?? [];
-    await config.modify(state.entryDn, [
-      { operation: 'replace', attribute: 'nsslapd-state', values: [FROZEN_STATE] },
-      // Clients are referred to the master; keep a referral the replication set up already.
-      ...(referral.length === 0 ? [{ operation: 'replace' as const, attribute: 'nsslapd-referral', values: [masterUrl] }] : []),
-    ]);
+  async freeze(config, state) {
+    for (const a of (state.others ?? []).filter((o) => o.dn)) {
+      await config.modify(a.dn!, [{ operation: 'replace', attribute: a.attribute, values: ['off'] }]);
+    }
+    // The replica id stays: the csn generator state in nsState names it.
+    await config.modify(state.entryDn, [{ operation: 'replace', attribute: 'nsDS5ReplicaType', values: [HUB] }]);
   },
 
   async unfreeze(config, state) {
-    await config.modify(state.entryDn, [
-      { operation: 'replace', attribute: 'nsslapd-state', values: state.original.length ? state.original : ['backend'] },
-      ...(state.others ?? []).map((o) => ({ operation: 'replace' as const, attribute: o.attribute, values: o.original })),
-    ]);
+    const others = state.others ?? [];
+    try {
+      await config.modify(state.entryDn, [
+        { operation: 'replace', attribute: 'nsDS5ReplicaType', values: state.original },
+        ...others.filter((o) => !o.dn).map((o) => ({ operation: 'replace' as const, attribute: o.attribute, values: o.original })),
+      ]);
+    } catch (err) {
+      // A hub restarted with a supplier's replica id cannot start its replica (nsState names the
+      // old id): 389 DS then answers "operations error" until the entry is fixed offline.
+      if (codeOf(err) !== 1) throw err;
+      throw new RefusedError(`${config.server}: its replica did not come back after a restart while frozen (389 DS starts a hub with id ${READ_ONLY_REPLICA_ID}, which its state does not match): stop that instance, set "nsDS5ReplicaType: ${state.original[0] ?? SUPPLIER}" in the entry ${state.entryDn} of its dse.ldif, start it, and run \`ldap-upgrade recover\` again`);
+    }
+    // Resuming an agreement starts a session at once: what the replica holds flows out again.
+    for (const a of others.filter((o) => o.dn)) {
+      await config.modify(a.dn!, [{ operation: 'replace', attribute: a.attribute, values: a.original.length ? a.original : ['on'] }]);
+    }
   },
 
   async discoverReplicas(config, suffix) {
@@ -61,7 +89,8 @@ export const dirsrvAdapter: ServerAdapter = {
     for (const a of await agreements(config, suffix)) {
       const status = a.status ?? '';
       const m = /^Error \((-?\d+)\)/.exec(status);
-      if (m && m[1] !== '0') problems.push(`agreement ${a.name} to ${a.url} is in error: ${status}`);
+      // 0 is success; 1 ("Can't acquire busy replica") is the normal back-off between suppliers.
+      if (m && m[1] !== '0' && m[1] !== '1') problems.push(`agreement ${a.name} to ${a.url} is in error: ${status}`);
     }
     return problems;
   },
@@ -86,9 +115,12 @@ async function findMappingTree(config: Directory, suffix: string): Promise<LdapE
 }
 
 interface Agreement {
+  dn: string;
   name: string;
   url: string;
   status?: string;
+  /** nsds5ReplicaEnabled values ([] when absent: enabled). */
+  enabled: string[];
 }
 
 async function agreements(config: Directory, suffix: string): Promise<Agreement[]> {
@@ -96,11 +128,13 @@ async function agreements(config: Directory, suffix: string): Promise<Agreement[
   const out: Agreement[] = [];
   for await (const e of config.search({
     base: MAPPING_TREE, scope: 'sub', filter: '(objectClass=nsds5replicationagreement)',
-    attributes: ['cn', 'nsDS5ReplicaRoot', 'nsDS5ReplicaHost', 'nsDS5ReplicaPort', 'nsDS5ReplicaTransportInfo', 'nsds5replicaLastUpdateStatus'],
+    attributes: ['cn', 'nsDS5ReplicaRoot', 'nsDS5ReplicaHost', 'nsDS5ReplicaPort', 'nsDS5ReplicaTransportInfo', 'nsds5replicaLastUpdateStatus', 'nsds5ReplicaEnabled'],
   })) {
     if (normalizeDn(getFirst(e, 'nsDS5ReplicaRoot') ?? '') !== want) continue;
     const secure = (getFirst(e, 'nsDS5ReplicaTransportInfo') ?? '').toUpperCase() === 'SSL';
     out.push({
+      dn: e.dn,
+      enabled: getValues(e, 'nsds5ReplicaEnabled').map(String),
       name: getFirst(e, 'cn') ?? e.dn,
       url: `${secure ? 'ldaps' : 'ldap'}://${getFirst(e, 'nsDS5ReplicaHost')}:${getFirst(e, 'nsDS5ReplicaPort')}`,
       status: getFirst(e, 'nsds5replicaLastUpdateStatus'),

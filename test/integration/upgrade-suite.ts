@@ -1,22 +1,13 @@
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { SandboxCluster } from '../../src/sandbox/index.js';
-import { restartOpenLdapNode, readState } from '../../src/sandbox/index.js';
+import { describe, expect, it } from 'vitest';
+import type { SandboxCluster, SandboxKind } from '../../src/sandbox/index.js';
+import { readState, restartNode } from '../../src/sandbox/index.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { FIXTURES, testCluster } from '../helpers/cluster.js';
-import { clientWrite, eventually, readAttr, readOnly, setReadOnly, settledDumps, withDirectory } from '../helpers/ldap.js';
-
-const clusters: SandboxCluster[] = [];
-async function cluster(scripts: string): Promise<SandboxCluster> {
-  const c = await testCluster({ scripts });
-  clusters.push(c);
-  return c;
-}
-afterEach(async () => {
-  await Promise.all(clusters.splice(0).map((c) => c.stop()));
-});
+import { FIXTURES, scripts, sharedCluster } from '../helpers/cluster.js';
+import { FROZEN_WRITE_CODE, isFrozen, repairRestartedHub, setFrozen } from '../helpers/kinds.js';
+import { clientWrite, eventually, readAttr, settledDumps, withDirectory } from '../helpers/ldap.js';
 
 function handshake() {
   const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-hs-'));
@@ -27,16 +18,20 @@ function handshake() {
 
 async function assertWritableAndUnlocked(c: SandboxCluster): Promise<void> {
   for (const n of c.nodes) {
-    expect(await readOnly(c, n.url), n.url).not.toBe('TRUE');
+    expect(await isFrozen(c, n.url), n.url).toBe(false);
     expect(await clientWrite(c, n.url), n.url).toBe(0);
   }
   expect(await readAttr(c, c.nodes[0]!.url, `cn=lock,cn=schema-version,${c.suffix}`, 'cn')).toBeNull();
 }
 
-describe('upgrade on a real 3-node OpenLDAP sandbox', () => {
+/** The run-side scenarios, with the same assertions for every server kind (SPEC §7). */
+export function upgradeSuite(kind: SandboxKind): void {
+describe(`upgrade on a real 3-node ${kind} sandbox`, () => {
+  const shared = sharedCluster(kind);
+  const cluster = async (fixture: string): Promise<SandboxCluster & { run: string[] }> => Object.assign(shared(), { run: scripts(fixture) });
   it("applies the scripts once, on the master; every node has the changes and the version; replicas writable after", async () => {
     const c = await cluster('basic');
-    const r = await runCli(['upgrade', '--yes', '--json'], { config: c.configFile });
+    const r = await runCli(['upgrade', '--yes', '--json', ...c.run], { config: c.configFile });
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report).toMatchObject({ kind: 'upgrade', outcome: 'done', fromVersion: '0.0.0', toVersion: '1.1.0', rolledBack: false });
@@ -50,10 +45,10 @@ describe('upgrade on a real 3-node OpenLDAP sandbox', () => {
       expect(await readAttr(c, n.url, `cn=team03,ou=groups,${c.suffix}`, 'description'), n.url).toContain('upgraded to 1.1.0');
     }
     await assertWritableAndUnlocked(c);
-    const history = JSON.parse((await runCli(['history', '--json'], { config: c.configFile })).stdout);
+    const history = JSON.parse((await runCli(['history', '--json', ...c.run], { config: c.configFile })).stdout);
     expect(history.history.map((h: { script: string }) => h.script)).toEqual(['1.1.0/02-describe-team.ldif', '1.1.0/01-title-people.ts', '1.0.0/01-add-ou.ldif']);
-    expect((await runCli(['status', '--check'], { config: c.configFile })).code).toBe(0);
-    const again = await runCli(['upgrade', '--yes'], { config: c.configFile });
+    expect((await runCli(['status', '--check', ...c.run], { config: c.configFile })).code).toBe(0);
+    const again = await runCli(['upgrade', '--yes', ...c.run], { config: c.configFile });
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('nothing to do');
 
@@ -67,25 +62,25 @@ describe('upgrade on a real 3-node OpenLDAP sandbox', () => {
     const st = await runCli(['status', '--check', '--scripts', older], { config: c.configFile });
     expect(st.code).toBe(7);
     expect(st.stdout).toContain('cannot plan: the directory is at version 1.1.0');
-    const down = await runCli(['upgrade', '--yes', '--to', '1.0.0'], { config: c.configFile });
+    const down = await runCli(['upgrade', '--yes', '--to', '1.0.0', ...c.run], { config: c.configFile });
     expect(down.code).toBe(7);
     expect(down.stderr).toContain('downgrades are refused');
-    const tag = await runCli(['upgrade', '--yes', '--tag', 'nope', '--force'], { config: c.configFile });
+    const tag = await runCli(['upgrade', '--yes', '--tag', 'nope', '--force', ...c.run], { config: c.configFile });
     expect(tag.code).toBe(7);
     expect(tag.stderr).toContain('unknown tag "nope"');
-    const forced = await runCli(['upgrade', '--dry-run', '--from', '1.0.0', '--force', '--json'], { config: c.configFile });
+    const forced = await runCli(['upgrade', '--dry-run', '--from', '1.0.0', '--force', '--json', ...c.run], { config: c.configFile });
     expect(forced.code, forced.stderr).toBe(0);
     expect(JSON.parse(forced.stdout).steps.map((x: { script: string }) => x.script)).toEqual(['1.1.0/01-title-people.ts', '1.1.0/02-describe-team.ldif']);
   });
 
-  it('while it runs, a client write to a replica is refused (53) and a master change still reaches it', async () => {
+  it('while it runs, a client write to a replica is refused and a master change still reaches it', async () => {
     const c = await cluster('slow');
     const hs = handshake();
-    const run = startCli(['upgrade', '--yes'], { LDAP_UPGRADE_CONFIG: c.configFile, ...hs.env });
+    const run = startCli(['upgrade', '--yes', ...c.run], { LDAP_UPGRADE_CONFIG: c.configFile, ...hs.env });
     await hs.reached();
     const replica = c.nodes[1]!.url;
-    expect(await readOnly(c, replica)).toBe('TRUE');
-    expect(await clientWrite(c, replica)).toBe(53);
+    expect(await isFrozen(c, replica)).toBe(true);
+    expect(await clientWrite(c, replica)).toBe(FROZEN_WRITE_CODE[kind]);
     const dn = `uid=user0200,ou=people,${c.suffix}`;
     await withDirectory(c, c.nodes[0]!.url, 'data', (d) => d.modify(dn, [{ operation: 'replace', attribute: 'title', values: ['written on the master'] }]));
     await eventually(async () => (await readAttr(c, replica, dn, 'title'))?.[0] === 'written on the master');
@@ -97,33 +92,33 @@ describe('upgrade on a real 3-node OpenLDAP sandbox', () => {
 
   it('a replica that was read-only before the run is still read-only after it', async () => {
     const c = await cluster('basic');
-    await setReadOnly(c, c.nodes[2]!.url, true);
-    const r = await runCli(['upgrade', '--yes'], { config: c.configFile });
+    await setFrozen(c, c.nodes[2]!.url, true);
+    const r = await runCli(['upgrade', '--yes', ...c.run], { config: c.configFile });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('skipped (already read-only)');
-    expect(await readOnly(c, c.nodes[2]!.url)).toBe('TRUE');
-    expect(await readOnly(c, c.nodes[1]!.url)).not.toBe('TRUE');
+    expect(await isFrozen(c, c.nodes[2]!.url)).toBe(true);
+    expect(await isFrozen(c, c.nodes[1]!.url)).toBe(false);
     expect(await readAttr(c, c.nodes[2]!.url, `ou=fixture,${c.suffix}`, 'ou')).toEqual(['fixture']);
   });
 
   it('a script failing half-way: exit 5, every node back to its content before the run, writable, unlocked', async () => {
     const c = await cluster('failing');
     const before = await settledDumps(c);
-    const r = await runCli(['upgrade', '--yes'], { config: c.configFile });
+    const r = await runCli(['upgrade', '--yes', ...c.run], { config: c.configFile });
     expect(r.code).toBe(5);
     expect(r.stderr).toMatch(/version 1\.1\.0: script 1\.1\.0\/02-fail-halfway\.ts failed.*: boom half-way/);
     const after = await settledDumps(c, { excludeTool: true });
     for (const d of after) expect(d).toBe(before[0]);
     await assertWritableAndUnlocked(c);
     expect(await readAttr(c, c.nodes[0]!.url, `cn=schema-version,${c.suffix}`, 'description')).toEqual([]);
-    expect((await runCli(['status', '--check'], { config: c.configFile })).code).toBe(10);
+    expect((await runCli(['status', '--check', ...c.run], { config: c.configFile })).code).toBe(10);
   });
 
   it('names the entry and the LDAP error when a write is refused', async () => {
     const c = await cluster('basic');
     // team03 gone: the LDIF modify of 1.1.0 hits a missing entry.
     await withDirectory(c, c.nodes[0]!.url, 'data', (d) => d.delete(`cn=team03,ou=groups,${c.suffix}`));
-    const r = await runCli(['upgrade', '--yes'], { config: c.configFile });
+    const r = await runCli(['upgrade', '--yes', ...c.run], { config: c.configFile });
     expect(r.code).toBe(5);
     expect(r.stderr).toContain('script 1.1.0/02-describe-team.ldif failed at cn=team03,ou=groups,dc=example,dc=com: modify cn=team03,ou=groups,dc=example,dc=com: no such entry (32)');
   });
@@ -132,8 +127,8 @@ describe('upgrade on a real 3-node OpenLDAP sandbox', () => {
     const c = await cluster('slow');
     const hs = handshake();
     const env = { LDAP_UPGRADE_CONFIG: c.configFile, ...hs.env };
-    const a = startCli(['upgrade', '--yes'], env);
-    const b = startCli(['upgrade', '--yes'], env);
+    const a = startCli(['upgrade', '--yes', ...c.run], env);
+    const b = startCli(['upgrade', '--yes', ...c.run], env);
     const first = await Promise.race([a.result.then((r) => ({ r, who: 'a' })), b.result.then((r) => ({ r, who: 'b' }))]);
     expect(first.r.code, first.r.stderr).toBe(4);
     expect(first.r.stderr).toMatch(/locked by run \d{8}T\d{6}Z-[0-9a-f]{6} \(host .+, pid \d+, since /);
@@ -152,7 +147,7 @@ describe('upgrade on a real 3-node OpenLDAP sandbox', () => {
     const c = await cluster('slow');
     const before = await settledDumps(c);
     const hs = handshake();
-    const run = startCli(['upgrade', '--yes'], { LDAP_UPGRADE_CONFIG: c.configFile, ...hs.env });
+    const run = startCli(['upgrade', '--yes', ...c.run], { LDAP_UPGRADE_CONFIG: c.configFile, ...hs.env });
     await hs.reached();
     run.kill('SIGTERM');
     const r = await run.result;
@@ -166,30 +161,40 @@ describe('upgrade on a real 3-node OpenLDAP sandbox', () => {
   it('a replica stopped after freezing: exit 6 after the timeout, others unfrozen; recover once it is back', async () => {
     const c = await cluster('slow');
     const hs = handshake();
-    const run = startCli(['upgrade', '--yes', '--timeout', '2'], { LDAP_UPGRADE_CONFIG: c.configFile, ...hs.env });
+    const run = startCli(['upgrade', '--yes', '--timeout', '2', ...c.run], { LDAP_UPGRADE_CONFIG: c.configFile, ...hs.env });
     await hs.reached();
     const victim = c.nodes[2]!;
     process.kill(victim.pid, 'SIGKILL');
     hs.go();
     const r = await run.result;
-    expect(r.code).toBe(6);
+    expect(r.code, r.stderr).toBe(6);
     expect(r.stderr).toContain(`replicas did not converge within 2 s: ${victim.url} (unreachable`);
     expect(r.stdout).toContain(`${victim.url}: freeze Success, converge Error`);
-    expect(await readOnly(c, c.nodes[1]!.url)).not.toBe('TRUE');
+    expect(await isFrozen(c, c.nodes[1]!.url)).toBe(false);
     expect(await clientWrite(c, c.nodes[1]!.url)).toBe(0);
     // The data is upgraded on the master.
     expect(await readAttr(c, c.nodes[0]!.url, `ou=after,${c.suffix}`, 'ou')).toEqual(['after']);
     // Before recovery, a new upgrade is refused.
-    expect((await runCli(['upgrade', '--yes'], { config: c.configFile })).code).toBe(8);
-    await restartOpenLdapNode(readState(c.dir)!, victim.id);
-    expect(await readOnly(c, victim.url)).toBe('TRUE'); // the freeze survived the restart
-    const rec = await runCli(['recover', '--json'], { config: c.configFile });
+    expect((await runCli(['upgrade', '--yes', ...c.run], { config: c.configFile })).code).toBe(8);
+    const state = readState(c.dir)!;
+    await restartNode(state, victim.id);
+    victim.pid = state.nodes.find((n) => n.id === victim.id)!.pid;
+    expect(await isFrozen(c, victim.url)).toBe(true); // the freeze survived the restart
+    if (kind === '389ds') {
+      // 389 DS cannot start a hub's replica with a supplier's state: recover says how to repair it.
+      const first = await runCli(['recover', ...c.run], { config: c.configFile });
+      expect(first.code).toBe(7);
+      expect(first.stderr).toContain('did not come back after a restart while frozen');
+      await repairRestartedHub(c, victim.id);
+    }
+    const rec = await runCli(['recover', '--json', ...c.run], { config: c.configFile });
     expect(rec.code, rec.stderr).toBe(0);
     expect(JSON.parse(rec.stdout)).toMatchObject({ outcome: 'recovered', unfrozen: [victim.url] });
     await eventually(async () => {
-      const s = JSON.parse((await runCli(['status', '--json'], { config: c.configFile })).stdout);
+      const s = JSON.parse((await runCli(['status', '--json', ...c.run], { config: c.configFile })).stdout);
       return s.replicas.every((x: { frozen: boolean; converged: boolean }) => x.frozen === false && x.converged === true);
     });
     await assertWritableAndUnlocked(c);
   });
 });
+}

@@ -1,0 +1,80 @@
+import type { SandboxCluster, SandboxKind } from '../../src/sandbox/index.js';
+import { getValues, normalizeDn } from '../../src/ldap/entry.js';
+import { withDirectory } from './ldap.js';
+
+/** The result code a client write gets from a frozen replica: OpenLDAP refuses (53), 389 DS refers (10). */
+export const FROZEN_WRITE_CODE: Record<SandboxKind, number> = { openldap: 53, '389ds': 10 };
+
+/** Whether the kind's server is installed here (389 DS suites are skipped where it is not). */
+export async function installed(kind: SandboxKind): Promise<boolean> {
+  const { existsSync } = await import('node:fs');
+  return kind === 'openldap' ? existsSync('/usr/sbin/slapd') : existsSync('/usr/sbin/ns-slapd') && existsSync('/usr/sbin/dscreate');
+}
+
+/** Reads the freeze setting straight from the node's configuration (not through the tool). */
+export async function isFrozen(cluster: SandboxCluster, url: string): Promise<boolean> {
+  return withDirectory(cluster, url, 'config', async (d) => {
+    if (cluster.kind === 'openldap') {
+      for await (const e of d.search({ base: 'cn=config', scope: 'one', filter: `(olcSuffix=${cluster.suffix})`, attributes: ['olcReadOnly'] })) {
+        return getValues(e, 'olcReadOnly').map(String)[0]?.toUpperCase() === 'TRUE';
+      }
+      throw new Error('no database for the suffix');
+    }
+    const dn = await mappingTree(cluster, d);
+    const tree = await d.get(dn, ['nsslapd-state']);
+    const replica = await d.get(`cn=replica,${dn}`, ['nsDS5ReplicaType']);
+    const state = String(getValues(tree!, 'nsslapd-state')[0] ?? 'backend').toLowerCase();
+    return state !== 'backend' || String(getValues(replica!, 'nsDS5ReplicaType')[0]) !== '3';
+  });
+}
+
+/** Freezes or thaws a node the way its administrator would (to set up "already frozen" cases). */
+export async function setFrozen(cluster: SandboxCluster, url: string, frozen: boolean): Promise<void> {
+  await withDirectory(cluster, url, 'config', async (d) => {
+    if (cluster.kind === 'openldap') {
+      for await (const e of d.search({ base: 'cn=config', scope: 'one', filter: `(olcSuffix=${cluster.suffix})`, attributes: ['olcReadOnly'] })) {
+        await d.modify(e.dn, [{ operation: 'replace', attribute: 'olcReadOnly', values: [frozen ? 'TRUE' : 'FALSE'] }]);
+      }
+      return;
+    }
+    // A 389 DS supplier is made read-only by turning it into a hub with its own agreements paused
+    // (and back), as its administrator would.
+    const replica = `cn=replica,${await mappingTree(cluster, d)}`;
+    const agreements: string[] = [];
+    for await (const a of d.search({ base: replica, scope: 'one', filter: '(objectClass=nsds5replicationagreement)', attributes: ['1.1'] })) agreements.push(a.dn);
+    const pause = async (on: boolean) => {
+      for (const a of agreements) await d.modify(a, [{ operation: 'replace', attribute: 'nsds5ReplicaEnabled', values: [on ? 'on' : 'off'] }]);
+    };
+    if (frozen) await pause(false);
+    const id = String(cluster.nodes.find((n) => n.url === url)!.id);
+    await d.modify(replica, [
+      { operation: 'replace', attribute: 'nsDS5ReplicaType', values: [frozen ? '2' : '3'] },
+      ...(frozen ? [] : [{ operation: 'replace' as const, attribute: 'nsDS5ReplicaId', values: [id] }]),
+    ]);
+    if (!frozen) await pause(true);
+  });
+}
+
+async function mappingTree(cluster: SandboxCluster, d: Parameters<Parameters<typeof withDirectory>[3]>[0]): Promise<string> {
+  for await (const e of d.search({ base: 'cn=mapping tree,cn=config', scope: 'one', filter: '(objectClass=nsMappingTree)', attributes: ['cn'] })) {
+    if (getValues(e, 'cn').some((cn) => normalizeDn(String(cn).replace(/^"|"$/g, '')) === normalizeDn(cluster.suffix))) return e.dn;
+  }
+  throw new Error('no mapping tree entry for the suffix');
+}
+
+/**
+ * The documented repair of a 389 DS replica restarted while frozen (its hub replica cannot start
+ * with a supplier's state): stop it, make it a supplier again in dse.ldif, start it.
+ */
+export async function repairRestartedHub(cluster: SandboxCluster, id: number): Promise<void> {
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const { readState, restartNode } = await import('../../src/sandbox/index.js');
+  const { stopProcess } = await import('../../src/sandbox/processes.js');
+  const state = readState(cluster.dir)!;
+  const node = state.nodes.find((n) => n.id === id)!;
+  await stopProcess(node.pid, 10_000);
+  const file = `/etc/dirsrv/slapd-${node.instance}/dse.ldif`;
+  writeFileSync(file, readFileSync(file, 'utf8').replace(/^nsDS5ReplicaType: 2$/m, 'nsDS5ReplicaType: 3'));
+  await restartNode(state, id);
+  cluster.nodes.find((n) => n.id === id)!.pid = state.nodes.find((n) => n.id === id)!.pid;
+}

@@ -74,7 +74,7 @@ export async function repairRestartedHub(cluster: SandboxCluster, id: number): P
   const node = state.nodes.find((n) => n.id === id)!;
   await stopProcess(node.pid, 10_000);
   const file = `/etc/dirsrv/slapd-${node.instance}/dse.ldif`;
-  writeFileSync(file, readFileSync(file, 'utf8').replace(/^nsDS5ReplicaType: 2$/m, 'nsDS5ReplicaType: 3'));
+  writeFileSync(file, readFileSync(file, 'utf8').replace(/^nsDS5ReplicaType: 2$/m, 'nsDS5ReplicaType: 3').replace(/^nsDS5ReplicaId: 65535$/m, `nsDS5ReplicaId: ${id}`));
   await restartNode(state, id);
   cluster.nodes.find((n) => n.id === id)!.pid = state.nodes.find((n) => n.id === id)!.pid;
 }

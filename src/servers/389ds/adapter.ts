@@ -1,7 +1,7 @@
 import { RefusedError } from '../../errors.js';
 import { codeOf, type Directory } from '../../ldap/directory.js';
 import { getFirst, getValues, normalizeDn, type LdapEntry } from '../../ldap/entry.js';
-import type { ServerAdapter } from '../adapter.js';
+import type { ServerAdapter, WriteState } from '../adapter.js';
 import { compareCsnSets } from '../csn.js';
 
 const MAPPING_TREE = 'cn=mapping tree,cn=config';
@@ -63,17 +63,9 @@ export const dirsrvAdapter: ServerAdapter = {
 
   async unfreeze(config, state) {
     const others = state.others ?? [];
-    try {
-      await config.modify(state.entryDn, [
-        { operation: 'replace', attribute: 'nsDS5ReplicaType', values: state.original },
-        ...others.filter((o) => !o.dn).map((o) => ({ operation: 'replace' as const, attribute: o.attribute, values: o.original })),
-      ]);
-    } catch (err) {
-      // A hub restarted with a supplier's replica id cannot start its replica (nsState names the
-      // old id): 389 DS then answers "operations error" until the entry is fixed offline.
-      if (codeOf(err) !== 1) throw err;
-      throw new RefusedError(`${config.server}: its replica did not come back after a restart while frozen (389 DS starts a hub with id ${READ_ONLY_REPLICA_ID}, which its state does not match): stop that instance, set "nsDS5ReplicaType: ${state.original[0] ?? SUPPLIER}" in the entry ${state.entryDn} of its dse.ldif, start it, and run \`ldap-upgrade recover\` again`);
-    }
+    const now = await config.get(state.entryDn, REPLICA_ATTRIBUTES);
+    // Already a supplier again (repaired offline): 389 DS refuses to set a live supplier's id.
+    if (!now || getFirst(now, 'nsDS5ReplicaType') !== state.original[0]) await restoreReplicaType(config, state);
     // Resuming an agreement starts a session at once: what the replica holds flows out again.
     for (const a of others.filter((o) => o.dn)) {
       await config.modify(a.dn!, [{ operation: 'replace', attribute: a.attribute, values: a.original.length ? a.original : ['on'] }]);
@@ -95,6 +87,21 @@ export const dirsrvAdapter: ServerAdapter = {
     return problems;
   },
 };
+
+async function restoreReplicaType(config: Directory, state: WriteState): Promise<void> {
+  try {
+    await config.modify(state.entryDn, [
+      { operation: 'replace', attribute: 'nsDS5ReplicaType', values: state.original },
+      ...(state.others ?? []).filter((o) => !o.dn).map((o) => ({ operation: 'replace' as const, attribute: o.attribute, values: o.original })),
+    ]);
+  } catch (err) {
+    // A hub restarted with a supplier's replica id cannot start its replica (nsState names the
+    // old id): 389 DS then answers "operations error" until the entry is fixed offline.
+    if (codeOf(err) !== 1) throw err;
+    const id = state.others?.find((o) => o.attribute === 'nsDS5ReplicaId')?.original[0] ?? '(its id)';
+    throw new RefusedError(`${config.server}: its replica did not come back after a restart while frozen (389 DS starts a hub with id ${READ_ONLY_REPLICA_ID}, which its state does not match): stop that instance, set "nsDS5ReplicaType: ${state.original[0] ?? SUPPLIER}" and "nsDS5ReplicaId: ${id}" in the entry ${state.entryDn} of its dse.ldif, start it, and run \`ldap-upgrade recover\` again`);
+  }
+}
 
 /** `{replica RID URL} MINCSN MAXCSN` values → RID → max CSN (replicas without changes skipped). */
 export function parseRuv(values: string[]): Map<string, string> {

@@ -1,11 +1,12 @@
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { SandboxCluster } from '../../src/sandbox/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { SandboxCluster, SandboxKind } from '../../src/sandbox/index.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { testCluster } from '../helpers/cluster.js';
-import { clientWrite, eventually, readAttr, readOnly, settledDumps } from '../helpers/ldap.js';
+import { scripts, sharedCluster } from '../helpers/cluster.js';
+import { isFrozen } from '../helpers/kinds.js';
+import { clientWrite, eventually, readAttr, settledDumps } from '../helpers/ldap.js';
 
 /**
  * kill -9 at several points of a run (SPEC §7: nothing lost). The points: `freeze` (a failpoint
@@ -14,20 +15,15 @@ import { clientWrite, eventually, readAttr, readOnly, settledDumps } from '../he
  */
 type Point = 'freeze' | 'script' | 'converge';
 
-const clusters: SandboxCluster[] = [];
-afterEach(async () => {
-  await Promise.all(clusters.splice(0).map((c) => c.stop()));
-});
+const SLOW = scripts('slow');
 
 function files() {
   const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-crash-'));
   return { marker: join(dir, 'marker'), release: join(dir, 'release') };
 }
 
-/** Starts `upgrade` on a fresh cluster and kills it with SIGKILL at `point`. */
-async function killedAt(point: Point): Promise<SandboxCluster> {
-  const c = await testCluster({ scripts: 'slow' });
-  clusters.push(c);
+/** Starts `upgrade` on the (freshly reset) cluster and kills it with SIGKILL at `point`. */
+async function killedAt(c: SandboxCluster, point: Point): Promise<SandboxCluster> {
   const f = files();
   const env: NodeJS.ProcessEnv = { LDAP_UPGRADE_CONFIG: c.configFile };
   if (point === 'script') Object.assign(env, { LDAP_UPGRADE_TEST_MARKER: f.marker, LDAP_UPGRADE_TEST_RELEASE: f.release });
@@ -35,7 +31,7 @@ async function killedAt(point: Point): Promise<SandboxCluster> {
     Object.assign(env, { LDAP_UPGRADE_FAILPOINT: `${point}:${f.marker}` });
     writeFileSync(f.release, ''); // the slow script does not wait
   }
-  const run = startCli(['upgrade', '--yes'], env);
+  const run = startCli(['upgrade', '--yes', ...SLOW], env);
   await eventually(async () => existsSync(f.marker), 30_000);
   run.kill('SIGKILL');
   const r = await run.result;
@@ -45,55 +41,54 @@ async function killedAt(point: Point): Promise<SandboxCluster> {
 
 async function expectWritableAndUnlocked(c: SandboxCluster): Promise<void> {
   for (const n of c.nodes) {
-    expect(await readOnly(c, n.url), n.url).not.toBe('TRUE');
+    expect(await isFrozen(c, n.url), n.url).toBe(false);
     expect(await clientWrite(c, n.url, `uid=user0299,ou=people,${c.suffix}`), n.url).toBe(0);
   }
   expect(await readAttr(c, c.nodes[0]!.url, `cn=lock,cn=schema-version,${c.suffix}`, 'cn')).toBeNull();
 }
 
-describe('kill -9 in the middle of a run', () => {
+/** kill -9 scenarios, with the same assertions for every server kind. */
+export function crashSuite(kind: SandboxKind): void {
+describe(`kill -9 in the middle of a run (${kind})`, () => {
+  const shared = sharedCluster(kind);
   let reference: string;
   let pristine: string;
 
   beforeAll(async () => {
     // What an uninterrupted run of the same scripts leaves (tool records aside).
-    const c = await testCluster({ scripts: 'slow' });
-    try {
-      pristine = (await settledDumps(c))[0]!;
-      const f = files();
-      writeFileSync(f.release, '');
-      const r = await runCli(['upgrade', '--yes'], { config: c.configFile, env: { LDAP_UPGRADE_TEST_RELEASE: f.release } });
-      expect(r.code, r.stderr).toBe(0);
-      reference = (await settledDumps(c, { excludeTool: true }))[0]!;
-    } finally {
-      await c.stop();
-    }
+    const c = shared();
+    pristine = (await settledDumps(c))[0]!;
+    const f = files();
+    writeFileSync(f.release, '');
+    const r = await runCli(['upgrade', '--yes', ...SLOW], { config: c.configFile, env: { LDAP_UPGRADE_TEST_RELEASE: f.release } });
+    expect(r.code, r.stderr).toBe(0);
+    reference = (await settledDumps(c, { excludeTool: true }))[0]!;
     expect(reference).not.toBe(pristine);
-  });
+  }, 120_000);
 
   it.each<Point>(['freeze', 'script', 'converge'])('at %s: upgrade refuses (8); recover unfreezes and unlocks; then upgrade completes', async (point) => {
-    const c = await killedAt(point);
-    const refused = await runCli(['upgrade', '--yes'], { config: c.configFile });
+    const c = await killedAt(shared(), point);
+    const refused = await runCli(['upgrade', '--yes', ...SLOW], { config: c.configFile });
     expect(refused.code).toBe(8);
     expect(refused.stderr).toContain('was interrupted');
     expect(refused.stderr).toContain('ldap-upgrade recover');
-    const status = JSON.parse((await runCli(['status', '--json'], { config: c.configFile })).stdout);
+    const status = JSON.parse((await runCli(['status', '--json', ...SLOW], { config: c.configFile })).stdout);
     expect(status.lock.holderDead).toBe(true);
-    const rec = await runCli(['recover'], { config: c.configFile });
+    const rec = await runCli(['recover', ...SLOW], { config: c.configFile });
     expect(rec.code, rec.stderr).toBe(0);
     await expectWritableAndUnlocked(c);
     const f = files();
     writeFileSync(f.release, '');
-    const up = await runCli(['upgrade', '--yes'], { config: c.configFile, env: { LDAP_UPGRADE_TEST_RELEASE: f.release } });
+    const up = await runCli(['upgrade', '--yes', ...SLOW], { config: c.configFile, env: { LDAP_UPGRADE_TEST_RELEASE: f.release } });
     expect(up.code, up.stderr).toBe(0);
     for (const d of await settledDumps(c, { excludeTool: true })) expect(d).toBe(reference);
   });
 
   it.each<Point>(['freeze', 'script', 'converge'])('at %s: upgrade --resume ends with the same content as an uninterrupted run', async (point) => {
-    const c = await killedAt(point);
+    const c = await killedAt(shared(), point);
     const f = files();
     writeFileSync(f.release, '');
-    const r = await runCli(['upgrade', '--resume', '--yes', '--json'], { config: c.configFile, env: { LDAP_UPGRADE_TEST_RELEASE: f.release } });
+    const r = await runCli(['upgrade', '--resume', '--yes', '--json', ...SLOW], { config: c.configFile, env: { LDAP_UPGRADE_TEST_RELEASE: f.release } });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'done', toVersion: '1.2.0' });
     for (const d of await settledDumps(c, { excludeTool: true })) expect(d).toBe(reference);
@@ -102,8 +97,8 @@ describe('kill -9 in the middle of a run', () => {
   });
 
   it('recover --rollback after a kill mid-script restores the content before the run', async () => {
-    const c = await killedAt('script');
-    const r = await runCli(['recover', '--rollback', '--json'], { config: c.configFile });
+    const c = await killedAt(shared(), 'script');
+    const r = await runCli(['recover', '--rollback', '--json', ...SLOW], { config: c.configFile });
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report).toMatchObject({ kind: 'recover', outcome: 'rolled-back', lockReleased: true });
@@ -113,23 +108,23 @@ describe('kill -9 in the middle of a run', () => {
   });
 
   it('recover refuses a run that may be alive, unless --force', async () => {
-    const c = await testCluster({ scripts: 'slow' });
-    clusters.push(c);
+    const c = shared();
     const f = files();
-    const run = startCli(['upgrade', '--yes'], { LDAP_UPGRADE_CONFIG: c.configFile, LDAP_UPGRADE_TEST_MARKER: f.marker, LDAP_UPGRADE_TEST_RELEASE: f.release });
+    const run = startCli(['upgrade', '--yes', ...SLOW], { LDAP_UPGRADE_CONFIG: c.configFile, LDAP_UPGRADE_TEST_MARKER: f.marker, LDAP_UPGRADE_TEST_RELEASE: f.release });
     try {
       await eventually(async () => existsSync(f.marker), 30_000);
-      const r = await runCli(['recover'], { config: c.configFile });
+      const r = await runCli(['recover', ...SLOW], { config: c.configFile });
       expect(r.code).toBe(4);
       expect(r.stderr).toMatch(/may still be alive \(its process \d+ is running on this host\)/);
-      const resumed = await runCli(['upgrade', '--resume', '--yes'], { config: c.configFile });
+      const resumed = await runCli(['upgrade', '--resume', '--yes', ...SLOW], { config: c.configFile });
       expect(resumed.code).toBe(4);
     } finally {
       run.kill('SIGKILL');
       await run.result;
     }
-    const forced = await runCli(['recover', '--force'], { config: c.configFile });
+    const forced = await runCli(['recover', '--force', ...SLOW], { config: c.configFile });
     expect(forced.code, forced.stderr).toBe(0);
     await expectWritableAndUnlocked(c);
   });
 });
+}

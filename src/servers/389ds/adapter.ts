@@ -57,6 +57,9 @@ export const dirsrvAdapter: ServerAdapter = {
     for (const a of (state.others ?? []).filter((o) => o.dn)) {
       await config.modify(a.dn!, [{ operation: 'replace', attribute: a.attribute, values: ['off'] }]);
     }
+    // Idempotent (a resumed run freezes again): 389 DS refuses to set a hub's type to hub.
+    const now = await config.get(state.entryDn, REPLICA_ATTRIBUTES);
+    if (now && getFirst(now, 'nsDS5ReplicaType') === HUB) return;
     // The replica id stays: the csn generator state in nsState names it.
     await config.modify(state.entryDn, [{ operation: 'replace', attribute: 'nsDS5ReplicaType', values: [HUB] }]);
   },

@@ -1,5 +1,6 @@
 import type { SandboxCluster, SandboxKind } from '../../src/sandbox/index.js';
 import { getValues, normalizeDn } from '../../src/ldap/entry.js';
+import { waitForIdleAgreements } from '../../src/servers/389ds/adapter.js';
 import { withDirectory } from './ldap.js';
 
 /** The result code a client write gets from a frozen replica: OpenLDAP refuses (53), 389 DS refers (10). */
@@ -45,7 +46,10 @@ export async function setFrozen(cluster: SandboxCluster, url: string, frozen: bo
     const pause = async (on: boolean) => {
       for (const a of agreements) await d.modify(a, [{ operation: 'replace', attribute: 'nsds5ReplicaEnabled', values: [on ? 'on' : 'off'] }]);
     };
-    if (frozen) await pause(false);
+    if (frozen) {
+      await pause(false);
+      await waitForIdleAgreements(d, agreements);
+    }
     const id = String(cluster.nodes.find((n) => n.url === url)!.id);
     await d.modify(replica, [
       { operation: 'replace', attribute: 'nsDS5ReplicaType', values: [frozen ? '2' : '3'] },

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxCluster, SandboxKind } from '../../src/sandbox/index.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { scripts, sharedCluster } from '../helpers/cluster.js';
+import { resetCluster, scripts } from '../helpers/cluster.js';
 import { isFrozen } from '../helpers/kinds.js';
 import { clientWrite, eventually, readAttr, settledDumps } from '../helpers/ldap.js';
 
@@ -48,15 +48,15 @@ async function expectWritableAndUnlocked(c: SandboxCluster): Promise<void> {
 }
 
 /** kill -9 scenarios, with the same assertions for every server kind. */
-export function crashSuite(kind: SandboxKind): void {
+export function crashSuite(kind: SandboxKind, shared: () => SandboxCluster): void {
 describe(`kill -9 in the middle of a run (${kind})`, () => {
-  const shared = sharedCluster(kind);
   let reference: string;
   let pristine: string;
 
   beforeAll(async () => {
     // What an uninterrupted run of the same scripts leaves (tool records aside).
     const c = shared();
+    await resetCluster(c);
     pristine = (await settledDumps(c))[0]!;
     const f = files();
     writeFileSync(f.release, '');

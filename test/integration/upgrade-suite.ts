@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { SandboxCluster, SandboxKind } from '../../src/sandbox/index.js';
 import { readState, restartNode } from '../../src/sandbox/index.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { FIXTURES, scripts, sharedCluster } from '../helpers/cluster.js';
+import { FIXTURES, scripts } from '../helpers/cluster.js';
 import { FROZEN_WRITE_CODE, isFrozen, repairRestartedHub, setFrozen } from '../helpers/kinds.js';
 import { clientWrite, eventually, readAttr, settledDumps, withDirectory } from '../helpers/ldap.js';
 
@@ -25,9 +25,8 @@ async function assertWritableAndUnlocked(c: SandboxCluster): Promise<void> {
 }
 
 /** The run-side scenarios, with the same assertions for every server kind (SPEC §7). */
-export function upgradeSuite(kind: SandboxKind): void {
+export function upgradeSuite(kind: SandboxKind, shared: () => SandboxCluster): void {
 describe(`upgrade on a real 3-node ${kind} sandbox`, () => {
-  const shared = sharedCluster(kind);
   const cluster = async (fixture: string): Promise<SandboxCluster & { run: string[] }> => Object.assign(shared(), { run: scripts(fixture) });
   it("applies the scripts once, on the master; every node has the changes and the version; replicas writable after", async () => {
     const c = await cluster('basic');

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RefusedError } from '../../errors.js';
 import { codeOf, type Directory } from '../../ldap/directory.js';
 import { getFirst, getValues, normalizeDn, type LdapEntry } from '../../ldap/entry.js';
@@ -54,9 +55,11 @@ export const dirsrvAdapter: ServerAdapter = {
   },
 
   async freeze(config, state) {
-    for (const a of (state.others ?? []).filter((o) => o.dn)) {
-      await config.modify(a.dn!, [{ operation: 'replace', attribute: a.attribute, values: ['off'] }]);
-    }
+    const paused = (state.others ?? []).filter((o) => o.dn).map((o) => o.dn!);
+    for (const dn of paused) await config.modify(dn, [{ operation: 'replace', attribute: 'nsds5ReplicaEnabled', values: ['off'] }]);
+    // A session still running when the replica becomes a hub fails with "duplicate replica ID"
+    // and then waits for an administrator: let the paused agreements finish theirs first.
+    await waitForIdleAgreements(config, paused);
     // Idempotent (a resumed run freezes again): 389 DS refuses to set a hub's type to hub.
     const now = await config.get(state.entryDn, REPLICA_ATTRIBUTES);
     if (now && getFirst(now, 'nsDS5ReplicaType') === HUB) return;
@@ -90,6 +93,18 @@ export const dirsrvAdapter: ServerAdapter = {
     return problems;
   },
 };
+
+/** Waits (at most `timeoutMs`) until none of these agreements has a session in progress. */
+export async function waitForIdleAgreements(config: Directory, dns: string[], timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const dn of dns) {
+    for (;;) {
+      const e = await config.get(dn, ['nsds5replicaUpdateInProgress']);
+      if (!e || (getFirst(e, 'nsds5replicaUpdateInProgress') ?? 'FALSE').toUpperCase() !== 'TRUE' || Date.now() > deadline) break;
+      await sleep(50);
+    }
+  }
+}
 
 async function restoreReplicaType(config: Directory, state: WriteState): Promise<void> {
   try {

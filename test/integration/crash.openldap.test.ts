@@ -1,3 +1,0 @@
-import { crashSuite } from './crash-suite.js';
-
-crashSuite('openldap');

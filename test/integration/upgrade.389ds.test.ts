@@ -1,3 +1,0 @@
-import { upgradeSuite } from './upgrade-suite.js';
-
-upgradeSuite('389ds');

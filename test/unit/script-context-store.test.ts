@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import type { EntryStore, PlannedWrite } from '../../src/core/context/entry-store.js';
+import { UpgradeScriptContext } from '../../src/core/context/script-context.js';
+import { applyModifications, cloneEntry, normalizeDn, type LdapEntry } from '../../src/ldap/entry.js';
+import type { SearchRequest } from '../../src/ldap/directory.js';
+
+/** An in-memory directory: the unit tier of the script context (writes applied, each one kept). */
+class MemoryStore implements EntryStore {
+  readonly dryRun = false;
+  readonly writes: PlannedWrite[] = [];
+  private readonly entries = new Map<string, LdapEntry>();
+  constructor(entries: LdapEntry[]) {
+    for (const e of entries) this.entries.set(normalizeDn(e.dn), e);
+  }
+  async get(dn: string) {
+    const e = this.entries.get(normalizeDn(dn));
+    return e ? cloneEntry(e) : null;
+  }
+  async *search(_request: SearchRequest) {
+    yield* [...this.entries.values()].map(cloneEntry);
+  }
+  async write(w: PlannedWrite) {
+    this.writes.push(w);
+    if (w.kind === 'add') this.entries.set(normalizeDn(w.dn), { dn: w.dn, attributes: w.attributes });
+    if (w.kind === 'modify') this.entries.set(normalizeDn(w.dn), applyModifications(w.pre, w.changes));
+    if (w.kind === 'delete') this.entries.delete(normalizeDn(w.dn));
+  }
+}
+
+const ou = (extra: Record<string, string[]> = {}): LdapEntry => ({ dn: 'ou=x,dc=t', attributes: { objectClass: ['top', 'organizationalUnit'], ou: ['x'], ...extra } });
+
+function context(store: MemoryStore) {
+  return new UpgradeScriptContext({ store, suffix: 'dc=t', fromVersion: '1.0.0', toVersion: '2.0.0', script: 's', log: () => undefined });
+}
+
+describe('script context writes', () => {
+  it('adding an entry that holds every given value is a no-op (servers add values such as objectClass: top)', async () => {
+    const store = new MemoryStore([ou({ description: ['a', 'b'] })]);
+    const ctx = context(store);
+    await ctx.addEntry('ou=x,dc=t', { objectClass: ['organizationalUnit'], ou: ['x'], description: ['a'] }, false);
+    expect(store.writes).toEqual([]);
+    expect(ctx.entriesChanged).toBe(0);
+  });
+
+  it('adding an entry that lacks given values fails, naming them, unless merge adds them', async () => {
+    const store = new MemoryStore([ou()]);
+    const ctx = context(store);
+    await expect(ctx.addEntry('ou=x,dc=t', { ou: ['x'], description: ['new'] }, false)).rejects.toThrow(/exists without these values of description .*ldap-upgrade: merge/);
+    await ctx.addEntry('ou=x,dc=t', { ou: ['x'], description: ['new'] }, true);
+    expect(store.writes).toMatchObject([{ kind: 'modify', changes: [{ operation: 'add', attribute: 'description', values: ['new'] }] }]);
+    expect(ctx.entriesChanged).toBe(1);
+  });
+
+  it('deleting an absent entry is a no-op; modifying one is an error naming it', async () => {
+    const store = new MemoryStore([]);
+    const ctx = context(store);
+    await ctx.delete('ou=gone,dc=t');
+    expect(store.writes).toEqual([]);
+    await expect(ctx.modify('ou=gone,dc=t', [{ operation: 'add', attribute: 'ou', values: ['gone'] }])).rejects.toThrow('modify ou=gone,dc=t: no such entry');
+  });
+
+  it('keeps the pre-image of every write (for the journal)', async () => {
+    const store = new MemoryStore([ou()]);
+    const ctx = context(store);
+    await ctx.modify('ou=x,dc=t', [{ operation: 'replace', attribute: 'description', values: ['d'] }]);
+    await ctx.delete('ou=x,dc=t');
+    expect(store.writes.map((w) => [w.kind, w.pre && w.pre.attributes.description])).toEqual([['modify', undefined], ['delete', ['d']]]);
+  });
+});

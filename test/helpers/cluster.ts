@@ -31,7 +31,14 @@ export function sharedCluster(kind: SandboxKind): () => SandboxCluster {
   beforeAll(async () => {
     cluster = await testCluster({ kind });
   }, 180_000);
-  afterAll(async () => cluster?.stop());
+  afterAll(async () => {
+    // Keep 389 DS error logs for diagnosis (the instances and their logs go with the cluster).
+    if (cluster?.kind === '389ds' && process.env.LDAP_UPGRADE_KEEP_LOGS) {
+      const { cpSync } = await import('node:fs');
+      for (const n of cluster.nodes) cpSync(`/var/log/dirsrv/slapd-${n.instance}/errors`, join(process.env.LDAP_UPGRADE_KEEP_LOGS, `${n.instance}-${n.port}.errors`));
+    }
+    await cluster?.stop();
+  });
   beforeEach(async () => resetCluster(cluster!), 120_000);
   return () => cluster!;
 }

@@ -66,19 +66,3 @@ async function mappingTree(cluster: SandboxCluster, d: Parameters<Parameters<typ
   throw new Error('no mapping tree entry for the suffix');
 }
 
-/**
- * The documented repair of a 389 DS replica restarted while frozen (its hub replica cannot start
- * with a supplier's state): stop it, make it a supplier again in dse.ldif, start it.
- */
-export async function repairRestartedHub(cluster: SandboxCluster, id: number): Promise<void> {
-  const { readFileSync, writeFileSync } = await import('node:fs');
-  const { readState, restartNode } = await import('../../src/sandbox/index.js');
-  const { stopProcess } = await import('../../src/sandbox/processes.js');
-  const state = readState(cluster.dir)!;
-  const node = state.nodes.find((n) => n.id === id)!;
-  await stopProcess(node.pid, 10_000);
-  const file = `/etc/dirsrv/slapd-${node.instance}/dse.ldif`;
-  writeFileSync(file, readFileSync(file, 'utf8').replace(/^nsDS5ReplicaType: 2$/m, 'nsDS5ReplicaType: 3').replace(/^nsDS5ReplicaId: 65535$/m, `nsDS5ReplicaId: ${id}`));
-  await restartNode(state, id);
-  cluster.nodes.find((n) => n.id === id)!.pid = state.nodes.find((n) => n.id === id)!.pid;
-}

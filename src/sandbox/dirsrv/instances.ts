@@ -77,14 +77,16 @@ create_suffix_entry = no
   tuneDse(paths(options.instance).config);
 }
 
-/** Loopback only, small caches (else ~6 GB planned per instance), no fsync per write (a sandbox). */
+/**
+ * Loopback only, small caches (else ~6 GB planned per instance). Transactions stay durable: a
+ * node killed in a test must come back with its database and changelog in step.
+ */
 function tuneDse(configDir: string): void {
   const file = join(configDir, 'dse.ldif');
   let text = readFileSync(file, 'utf8');
   text = setAttribute(text, 'cn=config', 'nsslapd-listenhost', '127.0.0.1');
   text = setAttribute(text, 'cn=bdb,cn=config,cn=ldbm database,cn=plugins,cn=config', 'nsslapd-cache-autosize', '0');
   text = setAttribute(text, 'cn=bdb,cn=config,cn=ldbm database,cn=plugins,cn=config', 'nsslapd-dbcachesize', '8388608');
-  text = setAttribute(text, 'cn=bdb,cn=config,cn=ldbm database,cn=plugins,cn=config', 'nsslapd-db-durable-transaction', 'off');
   text = setAttribute(text, 'cn=userroot,cn=ldbm database,cn=plugins,cn=config', 'nsslapd-cachememsize', '16777216');
   text = setAttribute(text, 'cn=userroot,cn=ldbm database,cn=plugins,cn=config', 'nsslapd-dncachememsize', '4194304');
   writeFileSync(file, text);

@@ -6,7 +6,7 @@ import type { EventSink } from './events.js';
 import type { Topology } from './topology.js';
 
 /** How long preflight lets a replica catch up with the master's state read at its start. */
-const CONVERGED_GRACE_MS = 5_000;
+const CONVERGED_GRACE_MS = 10_000;
 
 export interface ReplicaFinding {
   url: string;

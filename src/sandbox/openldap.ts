@@ -11,7 +11,7 @@ import { compareCsnSets, parseContextCsn } from '../servers/csn.js';
 import { attach, writeState, type SandboxCluster, type SandboxNode, type SandboxState } from './cluster.js';
 import { sandboxYaml, writeSecret } from './config-files.js';
 import { portIsFree, spawnDetached, stopProcess, waitForPort } from './processes.js';
-import { sampleTree } from './sample-tree.js';
+import { loadSampleTree } from './sample-tree.js';
 import { slapdConfigLdif } from './slapd-config.js';
 
 const run = promisify(execFile);
@@ -108,13 +108,7 @@ export async function restartOpenLdapNode(state: SandboxState, id: number): Prom
 async function loadSample(state: SandboxState, password: string): Promise<void> {
   const master = await Directory.open({ url: state.nodes[0]!.url, bindDn: state.bindDn, password, tls: { startTLS: false, insecure: false } });
   try {
-    const entries = sampleTree(state.suffix);
-    // Parents first, then the rest with a few writes in flight.
-    for (const e of entries.slice(0, 3)) await master.add(e.dn, e.attributes);
-    const rest = entries.slice(3);
-    for (let i = 0; i < rest.length; i += 16) {
-      await Promise.all(rest.slice(i, i + 16).map((e) => master.add(e.dn, e.attributes)));
-    }
+    await loadSampleTree(master, state.suffix);
   } finally {
     await master.close();
   }

@@ -1,3 +1,4 @@
+import type { Directory } from '../ldap/directory.js';
 import type { AttributeValue } from '../ldap/entry.js';
 
 export interface SampleEntry {
@@ -44,4 +45,16 @@ export function sampleTree(suffix: string, people = 300, groups = 20): SampleEnt
     });
   }
   return entries;
+}
+
+/**
+ * Adds the sample tree over LDAP: the suffix entry (unless the server made one already) and the
+ * two branches first, then the rest with a few writes in flight.
+ */
+export async function loadSampleTree(master: Directory, suffix: string): Promise<void> {
+  const entries = sampleTree(suffix);
+  if (!(await master.get(suffix, ['1.1']))) await master.add(entries[0]!.dn, entries[0]!.attributes);
+  for (const e of entries.slice(1, 3)) await master.add(e.dn, e.attributes);
+  const rest = entries.slice(3);
+  for (let i = 0; i < rest.length; i += 16) await Promise.all(rest.slice(i, i + 16).map((e) => master.add(e.dn, e.attributes)));
 }

@@ -53,5 +53,5 @@ export async function resetCluster(c: SandboxCluster): Promise<void> {
     for (const dn of dns) await d.delete(dn);
     for (const e of sampleTree(c.suffix).slice(1)) await d.add(e.dn, e.attributes);
   });
-  await settledDumps(c);
+  await settledDumps(c, {}, 60_000);
 }

@@ -1,6 +1,6 @@
 import type { SandboxCluster, SandboxKind } from '../../src/sandbox/index.js';
 import { getValues, normalizeDn } from '../../src/ldap/entry.js';
-import { waitForIdleAgreements } from '../../src/servers/389ds/adapter.js';
+import { resumeAgreements, waitForIdleAgreements } from '../../src/servers/389ds/adapter.js';
 import { withDirectory } from './ldap.js';
 
 /** The result code a client write gets from a frozen replica: OpenLDAP refuses (53), 389 DS refers (10). */
@@ -55,7 +55,7 @@ export async function setFrozen(cluster: SandboxCluster, url: string, frozen: bo
       { operation: 'replace', attribute: 'nsDS5ReplicaType', values: [frozen ? '2' : '3'] },
       ...(frozen ? [] : [{ operation: 'replace' as const, attribute: 'nsDS5ReplicaId', values: [id] }]),
     ]);
-    if (!frozen) await pause(true);
+    if (!frozen) await resumeAgreements(d, agreements.map((dn) => ({ dn, enabled: ['on'] })));
   });
 }
 

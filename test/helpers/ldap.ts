@@ -106,11 +106,11 @@ export async function eventually(fn: () => Promise<boolean>, ms = 10_000): Promi
 }
 
 /** Reads every node's dump until they are all equal (replication settles), then returns them. */
-export async function settledDumps(cluster: SandboxCluster, options: { excludeTool?: boolean } = {}): Promise<string[]> {
+export async function settledDumps(cluster: SandboxCluster, options: { excludeTool?: boolean } = {}, timeoutMs = 20_000): Promise<string[]> {
   let dumps: string[] = [];
   await eventually(async () => {
     dumps = await Promise.all(cluster.nodes.map((n) => dump(cluster, n.url, options)));
     return dumps.every((d) => d === dumps[0]);
-  });
+  }, timeoutMs);
   return dumps;
 }

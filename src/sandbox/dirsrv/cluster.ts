@@ -8,7 +8,7 @@ import { dirsrvAdapter } from '../../servers/389ds/adapter.js';
 import { attach, writeState, type SandboxCluster, type SandboxNode, type SandboxState } from '../cluster.js';
 import { sandboxYaml, writeSecret } from '../config-files.js';
 import { isAlive, portIsFree } from '../processes.js';
-import { sampleTree } from '../sample-tree.js';
+import { loadSampleTree } from '../sample-tree.js';
 import { checkDirsrvInstalled, createInstance, removeInstance, startInstance, stopInstance } from './instances.js';
 import { addAgreement, enableSupplier } from './replication.js';
 
@@ -56,7 +56,7 @@ export async function startDirsrvCluster(options: DirsrvSandboxOptions): Promise
     writeState(state);
     const conns = await Promise.all(state.nodes.map((n) => Directory.open({ url: n.url, bindDn: ROOT_DN, password, tls: TLS })));
     try {
-      if (options.sampleData !== false) await loadSample(conns[0]!, suffix);
+      if (options.sampleData !== false) await loadSampleTree(conns[0]!, suffix); // dscreate made the suffix entry
       const replicaDns = await Promise.all(conns.map((c, i) => enableSupplier(c, suffix, i + 1, managerPassword)));
       const agreement = (from: number, to: SandboxNode, init: boolean) =>
         addAgreement(conns[from]!, replicaDns[from]!, suffix, { port: to.port, name: `to-node${to.id}` }, managerPassword, init);
@@ -72,15 +72,6 @@ export async function startDirsrvCluster(options: DirsrvSandboxOptions): Promise
     throw err;
   }
   return attach(state);
-}
-
-async function loadSample(master: Directory, suffix: string): Promise<void> {
-  const entries = sampleTree(suffix);
-  // dscreate makes the suffix entry even when asked not to: keep it.
-  if (!(await master.get(suffix, ['1.1']))) await master.add(entries[0]!.dn, entries[0]!.attributes);
-  for (const e of entries.slice(1, 3)) await master.add(e.dn, e.attributes);
-  const rest = entries.slice(3);
-  for (let i = 0; i < rest.length; i += 16) await Promise.all(rest.slice(i, i + 16).map((e) => master.add(e.dn, e.attributes)));
 }
 
 /** Until every node's RUV has node 1's CSNs (the data and the RUV move together). */

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Directory } from '../../ldap/directory.js';
-import { getFirst, getValues, normalizeDn } from '../../ldap/entry.js';
+import { getFirst, getValues } from '../../ldap/entry.js';
+import { findMappingTree } from '../../servers/389ds/adapter.js';
 
 export const REPLICATION_MANAGER = 'cn=replication manager,cn=config';
 
@@ -10,8 +11,7 @@ export async function enableSupplier(dir: Directory, suffix: string, replicaId: 
     objectClass: ['top', 'inetUser', 'netscapeServer', 'nsAccount'], cn: ['replication manager'], uid: ['replication manager'],
     userPassword: [managerPassword],
   });
-  const tree = await mappingTreeDn(dir, suffix);
-  const replicaDn = `cn=replica,${tree}`;
+  const replicaDn = `cn=replica,${(await findMappingTree(dir, suffix)).dn}`;
   await dir.add(replicaDn, {
     objectClass: ['top', 'nsds5Replica'], cn: ['replica'], nsDS5ReplicaRoot: [suffix], nsDS5Flags: ['1'], nsDS5ReplicaType: ['3'],
     nsDS5ReplicaId: [String(replicaId)], nsDS5ReplicaBindDN: [REPLICATION_MANAGER],
@@ -42,11 +42,4 @@ export async function addAgreement(dir: Directory, replicaDn: string, suffix: st
     if (Date.now() > deadline) throw new Error(`total update to port ${to.port} did not finish within 60 s (${status || 'no status'})`);
     await sleep(100);
   }
-}
-
-async function mappingTreeDn(dir: Directory, suffix: string): Promise<string> {
-  for await (const e of dir.search({ base: 'cn=mapping tree,cn=config', scope: 'one', filter: '(objectClass=nsMappingTree)', attributes: ['cn'] })) {
-    if (getValues(e, 'cn').some((cn) => normalizeDn(String(cn).replace(/^"|"$/g, '')) === normalizeDn(suffix))) return e.dn;
-  }
-  throw new Error(`no mapping tree entry for ${suffix}`);
 }

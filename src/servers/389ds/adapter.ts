@@ -72,10 +72,7 @@ export const dirsrvAdapter: ServerAdapter = {
     const now = await config.get(state.entryDn, REPLICA_ATTRIBUTES);
     // Already a supplier again (repaired offline): 389 DS refuses to set a live supplier's id.
     if (!now || getFirst(now, 'nsDS5ReplicaType') !== state.original[0]) await restoreReplicaType(config, state);
-    // Resuming an agreement starts a session at once: what the replica holds flows out again.
-    for (const a of others.filter((o) => o.dn)) {
-      await config.modify(a.dn!, [{ operation: 'replace', attribute: a.attribute, values: a.original.length ? a.original : ['on'] }]);
-    }
+    await resumeAgreements(config, others.filter((o) => o.dn).map((o) => ({ dn: o.dn!, enabled: o.original })));
   },
 
   async discoverReplicas(config, suffix) {
@@ -93,6 +90,32 @@ export const dirsrvAdapter: ServerAdapter = {
     return problems;
   },
 };
+
+/**
+ * Gives paused agreements their `nsds5ReplicaEnabled` back; resuming starts a session at once.
+ * A first session may still meet the consumer holding the session cut by the freeze ("duplicate
+ * replica ID") and then stop for an administrator: such an agreement is restarted, a few times.
+ */
+export async function resumeAgreements(config: Directory, agreements: { dn: string; enabled: string[] }[]): Promise<void> {
+  const set = (dn: string, value: string[]) => config.modify(dn, [{ operation: 'replace', attribute: 'nsds5ReplicaEnabled', values: value }]);
+  for (const a of agreements) await set(a.dn, a.enabled.length ? a.enabled : ['on']);
+  const enabled = agreements.filter((a) => (a.enabled[0] ?? 'on').toLowerCase() === 'on').map((a) => a.dn);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await sleep(300);
+    await waitForIdleAgreements(config, enabled, 5_000);
+    const stuck: string[] = [];
+    for (const dn of enabled) {
+      const status = getFirst((await config.get(dn, ['nsds5replicaLastUpdateStatus'])) ?? { dn, attributes: {} }, 'nsds5replicaLastUpdateStatus') ?? '';
+      if (/duplicate replica ID|administrator action|Error \(11\)/i.test(status)) stuck.push(dn);
+    }
+    if (stuck.length === 0) return;
+    for (const dn of stuck) {
+      await set(dn, ['off']);
+      await sleep(500);
+      await set(dn, ['on']);
+    }
+  }
+}
 
 /** Waits (at most `timeoutMs`) until none of these agreements has a session in progress. */
 export async function waitForIdleAgreements(config: Directory, dns: string[], timeoutMs = 15_000): Promise<void> {
@@ -131,7 +154,8 @@ export function parseRuv(values: string[]): Map<string, string> {
   return out;
 }
 
-async function findMappingTree(config: Directory, suffix: string): Promise<LdapEntry> {
+/** The suffix's entry under cn=mapping tree,cn=config. */
+export async function findMappingTree(config: Directory, suffix: string): Promise<LdapEntry> {
   const want = normalizeDn(suffix);
   for await (const e of config.search({ base: MAPPING_TREE, scope: 'one', filter: '(objectClass=nsMappingTree)', attributes: ['cn', 'nsslapd-state', 'nsslapd-referral'] })) {
     if (getValues(e, 'cn').some((cn) => normalizeDn(String(cn).replace(/^"|"$/g, '')) === want)) return e;

@@ -108,9 +108,21 @@ export async function eventually(fn: () => Promise<boolean>, ms = 10_000): Promi
 /** Reads every node's dump until they are all equal (replication settles), then returns them. */
 export async function settledDumps(cluster: SandboxCluster, options: { excludeTool?: boolean } = {}, timeoutMs = 20_000): Promise<string[]> {
   let dumps: string[] = [];
-  await eventually(async () => {
-    dumps = await Promise.all(cluster.nodes.map((n) => dump(cluster, n.url, options)));
-    return dumps.every((d) => d === dumps[0]);
-  }, timeoutMs);
+  try {
+    await eventually(async () => {
+      dumps = await Promise.all(cluster.nodes.map((n) => dump(cluster, n.url, options)));
+      return dumps.every((d) => d === dumps[0]);
+    }, timeoutMs);
+  } catch {
+    // Say where the nodes disagree.
+    const first = dumps[0]!.split('\n\n');
+    const report = dumps.slice(1).map((d, i) => {
+      const other = d.split('\n\n');
+      const missing = first.filter((e) => !other.includes(e)).map((e) => e.split('\n')[0]);
+      const extra = other.filter((e) => !first.includes(e)).map((e) => e.split('\n')[0]);
+      return `node ${i + 2}: ${missing.length} entries differ or missing (${missing.slice(0, 3).join('; ')}), ${extra.length} extra (${extra.slice(0, 3).join('; ')})`;
+    });
+    throw new Error(`the nodes did not agree within ${timeoutMs / 1000} s: ${report.join(' | ')}`);
+  }
   return dumps;
 }

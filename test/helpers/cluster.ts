@@ -45,6 +45,9 @@ export function sharedCluster(kind: SandboxKind): () => SandboxCluster {
 
 export async function resetCluster(c: SandboxCluster): Promise<void> {
   for (const n of c.nodes) if (await isFrozen(c, n.url)) await setFrozen(c, n.url, false);
+  // Quiet first: deletes racing a node that is still catching up (after a restart) can come back
+  // through its refresh, as multi-provider replication allows.
+  await settledDumps(c, {}, 60_000);
   await withDirectory(c, c.nodes[0]!.url, 'data', async (d) => {
     const dns: string[] = [];
     for await (const e of d.search({ base: c.suffix, attributes: ['1.1'] })) if (e.dn.toLowerCase() !== c.suffix.toLowerCase()) dns.push(e.dn);

@@ -1,4 +1,4 @@
-import { LockedError } from '../errors.js';
+import { LockedError, RefusedError } from '../errors.js';
 import type { Directory } from '../ldap/directory.js';
 import { getFirst, getValues, type LdapEntry } from '../ldap/entry.js';
 import { codeOf } from '../ldap/directory.js';
@@ -58,9 +58,9 @@ export class StateStore {
 
   /** Creates the version entry (without a version) and its containers when missing. */
   async ensureEntries(): Promise<void> {
-    await this.addIfMissing(this.versionEntry, 'schema-version', undefined);
-    await this.addIfMissing(this.historyDn, 'history', undefined);
-    await this.addIfMissing(this.runsDn, 'runs', undefined);
+    await this.addIfMissing(this.versionEntry);
+    await this.addIfMissing(this.historyDn);
+    await this.addIfMissing(this.runsDn);
   }
 
   /** Takes the lock with an atomic add; a second run gets alreadyExists → LockedError. */
@@ -113,12 +113,15 @@ export class StateStore {
     await this.master.modify(this.versionEntry, [{ operation: 'replace', attribute: 'description', values: version ? [version] : [] }]);
   }
 
-  private async addIfMissing(dn: string, cn: string, description: string | undefined): Promise<void> {
+  /** Adds an `applicationProcess` entry named by its `cn=` RDN unless it exists (a race is fine). */
+  private async addIfMissing(dn: string): Promise<void> {
     if (await this.master.get(dn, ['cn'])) return;
-    const rdnValue = /^cn=([^,]+)/i.exec(dn)?.[1] ?? cn;
+    const rdn = /^cn=((?:\\.|[^,])+)/i.exec(dn);
+    if (!rdn) throw new RefusedError(`${dn}: the version entry must be named by cn=`);
     try {
-      await this.master.add(dn, { objectClass: ['applicationProcess'], cn: [rdnValue], ...(description ? { description: [description] } : {}) });
+      await this.master.add(dn, { objectClass: ['applicationProcess'], cn: [rdn[1]!] });
     } catch (err) {
+      if (codeOf(err) === ResultCode.noSuchObject) throw new RefusedError(`${dn}: its parent entry does not exist on the master: create it, or set versionEntry elsewhere`);
       if (codeOf(err) !== ResultCode.alreadyExists) throw err;
     }
   }

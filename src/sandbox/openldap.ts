@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -129,8 +129,4 @@ export async function waitForConvergence(state: SandboxState, timeoutMs = 30_000
   } finally {
     await Promise.all(dirs.map((d) => d.close()));
   }
-}
-
-export function sandboxExists(dir: string): boolean {
-  return existsSync(join(resolve(dir), 'sandbox.json'));
 }

@@ -6,12 +6,6 @@ import { withDirectory } from './ldap.js';
 /** The result code a client write gets from a frozen replica: OpenLDAP refuses (53), 389 DS refers (10). */
 export const FROZEN_WRITE_CODE: Record<SandboxKind, number> = { openldap: 53, '389ds': 10 };
 
-/** Whether the kind's server is installed here (389 DS suites are skipped where it is not). */
-export async function installed(kind: SandboxKind): Promise<boolean> {
-  const { existsSync } = await import('node:fs');
-  return kind === 'openldap' ? existsSync('/usr/sbin/slapd') : existsSync('/usr/sbin/ns-slapd') && existsSync('/usr/sbin/dscreate');
-}
-
 /** Reads the freeze setting straight from the node's configuration (not through the tool). */
 export async function isFrozen(cluster: SandboxCluster, url: string): Promise<boolean> {
   return withDirectory(cluster, url, 'config', async (d) => {

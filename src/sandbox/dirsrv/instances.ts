@@ -115,14 +115,14 @@ export async function startInstance(instance: string, port: number, logFile: str
   }
   chownToDirsrv('/run/lock/dirsrv');
   rmSync(p.pid, { force: true }); // stale pid files stay after a stop
-  const launcher = await spawnDetached(NS_SLAPD, ['-D', p.config, '-i', p.pid], logFile);
+  // ns-slapd daemonises: the process we start exits, the server's pid is in its pid file.
+  await spawnDetached(NS_SLAPD, ['-D', p.config, '-i', p.pid], logFile);
   const deadline = Date.now() + 30_000;
   while (!existsSync(p.pid) || readFileSync(p.pid, 'utf8').trim() === '') {
     if (Date.now() > deadline) throw new Error(`ns-slapd for ${instance} wrote no pid file within 30 s (see ${p.logs}/errors)`);
     await new Promise((r) => setTimeout(r, 50));
   }
   const pid = Number(readFileSync(p.pid, 'utf8').trim());
-  void launcher;
   await waitForPort(port, pid, join(p.logs, 'errors'), 30_000);
   return pid;
 }

@@ -8,12 +8,14 @@ import { sandboxCommand } from './commands/sandbox.js';
 import { statusCommand } from './commands/status.js';
 import { upgradeCommand } from './commands/upgrade.js';
 import { validateCommand } from './commands/validate.js';
+import { verifyCommand } from './commands/verify.js';
 import { currentExitCode, exitCodeFor, messageFor } from './exit.js';
 
 const EPILOG = `Exit codes: 0 done or nothing to do; 1 internal error; 2 usage/configuration/script files;
 3 connection, TLS, bind or password; 4 locked by another run; 5 a script failed (rolled back);
 6 replicas did not converge in time; 7 refused (preflight, downgrade, data newer than tool, tag);
-8 interrupted run found (recover or upgrade --resume); 10 status --check: upgrade pending.
+8 interrupted run found (recover or upgrade --resume); 9 verify: replicas differ from the master;
+10 status --check: upgrade pending.
 Passwords: --password-file FILE, $LDAP_UPGRADE_PASSWORD, the configured passwordFile, or a prompt.`;
 
 /** Runs the CLI; returns the exit code (never calls process.exit itself, so tests can call it). */
@@ -27,6 +29,7 @@ export async function main(args: string[]): Promise<number> {
     .command(recoverCommand)
     .command(historyCommand)
     .command(validateCommand)
+    .command(verifyCommand)
     .command(newCommand)
     .command(sandboxCommand)
     .demandCommand(1, 'name a command')

@@ -6,7 +6,7 @@ import { parseLdif } from '../../src/ldif/parse.js';
 import { freePorts, type SandboxCluster } from '../../src/sandbox/index.js';
 import { runCli } from '../helpers/cli.js';
 import { FIXTURES, testCluster } from '../helpers/cluster.js';
-import { contextCsn, readAttr, withDirectory } from '../helpers/ldap.js';
+import { contextCsn, eventually, readAttr, withDirectory } from '../helpers/ldap.js';
 import { makeCertificates } from '../helpers/tls.js';
 
 describe('plan side against a real 3-node sandbox (CLI)', () => {
@@ -169,5 +169,25 @@ describe('plan side against a real 3-node sandbox (CLI)', () => {
     expect(logs).toContain('preflight');
     for (const text of [r.stdout, r.stderr, logs]) expect(text).not.toContain(cluster.password);
     expect(existsSync(join(logDir, 'nothing'))).toBe(false);
+  });
+
+  // Last in this file: it leaves node 3 without its consumers.
+  it('verify: identical → 0; a difference on one replica → 9, naming the DN and the attribute', async () => {
+    const same = await runCli(['verify', '--json'], { config });
+    expect(same.code, same.stderr).toBe(0);
+    const doc = JSON.parse(same.stdout);
+    expect(doc).toMatchObject({ kind: 'verify', identical: true });
+    expect(doc.entries).toBeGreaterThan(300);
+    const node3 = cluster.nodes[2]!.url;
+    // Node 3 stops consuming; a change on the master then reaches node 2 only.
+    await withDirectory(cluster, node3, 'config', (d) => d.modify('olcDatabase={1}mdb,cn=config', [{ operation: 'replace', attribute: 'olcSyncrepl', values: [] }]));
+    const dn = `uid=user0077,ou=people,${cluster.suffix}`;
+    await withDirectory(cluster, cluster.nodes[0]!.url, 'data', (d) => d.modify(dn, [{ operation: 'replace', attribute: 'title', values: ['only on some nodes'] }]));
+    await eventually(async () => (await readAttr(cluster, cluster.nodes[1]!.url, dn, 'title'))?.[0] === 'only on some nodes');
+    const r = await runCli(['verify'], { config });
+    expect(r.code).toBe(9);
+    expect(r.stdout).toContain(`${cluster.nodes[1]!.url}: identical`);
+    expect(r.stdout).toContain(`${node3}: DIFFERS: 0 missing, 0 extra, 1 with other values`);
+    expect(r.stdout).toContain(`differs: ${dn} (title)`);
   });
 });

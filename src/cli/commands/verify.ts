@@ -1,0 +1,32 @@
+import type { CommandModule } from 'yargs';
+import { ExitCode } from '../../errors.js';
+import { withCommonOptions, type CommonArgs } from '../common.js';
+import { setExitCode } from '../exit.js';
+
+export const verifyCommand: CommandModule<object, CommonArgs> = {
+  command: 'verify',
+  describe: "Compare the suffix on the master and on each replica entry by entry (exit 9 when they differ)",
+  builder: (y) => withCommonOptions(y) as never,
+  handler: async (argv) => {
+    const { openSession, connect } = await import('../session.js');
+    const { verifyTopology } = await import('../../core/verify.js');
+    const session = openSession(argv, 'verify');
+    const topology = await connect(session, argv);
+    try {
+      const report = await verifyTopology(topology, session.events);
+      session.print(report, () => [
+        `master ${report.master}: ${report.entries} entries`,
+        ...report.replicas.flatMap((r) => [
+          `${r.url}: ${!r.reachable || r.error ? `NOT COMPARED (${r.error})` : r.identical ? `identical (${r.entries} entries)` : `DIFFERS: ${r.missing.count} missing, ${r.extra.count} extra, ${r.differing.count} with other values`}`,
+          ...r.missing.dns.map((dn) => `  missing: ${dn}`),
+          ...r.extra.dns.map((dn) => `  extra:   ${dn}`),
+          ...r.differing.entries.map((d) => `  differs: ${d.dn} (${d.attributes.join(', ')})`),
+        ]),
+      ].join('\n') + '\n');
+      if (report.replicas.some((r) => !r.reachable || r.error)) setExitCode(ExitCode.connection);
+      else if (!report.identical) setExitCode(ExitCode.verifyDiffers);
+    } finally {
+      await topology.close();
+    }
+  },
+};

@@ -27,6 +27,11 @@ export type RunState = 'frozen' | 'applying' | 'waiting' | 'rolling-back' | 'don
 
 export const ACTIVE_STATES: readonly RunState[] = ['frozen', 'applying', 'waiting', 'rolling-back'];
 
+/** A run that stopped in the middle, or ended leaving a replica frozen: `recover` (or resume) it. */
+export function isUnfinishedRun(record: RunRecord): boolean {
+  return ACTIVE_STATES.includes(record.state) || record.replicas.some((r) => r.frozenByRun && !r.restored);
+}
+
 export interface RunReplica {
   url: string;
   /** The write state before the run froze it; undefined until it was read. */

@@ -5,7 +5,7 @@ import type { EventSink } from './events.js';
 import { unfreezeReplicas } from './freeze.js';
 import { readJournal } from './journal.js';
 import { holderIsDead } from './liveness.js';
-import { ACTIVE_STATES, type RunRecord } from './records.js';
+import { isUnfinishedRun, type RunRecord } from './records.js';
 import { FORMAT_VERSION } from './reports.js';
 import { undoJournal } from './rollback.js';
 import { describeHolder } from './state-store.js';
@@ -50,7 +50,7 @@ export async function recover(topology: Topology, options: RecoverOptions, event
   }
   const runs = await store.readRuns();
   const record = (lock ? runs.find((r) => r.runId === lock.runId) : undefined)
-    ?? runs.find((r) => ACTIVE_STATES.includes(r.state) || r.replicas.some((x) => x.frozenByRun && !x.restored));
+    ?? runs.find(isUnfinishedRun);
   if (!record && !lock) return report;
   report.runId = record?.runId ?? lock?.runId;
   events({ type: 'phase', phase: 'recover', message: `recovering run ${report.runId}` });

@@ -4,7 +4,7 @@ import type { WriteState } from '../servers/adapter.js';
 import { holderIsDead } from './liveness.js';
 import { loadPlan, type LoadedPlan } from './planning.js';
 import type { LockInfo, RunRecord } from './records.js';
-import { ACTIVE_STATES } from './records.js';
+import { isUnfinishedRun } from './records.js';
 import { FORMAT_VERSION } from './reports.js';
 import { scriptId } from '../scripts/types.js';
 import type { Topology } from './topology.js';
@@ -58,7 +58,7 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
   const stored = loaded?.stored ?? (await store.readVersion());
   const lock = await store.readLock();
   const runs = stored.exists ? await store.readRuns() : [];
-  const unfinished = runs.find((r) => ACTIVE_STATES.includes(r.state) || r.replicas.some((x) => x.frozenByRun && !x.restored));
+  const unfinished = runs.find(isUnfinishedRun);
   const masterState = await adapter.readReplicationState(topology.master, config.suffix);
   const replicas = await Promise.all(topology.replicas.map(async (r): Promise<ReplicaStatus> => {
     const status: ReplicaStatus = { url: r.url, reachable: r.data !== undefined };
@@ -95,11 +95,16 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
     pending: loaded?.plan.steps.map((s) => ({ version: s.version, script: scriptId(s.script) })) ?? [],
     upToDate: loaded !== undefined && loaded.plan.steps.length === 0,
     planRefusal,
-    lock: lock ? { ...lock, holderDead: holderIsDead(lock).dead, why: holderIsDead(lock).why } : undefined,
+    lock: lock ? { ...lock, ...liveness(lock) } : undefined,
     interruptedRun: unfinished ? { runId: unfinished.runId, state: unfinished.state, host: unfinished.host } : undefined,
     replicas,
     warnings: (loaded?.changedScripts ?? []).map((s) => `${s} changed since it was applied`),
   };
+}
+
+function liveness(lock: LockInfo): { holderDead: boolean; why: string } {
+  const { dead, why } = holderIsDead(lock);
+  return { holderDead: dead, why };
 }
 
 function frozenBy(runs: RunRecord[], url: string): string | undefined {

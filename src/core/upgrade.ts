@@ -7,7 +7,7 @@ import { executeRun, type RunSettings } from './execute-run.js';
 import { holderIsDead, leaseExpiry, thisHost } from './liveness.js';
 import { loadPlan, type LoadedPlan, type PlanRequest } from './planning.js';
 import { preflight } from './preflight.js';
-import { ACTIVE_STATES, type RunRecord } from './records.js';
+import { isUnfinishedRun, type RunRecord } from './records.js';
 import { FORMAT_VERSION, type RunReport } from './reports.js';
 import { newRunId } from './run-id.js';
 import { describeHolder } from './state-store.js';
@@ -93,7 +93,7 @@ async function findInterrupted(topology: Topology, resume: boolean): Promise<Run
     if (!record) throw new InterruptedRunError(`run ${lock.runId} holds the lock but has no run record: run \`ldap-upgrade recover\``);
     return checkResumable(record);
   }
-  const stale = (await store.readRuns()).find((r) => ACTIVE_STATES.includes(r.state) || r.replicas.some((x) => x.frozenByRun && !x.restored));
+  const stale = (await store.readRuns()).find(isUnfinishedRun);
   if (!stale) return undefined;
   if (!resume) throw new InterruptedRunError(`run ${stale.runId} (host ${stale.host}) did not finish (state ${stale.state}): run \`ldap-upgrade recover\` or \`ldap-upgrade upgrade --resume\``);
   return checkResumable(stale);

@@ -2,12 +2,11 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { UsageError } from '../errors.js';
 import { Directory } from '../ldap/directory.js';
-import { getValues } from '../ldap/entry.js';
-import { compareCsnSets, parseContextCsn } from '../servers/csn.js';
+import { openLdapAdapter } from '../servers/openldap/adapter.js';
+import { waitUntilNodesAgree } from './convergence.js';
 import { attach, writeState, type SandboxCluster, type SandboxNode, type SandboxState } from './cluster.js';
 import { sandboxYaml, writeSecret } from './config-files.js';
 import { portIsFree, spawnDetached, stopProcess, waitForPort } from './processes.js';
@@ -83,7 +82,7 @@ export async function startOpenLdapCluster(options: OpenLdapSandboxOptions): Pro
     state.nodes.sort((a, b) => a.id - b.id);
     writeState(state);
     if (options.sampleData !== false) await loadSample(state, password);
-    await waitForConvergence(state);
+    await waitForConvergence(state, options.sampleData !== false);
     writeFileSync(state.configFile, sandboxYaml(state, options.scriptsDir));
   } catch (err) {
     await Promise.all(state.nodes.map((n) => stopProcess(n.pid, 500)));
@@ -114,18 +113,11 @@ async function loadSample(state: SandboxState, password: string): Promise<void> 
   }
 }
 
-/** Reads the suffix's contextCSN on every node until all hold node 1's set. */
-export async function waitForConvergence(state: SandboxState, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+/** Until every node holds node 1's contextCSN. */
+async function waitForConvergence(state: SandboxState, expectChanges: boolean): Promise<void> {
   const dirs = await Promise.all(state.nodes.map((n) => Directory.open({ url: n.url, tls: { startTLS: false, insecure: false } })));
   try {
-    for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
-      const sets = await Promise.all(dirs.map(async (d) => parseContextCsn(getValues((await d.get(state.suffix, ['contextCSN'])) ?? { dn: '', attributes: {} }, 'contextCSN').map(String))));
-      const [master, ...replicas] = sets;
-      if (replicas.every((r) => compareCsnSets(master!, r).caughtUp)) return;
-      if (Date.now() > deadline) throw new Error(`the sandbox did not converge within ${timeoutMs / 1000} s`);
-      await sleep(delay);
-    }
+    await waitUntilNodesAgree(dirs, state.suffix, openLdapAdapter, { timeoutMs: 30_000, expectChanges });
   } finally {
     await Promise.all(dirs.map((d) => d.close()));
   }

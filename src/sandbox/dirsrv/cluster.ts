@@ -7,6 +7,7 @@ import { Directory } from '../../ldap/directory.js';
 import { dirsrvAdapter } from '../../servers/389ds/adapter.js';
 import { attach, writeState, type SandboxCluster, type SandboxNode, type SandboxState } from '../cluster.js';
 import { sandboxYaml, writeSecret } from '../config-files.js';
+import { waitUntilNodesAgree } from '../convergence.js';
 import { isAlive, portIsFree } from '../processes.js';
 import { loadSampleTree } from '../sample-tree.js';
 import { checkDirsrvInstalled, createInstance, removeInstance, startInstance, stopInstance } from './instances.js';
@@ -62,7 +63,8 @@ export async function startDirsrvCluster(options: DirsrvSandboxOptions): Promise
         addAgreement(conns[from]!, replicaDns[from]!, suffix, { port: to.port, name: `to-node${to.id}` }, managerPassword, init);
       for (const to of state.nodes.slice(1)) await agreement(0, to, true);
       await Promise.all(state.nodes.flatMap((from, i) => (i === 0 ? [] : state.nodes.filter((to) => to.id !== from.id).map((to) => agreement(i, to, false)))));
-      await waitForRuv(conns, suffix);
+      // The data and the RUV move together: equal RUVs mean the nodes hold node 1's data.
+      await waitUntilNodesAgree(conns, suffix, dirsrvAdapter, { timeoutMs: 60_000, expectChanges: true });
     } finally {
       await Promise.all(conns.map((c) => c.close()));
     }
@@ -72,17 +74,6 @@ export async function startDirsrvCluster(options: DirsrvSandboxOptions): Promise
     throw err;
   }
   return attach(state);
-}
-
-/** Until every node's RUV has node 1's CSNs (the data and the RUV move together). */
-async function waitForRuv(conns: Directory[], suffix: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const states = await Promise.all(conns.map((c) => dirsrvAdapter.readReplicationState(c, suffix).catch(() => new Map<string, string>())));
-    if (states[0]!.size > 0 && states.slice(1).every((s) => dirsrvAdapter.compare(states[0]!, s).caughtUp)) return;
-    if (Date.now() > deadline) throw new Error('the 389 DS sandbox did not converge within 60 s');
-    await sleep(100);
-  }
 }
 
 /** Stops the nodes and, unless `keep`, removes the instances from /etc, /var/lib, /var/log and /run. */

@@ -61,3 +61,13 @@ export async function connect(session: Session, argv: CommonArgs): Promise<Topol
   const credentials = await resolveCredentials(session, argv);
   return openTopology(session.config, credentials, session.events);
 }
+
+/** Connects, runs `fn` with the topology, and closes every connection whatever happens. */
+export async function withTopology<T>(session: Session, argv: CommonArgs, fn: (topology: Topology) => Promise<T>): Promise<T> {
+  const topology = await connect(session, argv);
+  try {
+    return await fn(topology);
+  } finally {
+    await topology.close();
+  }
+}

@@ -7,17 +7,14 @@ export const historyCommand: CommandModule<object, CommonArgs> = {
   describe: 'Applied scripts, newest first',
   builder: (y) => withCommonOptions(y) as never,
   handler: async (argv) => {
-    const { openSession, connect } = await import('../session.js');
+    const { openSession, withTopology } = await import('../session.js');
     const session = openSession(argv, 'history');
-    const topology = await connect(session, argv);
-    try {
+    await withTopology(session, argv, async (topology) => {
       const history = await topology.store.readHistory();
       const { version } = await topology.store.readVersion();
       session.print({ kind: 'history', formatVersion: FORMAT_VERSION, storedVersion: version, history }, () =>
         history.length === 0 ? 'no script has been applied\n' : history.map((h) =>
           `${h.appliedAt}  ${h.script.padEnd(40)} ${String(h.entriesChanged).padStart(7)} entr${h.entriesChanged === 1 ? 'y  ' : 'ies'}  ${h.durationMs} ms  run ${h.runId}  by ${h.appliedBy}`).join('\n') + '\n');
-    } finally {
-      await topology.close();
-    }
+    });
   },
 };

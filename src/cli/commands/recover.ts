@@ -15,19 +15,16 @@ export const recoverCommand: CommandModule<object, Args> = {
     .option('force', { type: 'boolean', describe: 'recover although the run may still be alive (its lease has not expired)' })
     .option('timeout', { type: 'number', describe: 'seconds to wait for the rollback to converge' }) as never,
   handler: async (argv) => {
-    const { openSession, connect } = await import('../session.js');
+    const { openSession, withTopology } = await import('../session.js');
     const { recover } = await import('../../core/recover.js');
     const { formatRecover } = await import('../format/reports.js');
     const session = openSession(argv, 'recover');
-    const topology = await connect(session, argv);
-    try {
+    await withTopology(session, argv, async (topology) => {
       const report = await recover(topology, {
         rollback: argv.rollback, force: argv.force,
         timeoutMs: session.config.replication.timeout * 1000, pollMs: session.config.replication.pollInterval * 1000,
       }, session.events);
       session.print(report, () => formatRecover(report));
-    } finally {
-      await topology.close();
-    }
+    });
   },
 };

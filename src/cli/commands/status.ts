@@ -12,18 +12,15 @@ export const statusCommand: CommandModule<object, Args> = {
   describe: 'Stored version, pending scripts, lock, and each replica: reachable, frozen, converged',
   builder: (y) => withCommonOptions(y).option('check', { type: 'boolean', describe: 'exit 10 when an upgrade is pending, 0 when up to date (7 when no plan can be made)' }) as never,
   handler: async (argv) => {
-    const { openSession, connect } = await import('../session.js');
+    const { openSession, withTopology } = await import('../session.js');
     const { readStatus } = await import('../../core/status.js');
     const { formatStatus } = await import('../format/status.js');
     const session = openSession(argv, 'status');
-    const topology = await connect(session, argv);
-    try {
+    await withTopology(session, argv, async (topology) => {
       const report = await readStatus(topology);
       session.print(report, () => formatStatus(report));
       if (argv.check && report.planRefusal) setExitCode(ExitCode.refused);
       else if (argv.check && !report.upToDate) setExitCode(ExitCode.pending);
-    } finally {
-      await topology.close();
-    }
+    });
   },
 };

@@ -40,14 +40,13 @@ export const upgradeCommand: CommandModule<object, Args> = {
     .conflicts('dry-run', ['resume', 'backup'])
     .conflicts('resume', ['from', 'to', 'tag']) as never,
   handler: async (argv) => {
-    const { openSession, connect } = await import('../session.js');
+    const { openSession, withTopology } = await import('../session.js');
     const session = openSession(argv, argv['dry-run'] ? 'dry-run' : 'upgrade');
     const request = { to: argv.to, from: argv.from, tags: argv.tag, force: argv.force };
     if (!argv['dry-run'] && !argv.yes && !(await import('../prompt.js')).canPrompt()) {
       throw new UsageError('upgrade writes to the directory: add --yes (there is no terminal to confirm on)');
     }
-    const topology = await connect(session, argv);
-    try {
+    await withTopology(session, argv, async (topology) => {
       if (argv['dry-run']) {
         const { dryRun } = await import('../../core/dry-run.js');
         const { formatRecord } = await import('../../ldif/write.js');
@@ -92,8 +91,6 @@ export const upgradeCommand: CommandModule<object, Args> = {
       } finally {
         process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
       }
-    } finally {
-      await topology.close();
-    }
+    });
   },
 };

@@ -8,11 +8,10 @@ export const verifyCommand: CommandModule<object, CommonArgs> = {
   describe: "Compare the suffix on the master and on each replica entry by entry (exit 9 when they differ)",
   builder: (y) => withCommonOptions(y) as never,
   handler: async (argv) => {
-    const { openSession, connect } = await import('../session.js');
+    const { openSession, withTopology } = await import('../session.js');
     const { verifyTopology } = await import('../../core/verify.js');
     const session = openSession(argv, 'verify');
-    const topology = await connect(session, argv);
-    try {
+    await withTopology(session, argv, async (topology) => {
       const report = await verifyTopology(topology, session.events);
       session.print(report, () => [
         `master ${report.master}: ${report.entries} entries`,
@@ -25,8 +24,6 @@ export const verifyCommand: CommandModule<object, CommonArgs> = {
       ].join('\n') + '\n');
       if (report.replicas.some((r) => !r.reachable || r.error)) setExitCode(ExitCode.connection);
       else if (!report.identical) setExitCode(ExitCode.verifyDiffers);
-    } finally {
-      await topology.close();
-    }
+    });
   },
 };

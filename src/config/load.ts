@@ -3,7 +3,7 @@ import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import semver from 'semver';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { ConfigError } from '../errors.js';
-import type { BindSettings, ConfigOverrides, ServerKindSetting, UpgradeConfig } from './types.js';
+import { DEFAULT_WRITE_CONCURRENCY, type BindSettings, type ConfigOverrides, type ServerKindSetting, type UpgradeConfig } from './types.js';
 
 export const DEFAULT_CONFIG_FILE = 'ldap-upgrade.yaml';
 
@@ -26,7 +26,7 @@ const KNOWN_KEYS: Record<string, string[] | null> = {
   server: null, suffix: null, master: ['url'], replicas: null, bind: ['dn', 'passwordFile'],
   configBind: ['dn', 'passwordFile'], tls: ['startTLS', 'caFile', 'insecure'], versionEntry: null,
   baselineVersion: null, target: null, scripts: null, replication: ['timeout', 'pollInterval'],
-  backupDir: null, logDir: null,
+  backupDir: null, logDir: null, writeConcurrency: null,
 };
 
 /** Reads, validates and resolves the configuration; flags override file keys. */
@@ -98,6 +98,10 @@ class ConfigReader {
     }
     const timeout = o.timeout ?? this.number(['replication', 'timeout']) ?? 300;
     const pollInterval = o.pollInterval ?? this.number(['replication', 'pollInterval']) ?? 0.2;
+    const writeConcurrency = o.writeConcurrency ?? this.count(['writeConcurrency']) ?? DEFAULT_WRITE_CONCURRENCY;
+    if (!Number.isInteger(writeConcurrency) || writeConcurrency < 1 || writeConcurrency > 256) {
+      this.fail(['writeConcurrency'], `must be a whole number from 1 to 256, not ${writeConcurrency}`);
+    }
     return {
       file: this.file,
       server,
@@ -118,6 +122,7 @@ class ConfigReader {
       // Paths from flags are relative to the working directory; from the file, to the file.
       scripts: o.scripts ? resolve(o.scripts) : path(this.string(['scripts']) ?? './upgrade-scripts'),
       replication: { timeout, pollInterval },
+      writeConcurrency,
       backupDir: o.backupDir ? resolve(o.backupDir) : path(this.string(['backupDir']) ?? './backups'),
       logDir: o.logDir ? resolve(o.logDir) : path(this.string(['logDir']) ?? './logs'),
     };
@@ -176,6 +181,13 @@ class ConfigReader {
     const v = this.value(path);
     if (v === undefined || v === null) return undefined;
     if (typeof v !== 'number' || !(v > 0)) this.fail(path, `must be a positive number of seconds, not ${JSON.stringify(v)}`);
+    return v as number;
+  }
+
+  private count(path: (string | number)[]): number | undefined {
+    const v = this.value(path);
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 256) this.fail(path, `must be a whole number from 1 to 256, not ${JSON.stringify(v)}`);
     return v as number;
   }
 

@@ -1,5 +1,8 @@
 import type { TlsSettings } from '../ldap/tls.js';
 
+/** Writes in flight on the master connection by default. */
+export const DEFAULT_WRITE_CONCURRENCY = 16;
+
 export type ServerKindSetting = 'openldap' | '389ds' | 'auto';
 
 export interface BindSettings {
@@ -28,6 +31,8 @@ export interface UpgradeConfig {
   target?: string;
   scripts: string;
   replication: { timeout: number; pollInterval: number };
+  /** Writes in flight on the master connection during a run (SPEC §9). */
+  writeConcurrency: number;
   backupDir: string;
   logDir: string;
 }
@@ -49,6 +54,7 @@ export interface ConfigOverrides {
   scripts?: string;
   timeout?: number;
   pollInterval?: number;
+  writeConcurrency?: number;
   backupDir?: string;
   logDir?: string;
 }

@@ -17,9 +17,23 @@ export interface ConvergenceResult {
 
 export interface ConvergenceOptions {
   timeoutMs: number;
-  /** First poll interval; backs off by 1.5× up to 2 s. */
+  /** Base poll interval: a replica that moves is polled every pollMs/4; one that does not backs off 1.5× up to 2 s. */
   pollMs: number;
   signal?: AbortSignal;
+}
+
+/** The longest pause between two polls of a replica that does not move. */
+const MAX_POLL_MS = 2_000;
+
+/**
+ * The pause before the next poll of one replica. A replica that is catching up (its state moved
+ * since the last poll) is polled 4× as often as `pollMs`, so that the wait ends close after the
+ * change really arrives (one base-scope read each time: no load to speak of); one that does not
+ * move backs off by 1.5× up to 2 s (a replica that is down or stuck costs almost nothing).
+ */
+export function nextPollDelay(previousMs: number, moved: boolean, pollMs: number): number {
+  if (moved) return Math.max(5, pollMs / 4);
+  return Math.min(Math.max(previousMs, pollMs / 4) * 1.5, Math.max(MAX_POLL_MS, pollMs));
 }
 
 /**
@@ -37,11 +51,19 @@ async function pollReplica(topology: Topology, url: string, target: ReplicationS
   const slot = topology.replicas.find((r) => r.url === url);
   let conn: Directory | undefined = slot?.data;
   let detail = 'not polled';
-  for (let delay = options.pollMs; ; delay = Math.min(delay * 1.5, 2_000)) {
+  let last: string | undefined;
+  let delay = options.pollMs;
+  // Right after the writes a replica that is behind is taken to be catching up.
+  let first = true;
+  for (;;) {
+    let moved = false;
     try {
       conn ??= await topology.openData(url);
       if (slot) slot.data = conn;
       const state = await topology.adapter.readReplicationState(conn, topology.config.suffix);
+      const seen = JSON.stringify([...state]);
+      moved = last !== undefined && seen !== last;
+      last = seen;
       const cmp = topology.adapter.compare(target, state);
       detail = describeLag(cmp);
       if (cmp.caughtUp) {
@@ -58,6 +80,8 @@ async function pollReplica(topology: Topology, url: string, target: ReplicationS
     const elapsed = Date.now() - started;
     events({ type: 'converge-progress', url, converged: false, detail, elapsedMs: elapsed });
     if (elapsed >= options.timeoutMs || options.signal?.aborted) return { url, converged: false, waitedMs: elapsed, detail };
+    delay = nextPollDelay(delay, moved || first, options.pollMs);
+    first = false;
     await sleep(Math.min(delay, Math.max(0, options.timeoutMs - elapsed)));
   }
 }

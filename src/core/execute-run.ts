@@ -17,6 +17,8 @@ import type { Topology } from './topology.js';
 export interface RunSettings {
   timeoutMs: number;
   pollMs: number;
+  /** Writes in flight on the master (default 16). */
+  writeConcurrency?: number;
   signal?: AbortSignal;
 }
 
@@ -64,7 +66,7 @@ export async function executeRun(topology: Topology, record: RunRecord, plan: Up
     record.state = 'applying';
     await store.writeRun(record);
     const journal = new Journal(record.journal);
-    const live = new LiveStore(topology.master, journal, settings.signal);
+    const live = new LiveStore(topology.master, journal, { signal: settings.signal, concurrency: settings.writeConcurrency });
     let failure: { message: string } | undefined;
     await failpoint('apply');
     try {

@@ -1,7 +1,7 @@
 import { LdapOperationError } from '../errors.js';
 import { readLdifScript } from '../scripts/load-code.js';
 import { scriptId, type ScriptFile } from '../scripts/types.js';
-import type { EntryStore } from './context/entry-store.js';
+import { WriteFailure, type EntryStore } from './context/entry-store.js';
 import { UpgradeScriptContext } from './context/script-context.js';
 import type { EventSink } from './events.js';
 
@@ -47,9 +47,13 @@ export async function runScript(script: ScriptFile, options: ScriptRunOptions): 
     } else {
       await script.definition!.up(ctx);
     }
+    await ctx.flush();
   } catch (err) {
-    const reason = err instanceof LdapOperationError ? err.message.replace(/^master: /, '') : err instanceof Error ? err.message : String(err);
-    throw new ScriptFailure(id, ctx.currentDn, reason, { cause: err });
+    // A pipelined write's failure names its own entry, not the one the script had reached.
+    const cause = err instanceof WriteFailure ? err.cause : err;
+    const dn = err instanceof WriteFailure ? err.dn : ctx.currentDn;
+    const reason = cause instanceof LdapOperationError ? cause.message.replace(/^master: /, '') : cause instanceof Error ? cause.message : String(cause);
+    throw new ScriptFailure(id, dn, reason, { cause });
   }
   return ctx.entriesChanged;
 }

@@ -20,6 +20,7 @@ export interface UpgradeOptions extends PlanRequest {
   backupFile?: string;
   timeoutMs: number;
   pollMs: number;
+  writeConcurrency?: number;
   /** Aborted on SIGINT/SIGTERM: the run rolls back and gives the replicas back. */
   signal?: AbortSignal;
   /** Asked after preflight and planning, before anything is written; false cancels. */
@@ -71,7 +72,7 @@ export async function runUpgrade(topology: Topology, options: UpgradeOptions, ev
     events({ type: 'info', message: `backup: ${count} entries written to ${options.backupFile}` });
     backupFile = options.backupFile;
   }
-  const settings: RunSettings = { timeoutMs: options.timeoutMs, pollMs: options.pollMs, signal: options.signal };
+  const settings: RunSettings = { timeoutMs: options.timeoutMs, pollMs: options.pollMs, writeConcurrency: options.writeConcurrency, signal: options.signal };
   const report = await executeRun(topology, record, loaded.plan, settings, events, started);
   report.backupFile = backupFile;
   report.warnings.push(...loaded.changedScripts.map((s) => `${s} changed since it was applied`));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { EntryStore, PlannedWrite } from '../../src/core/context/entry-store.js';
+import type { EntryStore, PlannedWrite, WriteTally } from '../../src/core/context/entry-store.js';
+import { planWrite, type WriteIntent } from '../../src/core/context/write-plan.js';
 import { UpgradeScriptContext } from '../../src/core/context/script-context.js';
 import { applyModifications, cloneEntry, normalizeDn, type LdapEntry } from '../../src/ldap/entry.js';
 import type { SearchRequest } from '../../src/ldap/directory.js';
@@ -19,12 +20,16 @@ class MemoryStore implements EntryStore {
   async *search(_request: SearchRequest) {
     yield* [...this.entries.values()].map(cloneEntry);
   }
-  async write(w: PlannedWrite) {
+  async submit(intent: WriteIntent, _script: string, tally: WriteTally) {
+    const w = await planWrite(intent, (dn) => this.get(dn));
+    if (!w) return;
     this.writes.push(w);
     if (w.kind === 'add') this.entries.set(normalizeDn(w.dn), { dn: w.dn, attributes: w.attributes });
-    if (w.kind === 'modify') this.entries.set(normalizeDn(w.dn), applyModifications(w.pre, w.changes));
+    if (w.kind === 'modify') this.entries.set(normalizeDn(w.dn), applyModifications(this.entries.get(normalizeDn(w.dn))!, w.changes));
     if (w.kind === 'delete') this.entries.delete(normalizeDn(w.dn));
+    tally();
   }
+  async flush() {}
 }
 
 const ou = (extra: Record<string, string[]> = {}): LdapEntry => ({ dn: 'ou=x,dc=t', attributes: { objectClass: ['top', 'organizationalUnit'], ou: ['x'], ...extra } });
@@ -65,5 +70,15 @@ describe('script context writes', () => {
     await ctx.modify('ou=x,dc=t', [{ operation: 'replace', attribute: 'description', values: ['d'] }]);
     await ctx.delete('ou=x,dc=t');
     expect(store.writes.map((w) => [w.kind, w.pre && w.pre.attributes.description])).toEqual([['modify', undefined], ['delete', ['d']]]);
+    // A modify's pre-image keeps the attributes it touched (what undoing it restores), nothing else.
+    expect(Object.keys(store.writes[0]!.pre!.attributes)).toEqual([]);
+  });
+
+  it('a rename of an entry already renamed (a re-run) is a no-op; of one that never existed an error', async () => {
+    const store = new MemoryStore([{ dn: 'ou=new,dc=t', attributes: { ou: ['new'] } }]);
+    const ctx = context(store);
+    await ctx.rename('ou=old,dc=t', 'ou=new,dc=t');
+    expect(store.writes).toEqual([]);
+    await expect(ctx.rename('ou=none,dc=t', 'ou=other,dc=t')).rejects.toThrow('rename ou=none,dc=t: no such entry');
   });
 });

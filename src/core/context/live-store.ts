@@ -1,45 +1,123 @@
 import type { Directory, SearchRequest } from '../../ldap/directory.js';
-import type { LdapEntry } from '../../ldap/entry.js';
+import { normalizeDn, type LdapEntry } from '../../ldap/entry.js';
+import { DEFAULT_WRITE_CONCURRENCY } from '../../config/types.js';
 import type { Journal } from '../journal.js';
-import type { EntryStore, PlannedWrite } from './entry-store.js';
+import { WriteFailure, type EntryStore, type PlannedWrite, type WriteTally } from './entry-store.js';
+import { SeenEntries } from './seen-entries.js';
+import { intentDns, planWrite, type WriteIntent } from './write-plan.js';
 
-/** The real run's store: every write's pre-image goes to the journal before the write is sent. */
+interface Job {
+  /** Normalised DNs the write touches. */
+  dns: string[];
+  done: Promise<void>;
+}
+
+/**
+ * The real run's store (SPEC §7.4, §9). Writes are pipelined: up to `concurrency` are in flight
+ * on the master connection; a write waits only for earlier writes on related DNs (the same entry,
+ * an ancestor or a descendant), so each entry's writes keep their order. Each write's pre-image —
+ * from the script's own search when it asked for the attributes written, else read from the
+ * master — is appended to the journal before the write is sent. The first failure stops new
+ * writes; the ones in flight finish (and are journaled), then the run rolls back.
+ */
 export class LiveStore implements EntryStore {
   readonly dryRun = false;
+  private readonly jobs = new Set<Job>();
+  private readonly seen = new SeenEntries();
+  private failure?: WriteFailure;
 
   constructor(
     private readonly master: Directory,
     private readonly journal: Journal,
-    private readonly signal?: AbortSignal,
+    private readonly options: { signal?: AbortSignal; concurrency?: number } = {},
   ) {}
 
-  get(dn: string): Promise<LdapEntry | null> {
+  private get concurrency(): number {
+    return Math.max(1, this.options.concurrency ?? DEFAULT_WRITE_CONCURRENCY);
+  }
+
+  async get(dn: string): Promise<LdapEntry | null> {
+    await this.settle(this.related([normalizeDn(dn)]));
+    this.check();
     return this.master.get(dn);
   }
 
-  search(request: SearchRequest): AsyncIterable<LdapEntry> {
-    return this.master.search(request);
-  }
-
-  /** Writes sent and not answered yet. */
-  private readonly inFlight = new Set<Promise<unknown>>();
-
-  async write(w: PlannedWrite, script: string): Promise<void> {
-    // A signal stops new writes at once; the run then rolls back what it wrote.
-    if (this.signal?.aborted) throw new Error(`interrupted by ${String(this.signal.reason ?? 'a signal')}`);
-    this.journal.append(w, script);
-    const sent = this.send(w);
-    this.inFlight.add(sent);
+  async *search(request: SearchRequest): AsyncGenerator<LdapEntry> {
+    // A search sees every write submitted before it.
+    await this.flush();
+    const mark = this.seen.openSearch();
     try {
-      await sent;
+      for await (const entry of this.master.search(request)) {
+        this.seen.remember(entry, request.attributes, mark);
+        yield entry;
+      }
     } finally {
-      this.inFlight.delete(sent);
+      this.seen.closeSearch(mark);
     }
   }
 
-  /** Waits for the writes in flight (before a rollback reads the journal). */
+  async submit(intent: WriteIntent, script: string, tally: WriteTally): Promise<void> {
+    this.check();
+    while (this.jobs.size >= this.concurrency) {
+      await Promise.race([...this.jobs].map((j) => j.done));
+      this.check();
+    }
+    const dns = intentDns(intent).map(normalizeDn);
+    const before = this.related(dns);
+    const job: Job = { dns, done: Promise.resolve() };
+    job.done = this.run(intent, script, tally, before)
+      .catch((err: unknown) => { this.failure ??= err instanceof WriteFailure ? err : new WriteFailure(intent.dn, err); })
+      .finally(() => { this.jobs.delete(job); });
+    this.jobs.add(job);
+  }
+
+  async flush(): Promise<void> {
+    await this.drain();
+    this.check();
+  }
+
+  /** Waits for every write in flight, failed or not (before a rollback reads the journal). */
   async drain(): Promise<void> {
-    await Promise.allSettled([...this.inFlight]);
+    while (this.jobs.size > 0) await this.settle([...this.jobs]);
+  }
+
+  private async run(intent: WriteIntent, script: string, tally: WriteTally, before: Job[]): Promise<void> {
+    await this.settle(before);
+    if (this.failure) return; // stopped: not sent, not journaled
+    const write = await planWrite(intent, (dn, attributes) => this.lookup(dn, attributes));
+    if (!write) return;
+    if (this.failure) return;
+    this.journal.append(write, script);
+    if (write.kind === 'rename') this.seen.forgetAll();
+    for (const dn of intentDns(intent)) this.seen.wrote(dn);
+    await this.send(write);
+    tally();
+  }
+
+  private async lookup(dn: string, attributes: string[] | undefined): Promise<LdapEntry | null> {
+    const seen = this.seen.lookup(dn, attributes);
+    if (seen) return seen;
+    return this.master.get(dn, attributes === undefined ? ['*'] : attributes.length === 0 ? ['1.1'] : attributes);
+  }
+
+  /** Jobs in flight on any of `dns`, or above or below one of them. */
+  private related(dns: string[]): Job[] {
+    const out: Job[] = [];
+    for (const job of this.jobs) {
+      if (job.dns.some((a) => dns.some((b) => a === b || a.endsWith(',' + b) || b.endsWith(',' + a)))) out.push(job);
+    }
+    return out;
+  }
+
+  private async settle(jobs: Job[]): Promise<void> {
+    await Promise.all(jobs.map((j) => j.done));
+  }
+
+  /** Throws the first failure, or the interruption, so that no new write starts. */
+  private check(): void {
+    if (this.failure) throw this.failure;
+    const signal = this.options.signal;
+    if (signal?.aborted) throw new Error(`interrupted by ${String(signal.reason ?? 'a signal')}`);
   }
 
   private send(w: PlannedWrite): Promise<void> {

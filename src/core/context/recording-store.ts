@@ -1,73 +1,106 @@
 import type { Directory, SearchRequest } from '../../ldap/directory.js';
-import { applyModifications, cloneEntry, isUnder, normalizeDn, parentDn, type LdapEntry } from '../../ldap/entry.js';
+import { applyModifications, cloneEntry, isUnder, normalizeDn, parentDn, type LdapEntry, type Modification } from '../../ldap/entry.js';
 import type { ChangeRecord } from '../../ldif/types.js';
-import type { EntryStore, PlannedWrite } from './entry-store.js';
+import type { EntryStore, PlannedWrite, WriteTally } from './entry-store.js';
 import { compileFilter } from './filter-match.js';
+import { SeenEntries } from './seen-entries.js';
+import { planWrite, type WriteIntent } from './write-plan.js';
 
 /** Receives each planned change as it is produced (the dry run streams them; nothing is collected). */
 export type PlannedChangeSink = (script: string, record: ChangeRecord) => void;
 
+/** What the dry run planned for one DN: gone, a whole new entry, or modifications over the stored one. */
+type Planned = { gone: true } | { entry: LdapEntry } | { changes: Modification[] };
+
 /**
  * The dry run's store: reads go to the master and see the writes planned earlier in the same dry
- * run (an overlay of planned entries); writes are recorded, never sent.
+ * run (an overlay keyed by DN); writes are recorded, never sent. A modified entry is kept as its
+ * modifications only, so a dry run over a large directory holds little more than its changes.
  */
 export class RecordingStore implements EntryStore {
   readonly dryRun = true;
-  /** Normalised DN → planned entry, or null when planned to be deleted. */
-  private readonly overlay = new Map<string, LdapEntry | null>();
+  private readonly overlay = new Map<string, Planned>();
+  /** Stored (server) versions from the script's searches; the overlay applies on top of them. */
+  private readonly seen = new SeenEntries();
 
   constructor(
     private readonly master: Directory,
     private readonly sink: PlannedChangeSink,
   ) {}
 
-  async get(dn: string): Promise<LdapEntry | null> {
-    const key = normalizeDn(dn);
-    if (this.overlay.has(key)) {
-      const e = this.overlay.get(key)!;
-      return e ? cloneEntry(e) : null;
-    }
-    return this.master.get(dn);
+  get(dn: string): Promise<LdapEntry | null> {
+    return this.lookup(dn, undefined);
   }
 
   async *search(request: SearchRequest): AsyncGenerator<LdapEntry> {
     const match = compileFilter(request.filter ?? '(objectClass=*)');
     const seen = new Set<string>();
-    // Ask the server for everything in scope that the filter or a planned change could concern:
-    // entries whose planned version matches must be found even if their stored one does not.
-    for await (const entry of this.master.search(request)) {
-      const key = normalizeDn(entry.dn);
-      if (!this.overlay.has(key)) {
-        yield entry;
-        continue;
+    const mark = this.seen.openSearch();
+    try {
+      // Entries whose planned version matches must be found even if their stored one does not:
+      // the overlay's own entries in scope are yielded after the server's.
+      for await (const entry of this.master.search(request)) {
+        this.seen.remember(entry, request.attributes, mark);
+        const key = normalizeDn(entry.dn);
+        const planned = this.overlay.get(key);
+        if (!planned) {
+          yield entry;
+          continue;
+        }
+        seen.add(key);
+        const now = over(entry, planned);
+        if (now && match(now)) yield now;
       }
-      seen.add(key);
-      const planned = this.overlay.get(key);
-      if (planned && match(planned)) yield cloneEntry(planned);
+    } finally {
+      this.seen.closeSearch(mark);
     }
     for (const [key, planned] of this.overlay) {
-      if (!planned || seen.has(key) || !inScope(planned.dn, request) || !match(planned)) continue;
-      yield cloneEntry(planned);
+      if (!('entry' in planned) || seen.has(key) || !inScope(planned.entry.dn, request) || !match(planned.entry)) continue;
+      yield cloneEntry(planned.entry);
     }
   }
 
-  async write(w: PlannedWrite, script: string): Promise<void> {
+  async submit(intent: WriteIntent, script: string, tally: WriteTally): Promise<void> {
+    const write = await planWrite(intent, (dn, attributes) => this.lookup(dn, attributes));
+    if (!write) return;
+    this.record(write, script);
+    tally();
+  }
+
+  async flush(): Promise<void> {
+    // Nothing is ever in flight.
+  }
+
+  private async lookup(dn: string, attributes: string[] | undefined): Promise<LdapEntry | null> {
+    const planned = this.overlay.get(normalizeDn(dn));
+    if (planned && 'gone' in planned) return null;
+    if (planned && 'entry' in planned) return cloneEntry(planned.entry);
+    const stored = this.seen.lookup(dn, attributes)
+      ?? await this.master.get(dn, attributes === undefined ? ['*'] : attributes.length === 0 ? ['1.1'] : attributes);
+    return stored && planned ? over(stored, planned) : stored;
+  }
+
+  private record(w: PlannedWrite, script: string): void {
+    const key = normalizeDn(w.dn);
     switch (w.kind) {
       case 'add':
-        this.overlay.set(normalizeDn(w.dn), { dn: w.dn, attributes: w.attributes });
+        this.overlay.set(key, { entry: { dn: w.dn, attributes: w.attributes } });
         this.sink(script, { kind: 'add', dn: w.dn, attributes: w.attributes, merge: false, line: 0 });
         break;
-      case 'modify':
-        this.overlay.set(normalizeDn(w.dn), applyModifications(w.pre, w.changes));
+      case 'modify': {
+        const planned = this.overlay.get(key);
+        if (planned && 'entry' in planned) this.overlay.set(key, { entry: applyModifications(planned.entry, w.changes) });
+        else this.overlay.set(key, { changes: [...(planned && 'changes' in planned ? planned.changes : []), ...w.changes] });
         this.sink(script, { kind: 'modify', dn: w.dn, changes: w.changes, line: 0 });
         break;
+      }
       case 'delete':
-        this.overlay.set(normalizeDn(w.dn), null);
+        this.overlay.set(key, { gone: true });
         this.sink(script, { kind: 'delete', dn: w.dn, line: 0 });
         break;
       case 'rename': {
-        this.overlay.set(normalizeDn(w.dn), null);
-        this.overlay.set(normalizeDn(w.newDn), { ...cloneEntry(w.pre), dn: w.newDn });
+        this.overlay.set(key, { gone: true });
+        this.overlay.set(normalizeDn(w.newDn), { entry: { ...cloneEntry(w.pre), dn: w.newDn } });
         const newParent = parentDn(w.newDn);
         const sameParent = normalizeDn(newParent) === normalizeDn(parentDn(w.dn));
         const newRdn = w.newDn.slice(0, w.newDn.length - newParent.length).replace(/,\s*$/, '');
@@ -76,6 +109,13 @@ export class RecordingStore implements EntryStore {
       }
     }
   }
+}
+
+/** The stored entry as the dry run has planned it (null: planned to be deleted). */
+function over(stored: LdapEntry, planned: Planned): LdapEntry | null {
+  if ('gone' in planned) return null;
+  if ('entry' in planned) return cloneEntry(planned.entry);
+  return applyModifications(stored, planned.changes);
 }
 
 function inScope(dn: string, request: SearchRequest): boolean {

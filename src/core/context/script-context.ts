@@ -1,11 +1,11 @@
-import { LdapOperationError } from '../../errors.js';
 import {
-  attributeKey, getValues, hasValue, normalizeDn, parentDn, rdnOf, userAttributes,
-  type AttributeValue, type LdapEntry, type Modification,
+  attributeKey, getValues, parentDn, rdnOf, type AttributeValue, type LdapEntry, type Modification,
 } from '../../ldap/entry.js';
-import { ResultCode } from '../../ldap/result-codes.js';
 import type { ScriptContext, ScriptSearch } from '../../scripts/define.js';
 import type { EntryStore } from './entry-store.js';
+import type { WriteIntent } from './write-plan.js';
+
+export { effectiveChanges } from './write-plan.js';
 
 export interface ContextOptions {
   store: EntryStore;
@@ -18,9 +18,11 @@ export interface ContextOptions {
 }
 
 /**
- * The script context (SPEC §4). Every write reads the entry first (its pre-image), reduces the
- * write to its effective part — adding a present value, deleting an absent one or an absent entry
- * are no-ops — and hands the rest to the store. So scripts are safe to re-run after a crash.
+ * The script context (SPEC §4). Writes go to the store, which checks each against the entry as it
+ * is (its pre-image) and keeps only the effective part — adding a present value, deleting an
+ * absent one or an absent entry are no-ops — so scripts are safe to re-run after a crash. A write
+ * may still be in flight when its promise resolves (the live store pipelines them); its failure
+ * then surfaces at a later call or when the script ends.
  */
 export class UpgradeScriptContext implements ScriptContext {
   readonly suffix: string;
@@ -78,55 +80,20 @@ export class UpgradeScriptContext implements ScriptContext {
    * Adds an entry. If it exists holding every given value: no-op. Lacking some: an error, unless
    * `merge`, which adds the missing values instead.
    */
-  async addEntry(dn: string, attributes: Record<string, AttributeValue[]>, merge: boolean): Promise<void> {
-    this.currentDn = dn;
-    const pre = await this.options.store.get(dn);
-    if (!pre) {
-      await this.options.store.write({ kind: 'add', dn, attributes, pre: null }, this.options.script);
-      this.entriesChanged++;
-      return;
-    }
-    // The entry counts as the same when it holds every value the add gives (servers add values of
-    // their own, like 389 DS's objectClass: top).
-    const missing = Object.entries(attributes)
-      .map(([attribute, values]) => ({ attribute, values: values.filter((v) => !hasValue(getValues(pre, attribute), v)) }))
-      .filter((m) => m.values.length > 0);
-    if (missing.length === 0) return;
-    if (!merge) {
-      throw new LdapOperationError('master', ResultCode.alreadyExists,
-        `add ${dn}: the entry exists without these values of ${missing.map((m) => m.attribute).join(', ')} (mark the record "# ldap-upgrade: merge" to add the missing values)`);
-    }
-    await this.modify(dn, missing.map(({ attribute, values }) => ({ operation: 'add' as const, attribute, values })));
+  addEntry(dn: string, attributes: Record<string, AttributeValue[]>, merge: boolean): Promise<void> {
+    return this.submit({ kind: 'add', dn, attributes, merge });
   }
 
-  async modify(dn: string, changes: Modification[]): Promise<void> {
-    this.currentDn = dn;
-    const pre = await this.options.store.get(dn);
-    if (!pre) throw new LdapOperationError('master', ResultCode.noSuchObject, `modify ${dn}: no such entry`);
-    const effective = effectiveChanges(pre, changes);
-    if (effective.length === 0) return;
-    await this.options.store.write({ kind: 'modify', dn, changes: effective, pre }, this.options.script);
-    this.entriesChanged++;
+  modify(dn: string, changes: Modification[]): Promise<void> {
+    return this.submit({ kind: 'modify', dn, changes });
   }
 
-  async delete(dn: string): Promise<void> {
-    this.currentDn = dn;
-    const pre = await this.options.store.get(dn);
-    if (!pre) return;
-    await this.options.store.write({ kind: 'delete', dn, pre }, this.options.script);
-    this.entriesChanged++;
+  delete(dn: string): Promise<void> {
+    return this.submit({ kind: 'delete', dn });
   }
 
-  async rename(dn: string, newDn: string): Promise<void> {
-    this.currentDn = dn;
-    if (normalizeDn(dn) === normalizeDn(newDn)) return;
-    const pre = await this.options.store.get(dn);
-    if (!pre) {
-      if (await this.options.store.get(newDn)) return; // already renamed (re-run)
-      throw new LdapOperationError('master', ResultCode.noSuchObject, `rename ${dn}: no such entry`);
-    }
-    await this.options.store.write({ kind: 'rename', dn, newDn, pre: userAttributes(pre) }, this.options.script);
-    this.entriesChanged++;
+  rename(dn: string, newDn: string): Promise<void> {
+    return this.submit({ kind: 'rename', dn, newDn });
   }
 
   /** LDIF modrdn: `newRdn` under `newSuperior` (default: the same parent). */
@@ -138,46 +105,20 @@ export class UpgradeScriptContext implements ScriptContext {
       await this.modify(newDn, [{ operation: 'add', attribute: attr!, values: [rest.join('=')] }]);
     }
   }
+
+  /** Resolves once every write this script submitted is answered; throws the first failure. */
+  flush(): Promise<void> {
+    return this.options.store.flush();
+  }
+
+  private submit(intent: WriteIntent): Promise<void> {
+    this.currentDn = intent.dn;
+    return this.options.store.submit(intent, this.options.script, () => { this.entriesChanged++; });
+  }
 }
 
 function normaliseAttributes(attributes: Record<string, AttributeValue | AttributeValue[]>): Record<string, AttributeValue[]> {
   const out: Record<string, AttributeValue[]> = {};
   for (const [k, v] of Object.entries(attributes)) out[k] = Array.isArray(v) ? v : [v];
-  return out;
-}
-
-function sameSet(a: AttributeValue[], b: AttributeValue[]): boolean {
-  return a.length === b.length && a.every((v) => hasValue(b, v));
-}
-
-/** The part of `changes` that would change `entry` (applied in order, as the server would). */
-export function effectiveChanges(entry: LdapEntry, changes: Modification[]): Modification[] {
-  const state = new Map<string, AttributeValue[]>();
-  const current = (name: string) => state.get(name.toLowerCase()) ?? getValues(entry, name);
-  const out: Modification[] = [];
-  for (const c of changes) {
-    const now = current(c.attribute);
-    if (c.operation === 'add') {
-      const values = c.values.filter((v, i) => !hasValue(now, v) && !hasValue(c.values.slice(0, i), v));
-      if (values.length === 0) continue;
-      out.push({ ...c, values });
-      state.set(c.attribute.toLowerCase(), [...now, ...values]);
-    } else if (c.operation === 'delete') {
-      if (c.values.length === 0) {
-        if (now.length === 0) continue;
-        out.push(c);
-        state.set(c.attribute.toLowerCase(), []);
-      } else {
-        const values = c.values.filter((v) => hasValue(now, v));
-        if (values.length === 0) continue;
-        out.push({ ...c, values });
-        state.set(c.attribute.toLowerCase(), now.filter((v) => !hasValue(values, v)));
-      }
-    } else {
-      if (sameSet(now, c.values)) continue;
-      out.push(c);
-      state.set(c.attribute.toLowerCase(), [...c.values]);
-    }
-  }
   return out;
 }

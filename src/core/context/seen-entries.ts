@@ -1,0 +1,80 @@
+import { normalizeDn, type LdapEntry } from '../../ldap/entry.js';
+
+interface Seen {
+  entry: LdapEntry;
+  /** Lower-cased attribute names the search asked for; null: every user attribute. */
+  covers: Set<string> | null;
+}
+
+/**
+ * The entries a script's searches returned most recently, so that the script's writes to them
+ * need no second read for their pre-image. An entry answers only for the attributes its search
+ * asked for (an attribute asked for and absent is known to be absent), and only while no write
+ * to it has been sent since its search started. Bounded: the oldest are forgotten.
+ */
+export class SeenEntries {
+  private readonly entries = new Map<string, Seen>();
+  /** Normalised DN → sequence number of the last write sent to it. */
+  private readonly lastWrite = new Map<string, number>();
+  private seq = 0;
+  private lastRename = -1;
+  /** Marks of the searches still open (a write older than all of them no longer matters). */
+  private readonly open = new Map<number, number>();
+
+  constructor(private readonly capacity = 2_000) {}
+
+  /** Call when a search starts; entries it yields are remembered against this mark. */
+  openSearch(): number {
+    this.open.set(this.seq, (this.open.get(this.seq) ?? 0) + 1);
+    return this.seq;
+  }
+
+  closeSearch(mark: number): void {
+    const n = (this.open.get(mark) ?? 1) - 1;
+    if (n > 0) this.open.set(mark, n);
+    else this.open.delete(mark);
+  }
+
+  remember(entry: LdapEntry, attributes: string[] | undefined, mark: number): void {
+    const key = normalizeDn(entry.dn);
+    // Written (or a subtree renamed) since the search started: the page may predate the write.
+    if (this.lastRename > mark || (this.lastWrite.get(key) ?? -1) > mark) return;
+    const all = !attributes || attributes.length === 0 || attributes.includes('*');
+    const covers = all ? null : new Set(attributes.map((a) => a.toLowerCase()).filter((a) => a !== '1.1' && a !== '+'));
+    this.entries.delete(key);
+    this.entries.set(key, { entry, covers });
+    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  /**
+   * The remembered entry, if it answers for `attributes` (undefined: every user attribute;
+   * empty: existence only). Undefined when it cannot answer: the caller reads the server.
+   */
+  lookup(dn: string, attributes: string[] | undefined): LdapEntry | undefined {
+    const seen = this.entries.get(normalizeDn(dn));
+    if (!seen) return undefined;
+    if (attributes === undefined) return seen.covers === null ? seen.entry : undefined;
+    if (seen.covers === null) return seen.entry;
+    return attributes.every((a) => seen.covers!.has(a.toLowerCase())) ? seen.entry : undefined;
+  }
+
+  /** A write to `dn` is being sent: what was seen of it is stale from now on. */
+  wrote(dn: string): void {
+    const key = normalizeDn(dn);
+    this.entries.delete(key);
+    this.lastWrite.delete(key);
+    this.lastWrite.set(key, ++this.seq);
+    // Ordered by sequence: drop writes older than every open search.
+    const oldest = this.open.size === 0 ? this.seq : Math.min(...this.open.keys());
+    for (const [k, s] of this.lastWrite) {
+      if (s > oldest) break;
+      this.lastWrite.delete(k);
+    }
+  }
+
+  /** A rename moves whole subtrees: forget everything seen. */
+  forgetAll(): void {
+    this.entries.clear();
+    this.lastRename = ++this.seq;
+  }
+}

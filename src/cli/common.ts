@@ -43,7 +43,7 @@ export function withCommonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
     .option('baseline', { type: 'string', describe: 'override: version assumed when none is stored' })
     .option('scripts', { type: 'string', describe: 'override: upgrade scripts folder' })
     .option('poll-interval', { type: 'number', describe: 'override: first convergence poll interval, seconds' })
-    .option('write-concurrency', { type: 'number', describe: 'override: writes in flight on the master during a run (default 16)' })
+    .option('write-concurrency', { type: 'number', describe: 'override: writes in flight on the master during a run (default 64)' })
     .option('backup-dir', { type: 'string', describe: 'override: folder for journals and backups' })
     .option('log-dir', { type: 'string', describe: 'override: folder for run logs' }) as Argv<T & CommonArgs>;
 }

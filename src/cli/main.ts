@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { backupCommand } from './commands/backup.js';
 import { historyCommand } from './commands/history.js';
 import { newCommand } from './commands/new.js';
 import { recoverCommand } from './commands/recover.js';
@@ -30,6 +31,7 @@ export async function main(args: string[]): Promise<number> {
     .command(historyCommand)
     .command(validateCommand)
     .command(verifyCommand)
+    .command(backupCommand)
     .command(newCommand)
     .command(sandboxCommand)
     .demandCommand(1, 'name a command')

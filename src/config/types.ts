@@ -1,7 +1,7 @@
 import type { TlsSettings } from '../ldap/tls.js';
 
 /** Writes in flight on the master connection by default. */
-export const DEFAULT_WRITE_CONCURRENCY = 16;
+export const DEFAULT_WRITE_CONCURRENCY = 64;
 
 export type ServerKindSetting = 'openldap' | '389ds' | 'auto';
 

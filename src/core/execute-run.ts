@@ -17,7 +17,7 @@ import type { Topology } from './topology.js';
 export interface RunSettings {
   timeoutMs: number;
   pollMs: number;
-  /** Writes in flight on the master (default 16). */
+  /** Writes in flight on the master (default 64). */
   writeConcurrency?: number;
   signal?: AbortSignal;
 }

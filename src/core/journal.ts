@@ -24,6 +24,9 @@ export interface JournalRecord {
 export class Journal {
   private fd: number;
   private seq = 0;
+  /** Records not yet written, when `deferred` (see `deferWrites`). */
+  private pending: string[] = [];
+  private deferred = false;
 
   constructor(readonly path: string) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -37,14 +40,34 @@ export class Journal {
       ...(write.kind === 'rename' ? { newDn: write.newDn } : {}),
       ...(write.kind === 'modify' ? { attributes: [...new Set(write.changes.map((c) => c.attribute))] } : {}),
     };
-    writeSync(this.fd, JSON.stringify(record, encodeBuffers) + '\n');
+    const line = JSON.stringify(record, encodeBuffers) + '\n';
+    if (this.deferred) this.pending.push(line);
+    else writeSync(this.fd, line);
+  }
+
+  /**
+   * Records are kept until `writePending`, which the caller runs before the writes they describe
+   * leave the process (the master connection's batch hook): one system call per batch.
+   */
+  deferWrites(): void {
+    this.deferred = true;
+  }
+
+  /** Writes the records kept so far (to the kernel: they survive a kill -9 of this process). */
+  writePending(): void {
+    if (this.pending.length === 0) return;
+    const text = this.pending.join('');
+    this.pending = [];
+    writeSync(this.fd, text);
   }
 
   sync(): void {
+    this.writePending();
     fsyncSync(this.fd);
   }
 
   close(): void {
+    try { this.writePending(); } catch { /* reported by the write that needed it */ }
     try { fsyncSync(this.fd); } catch { /* already closed */ }
     try { closeSync(this.fd); } catch { /* already closed */ }
   }

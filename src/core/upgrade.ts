@@ -68,8 +68,8 @@ export async function runUpgrade(topology: Topology, options: UpgradeOptions, ev
   let backupFile: string | undefined;
   if (options.backupFile && !interrupted) {
     events({ type: 'phase', phase: 'backup', message: `backup of ${topology.config.suffix} to ${options.backupFile}` });
-    const count = await backupSuffix(topology.master, topology.config.suffix, options.backupFile);
-    events({ type: 'info', message: `backup: ${count} entries written to ${options.backupFile}` });
+    const backup = await backupSuffix(topology.master, topology.config.suffix, options.backupFile, topology.adapter.backupAttributes);
+    events({ type: 'info', message: `backup: ${backup.entries} entries written to ${backup.file} in ${backup.durationMs} ms` });
     backupFile = options.backupFile;
   }
   const settings: RunSettings = { timeoutMs: options.timeoutMs, pollMs: options.pollMs, writeConcurrency: options.writeConcurrency, signal: options.signal };

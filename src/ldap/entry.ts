@@ -30,6 +30,8 @@ export const BINARY_ATTRIBUTES = [
 
 /** Normalised form of a DN for comparisons: lower case, no blanks around separators. */
 export function normalizeDn(dn: string): string {
+  // Most DNs (all of those a server returns) have no blanks: skip the regular expression then.
+  if (!/\s/.test(dn)) return dn.toLowerCase();
   return dn
     .trim()
     .replace(/\s*([,=+])\s*/g, '$1')
@@ -54,8 +56,10 @@ export function isUnder(dn: string, base: string): boolean {
 }
 
 export function attributeKey(entry: LdapEntry, name: string): string | undefined {
+  if (Object.hasOwn(entry.attributes, name)) return name;
   const lower = name.toLowerCase();
-  return Object.keys(entry.attributes).find((k) => k.toLowerCase() === lower);
+  for (const k in entry.attributes) if (k.toLowerCase() === lower) return k;
+  return undefined;
 }
 
 export function getValues(entry: LdapEntry, name: string): AttributeValue[] {

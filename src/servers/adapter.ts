@@ -25,6 +25,11 @@ export type ReplicationState = Map<string, string>;
 /** Everything that differs between server kinds (one implementation per kind). */
 export interface ServerAdapter {
   readonly kind: ServerKind;
+  /**
+   * Attributes a backup asks for: every user attribute and the operational ones an offline
+   * restore (slapadd, ldif2db) keeps, so that restored entries keep their identity and history.
+   */
+  readonly backupAttributes: string[];
   /** Reads the suffix's replication state (contextCSN / RUV) over a data connection. */
   readReplicationState(data: Directory, suffix: string): Promise<ReplicationState>;
   /** Whether `replica` has everything of `master`. */

@@ -7,42 +7,42 @@ const person = (uid: string, extra: Record<string, string[]> = {}) => ({ dn: `ui
 describe('SeenEntries (pre-images from the script\'s own search)', () => {
   it('answers only for the attributes the search asked for; an asked-for absent attribute is known absent', () => {
     const seen = new SeenEntries();
-    const mark = seen.openSearch();
-    seen.remember(person('a', { mail: ['a@t'] }), ['mail', 'description'], mark);
+    const mark = seen.openSearch(['mail', 'description']);
+    seen.remember(person('a', { mail: ['a@t'] }), mark);
     expect(seen.lookup('UID=a, ou=People,dc=t', ['MAIL'])).toMatchObject({ attributes: { mail: ['a@t'] } });
     expect(seen.lookup('uid=a,ou=people,dc=t', ['description'])?.attributes.description).toBeUndefined();
     expect(seen.lookup('uid=a,ou=people,dc=t', ['sn'])).toBeUndefined();
     // A delete's pre-image needs every attribute: only a '*' search can give it.
     expect(seen.lookup('uid=a,ou=people,dc=t', undefined)).toBeUndefined();
-    seen.remember(person('b'), ['*'], mark);
+    seen.remember(person('b'), seen.openSearch(['*']));
     expect(seen.lookup('uid=b,ou=people,dc=t', undefined)).toBeDefined();
   });
 
   it('forgets an entry once a write to it is sent, and ignores pages that may predate a write', () => {
     const seen = new SeenEntries();
-    const mark = seen.openSearch();
-    seen.remember(person('a'), ['*'], mark);
+    const mark = seen.openSearch(['*']);
+    seen.remember(person('a'), mark);
     seen.wrote('uid=a,ou=people,dc=t');
     expect(seen.lookup('uid=a,ou=people,dc=t', ['uid'])).toBeUndefined();
     // The same search yields it again (a later page): it may have been read before the write landed.
-    seen.remember(person('a'), ['*'], mark);
+    seen.remember(person('a'), mark);
     expect(seen.lookup('uid=a,ou=people,dc=t', ['uid'])).toBeUndefined();
     seen.closeSearch(mark);
     // A search started after the write reads the written state.
-    const later = seen.openSearch();
-    seen.remember(person('a'), ['*'], later);
+    const later = seen.openSearch(['*']);
+    seen.remember(person('a'), later);
     expect(seen.lookup('uid=a,ou=people,dc=t', ['uid'])).toBeDefined();
   });
 
   it('a rename forgets everything, and is bounded by its capacity', () => {
     const seen = new SeenEntries(3);
-    const mark = seen.openSearch();
-    for (const uid of ['a', 'b', 'c', 'd']) seen.remember(person(uid), ['*'], mark);
+    const mark = seen.openSearch(['*']);
+    for (const uid of ['a', 'b', 'c', 'd']) seen.remember(person(uid), mark);
     expect(seen.lookup('uid=a,ou=people,dc=t', ['uid'])).toBeUndefined();
     expect(seen.lookup('uid=d,ou=people,dc=t', ['uid'])).toBeDefined();
     seen.forgetAll();
     expect(seen.lookup('uid=d,ou=people,dc=t', ['uid'])).toBeUndefined();
-    seen.remember(person('e'), ['*'], mark);
+    seen.remember(person('e'), mark);
     expect(seen.lookup('uid=e,ou=people,dc=t', ['uid'])).toBeUndefined();
   });
 });

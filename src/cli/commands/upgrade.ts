@@ -51,7 +51,9 @@ export const upgradeCommand: CommandModule<object, Args> = {
         const { dryRun } = await import('../../core/dry-run.js');
         const { formatRecord } = await import('../../ldif/write.js');
         const { formatDryRun } = await import('../format/reports.js');
+        const { ChunkedStdout } = await import('../output.js');
         const changes: Record<string, string[]> = {};
+        const out = new ChunkedStdout();
         let lastScript = '';
         const report = await dryRun(topology, request, (script, record) => {
           const text = formatRecord(record);
@@ -59,10 +61,10 @@ export const upgradeCommand: CommandModule<object, Args> = {
             (changes[script] ??= []).push(text);
             return;
           }
-          if (script !== lastScript) process.stdout.write(`# ${script}\n`);
+          if (script !== lastScript) out.write(`# ${script}\n`);
           lastScript = script;
-          process.stdout.write(text + '\n\n');
-        }, session.events);
+          out.write(text + '\n\n');
+        }, session.events).finally(() => out.flush());
         if (session.json) session.print({ ...report, changes }, () => '');
         else if (!argv.ldif) process.stdout.write(formatDryRun(report));
         return;

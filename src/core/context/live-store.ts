@@ -25,12 +25,17 @@ export class LiveStore implements EntryStore {
   private readonly jobs = new Set<Job>();
   private readonly seen = new SeenEntries();
   private failure?: WriteFailure;
+  /** Submits waiting for a free slot in the window. */
+  private readonly slotFreed: (() => void)[] = [];
 
   constructor(
     private readonly master: Directory,
     private readonly journal: Journal,
     private readonly options: { signal?: AbortSignal; concurrency?: number } = {},
-  ) {}
+  ) {
+    // Journal records are written in one go right before the batch of writes they describe.
+    if (master.batchWrites(() => journal.writePending())) journal.deferWrites();
+  }
 
   private get concurrency(): number {
     return Math.max(1, this.options.concurrency ?? DEFAULT_WRITE_CONCURRENCY);
@@ -45,11 +50,13 @@ export class LiveStore implements EntryStore {
   async *search(request: SearchRequest): AsyncGenerator<LdapEntry> {
     // A search sees every write submitted before it.
     await this.flush();
-    const mark = this.seen.openSearch();
+    const mark = this.seen.openSearch(request.attributes);
     try {
-      for await (const entry of this.master.search(request)) {
-        this.seen.remember(entry, request.attributes, mark);
-        yield entry;
+      for await (const page of this.master.searchPages(request)) {
+        for (const entry of page) {
+          this.seen.remember(entry, mark);
+          yield entry;
+        }
       }
     } finally {
       this.seen.closeSearch(mark);
@@ -59,7 +66,7 @@ export class LiveStore implements EntryStore {
   async submit(intent: WriteIntent, script: string, tally: WriteTally): Promise<void> {
     this.check();
     while (this.jobs.size >= this.concurrency) {
-      await Promise.race([...this.jobs].map((j) => j.done));
+      await new Promise<void>((resolve) => this.slotFreed.push(resolve));
       this.check();
     }
     const dns = intentDns(intent).map(normalizeDn);
@@ -67,7 +74,10 @@ export class LiveStore implements EntryStore {
     const job: Job = { dns, done: Promise.resolve() };
     job.done = this.run(intent, script, tally, before)
       .catch((err: unknown) => { this.failure ??= err instanceof WriteFailure ? err : new WriteFailure(intent.dn, err); })
-      .finally(() => { this.jobs.delete(job); });
+      .finally(() => {
+        this.jobs.delete(job);
+        this.slotFreed.shift()?.();
+      });
     this.jobs.add(job);
   }
 
@@ -82,7 +92,7 @@ export class LiveStore implements EntryStore {
   }
 
   private async run(intent: WriteIntent, script: string, tally: WriteTally, before: Job[]): Promise<void> {
-    await this.settle(before);
+    if (before.length > 0) await this.settle(before);
     if (this.failure) return; // stopped: not sent, not journaled
     const write = await planWrite(intent, (dn, attributes) => this.lookup(dn, attributes));
     if (!write) return;

@@ -35,21 +35,23 @@ export class RecordingStore implements EntryStore {
   async *search(request: SearchRequest): AsyncGenerator<LdapEntry> {
     const match = compileFilter(request.filter ?? '(objectClass=*)');
     const seen = new Set<string>();
-    const mark = this.seen.openSearch();
+    const mark = this.seen.openSearch(request.attributes);
     try {
       // Entries whose planned version matches must be found even if their stored one does not:
       // the overlay's own entries in scope are yielded after the server's.
-      for await (const entry of this.master.search(request)) {
-        this.seen.remember(entry, request.attributes, mark);
-        const key = normalizeDn(entry.dn);
-        const planned = this.overlay.get(key);
-        if (!planned) {
-          yield entry;
-          continue;
+      for await (const page of this.master.searchPages(request)) {
+        for (const entry of page) {
+          this.seen.remember(entry, mark);
+          const key = normalizeDn(entry.dn);
+          const planned = this.overlay.get(key);
+          if (!planned) {
+            yield entry;
+            continue;
+          }
+          seen.add(key);
+          const now = over(entry, planned);
+          if (now && match(now)) yield now;
         }
-        seen.add(key);
-        const now = over(entry, planned);
-        if (now && match(now)) yield now;
       }
     } finally {
       this.seen.closeSearch(mark);

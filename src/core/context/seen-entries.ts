@@ -1,5 +1,11 @@
 import { normalizeDn, type LdapEntry } from '../../ldap/entry.js';
 
+/** An open search: its start in the write sequence, and the attributes it asked for. */
+export interface SearchMark {
+  seq: number;
+  covers: Set<string> | null;
+}
+
 interface Seen {
   entry: LdapEntry;
   /** Lower-cased attribute names the search asked for; null: every user attribute. */
@@ -23,24 +29,24 @@ export class SeenEntries {
 
   constructor(private readonly capacity = 2_000) {}
 
-  /** Call when a search starts; entries it yields are remembered against this mark. */
-  openSearch(): number {
+  /** Call when a search starts; entries it yields are remembered against its mark. */
+  openSearch(attributes: string[] | undefined): SearchMark {
     this.open.set(this.seq, (this.open.get(this.seq) ?? 0) + 1);
-    return this.seq;
+    const all = !attributes || attributes.length === 0 || attributes.includes('*');
+    const covers = all ? null : new Set(attributes.map((a) => a.toLowerCase()).filter((a) => a !== '1.1' && a !== '+'));
+    return { seq: this.seq, covers };
   }
 
-  closeSearch(mark: number): void {
+  closeSearch({ seq: mark }: SearchMark): void {
     const n = (this.open.get(mark) ?? 1) - 1;
     if (n > 0) this.open.set(mark, n);
     else this.open.delete(mark);
   }
 
-  remember(entry: LdapEntry, attributes: string[] | undefined, mark: number): void {
+  remember(entry: LdapEntry, { seq: mark, covers }: SearchMark): void {
     const key = normalizeDn(entry.dn);
     // Written (or a subtree renamed) since the search started: the page may predate the write.
     if (this.lastRename > mark || (this.lastWrite.get(key) ?? -1) > mark) return;
-    const all = !attributes || attributes.length === 0 || attributes.includes('*');
-    const covers = all ? null : new Set(attributes.map((a) => a.toLowerCase()).filter((a) => a !== '1.1' && a !== '+'));
     this.entries.delete(key);
     this.entries.set(key, { entry, covers });
     if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);

@@ -24,6 +24,8 @@ const READ_ONLY_REPLICA_ID = '65535';
  */
 export const dirsrvAdapter: ServerAdapter = {
   kind: '389ds',
+  // aci is returned only when asked for by name.
+  backupAttributes: ['*', 'aci', 'nsUniqueId', 'createTimestamp', 'creatorsName', 'modifyTimestamp', 'modifiersName'],
 
   async readReplicationState(data, suffix) {
     for await (const entry of data.search({ base: suffix, scope: 'sub', filter: RUV_FILTER, attributes: ['nsds50ruv'] })) {

@@ -11,6 +11,7 @@ import { compareCsnSets, parseContextCsn } from '../csn.js';
  */
 export const openLdapAdapter: ServerAdapter = {
   kind: 'openldap',
+  backupAttributes: ['*', 'entryUUID', 'entryCSN', 'structuralObjectClass', 'createTimestamp', 'creatorsName', 'modifyTimestamp', 'modifiersName', 'contextCSN'],
 
   async readReplicationState(data, suffix) {
     const entry = await data.get(suffix, ['contextCSN']);

@@ -1,0 +1,219 @@
+/**
+ * `npm run bench` (issue #6): on a fresh 3-node OpenLDAP sandbox, measures side by side
+ *  - applying a script that modifies N entries with `ldap-upgrade upgrade` vs the same
+ *    changes from one `ldapmodify -f` and from four in parallel on quarters (the server's ceiling);
+ *  - how long after the last replica really has the last change the tool reports convergence;
+ *  - a dry run over DRY entries (peak RSS, time) vs a paged `ldapsearch` of the same entries;
+ *  - the cold start of `ldap-upgrade --help`.
+ * Prints a table and one JSON line. Sizes: BENCH_ENTRIES (20000), BENCH_DRY_RUN_ENTRIES (100000),
+ * BENCH_ROUNDS (2), BENCH_CONVERGENCE_ROUNDS (3).
+ */
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startCluster, type SandboxCluster } from '../../src/sandbox/index.js';
+import { BIN, clientPasswordFile, ldapArgs, median, ok, settle, timed, TightPoller } from './measure.js';
+
+const N = Number(process.env.BENCH_ENTRIES ?? 20_000);
+const DRY = Math.max(N, Number(process.env.BENCH_DRY_RUN_ENTRIES ?? 100_000));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const CONVERGENCE_ROUNDS = Number(process.env.BENCH_CONVERGENCE_ROUNDS ?? 3);
+
+const say = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+function benchEntries(suffix: string, from: number, to: number): string {
+  const out: string[] = [];
+  for (let i = from; i <= to; i++) {
+    const uid = `b${String(i).padStart(7, '0')}`;
+    out.push(`dn: uid=${uid},ou=bench,${suffix}\nobjectClass: inetOrgPerson\nuid: ${uid}\ncn: Bench ${i}\nsn: ${i}\ndescription: loaded\n`);
+  }
+  return out.join('\n');
+}
+
+/** The same change to entries [from, to] as LDIF modify records. */
+function modifyLdif(suffix: string, from: number, to: number, value: string): string {
+  const out: string[] = [];
+  for (let i = from; i <= to; i++) {
+    out.push(`dn: uid=b${String(i).padStart(7, '0')},ou=bench,${suffix}\nchangetype: modify\nreplace: description\ndescription: ${value}\n-\n`);
+  }
+  return out.join('\n');
+}
+
+/** A code script, as users write them: page through the entries, change one attribute of each. */
+const SCRIPT = `import { defineScript } from 'ldap-upgrade';
+
+export default defineScript({
+  description: 'bench: rewrite the description of every bench entry',
+  async up(ctx) {
+    const base = 'ou=bench,' + ctx.suffix;
+    for await (const entry of ctx.search({ base, scope: 'one', filter: '(objectClass=inetOrgPerson)', attributes: ['description'] })) {
+      await ctx.modify(entry.dn, [{ operation: 'replace', attribute: 'description', values: ['tool ' + ctx.toVersion] }]);
+    }
+  },
+});
+`;
+
+class Bench {
+  private version = 0;
+  readonly scripts: string;
+  private readonly pw: string;
+
+  constructor(readonly cluster: SandboxCluster, readonly dir: string) {
+    this.scripts = join(dir, 'scripts');
+    this.pw = clientPasswordFile(cluster);
+  }
+
+  nextVersion(): string {
+    const version = `${++this.version}.0.0`;
+    mkdirSync(join(this.scripts, version), { recursive: true });
+    writeFileSync(join(this.scripts, version, '01-rewrite-descriptions.ts'), SCRIPT);
+    return version;
+  }
+
+  async load(from: number, to: number): Promise<void> {
+    const file = join(this.dir, `load-${from}.ldif`);
+    const head = from === 1 ? `dn: ou=bench,${this.cluster.suffix}\nobjectClass: organizationalUnit\nou: bench\n\n` : '';
+    writeFileSync(file, head + benchEntries(this.cluster.suffix, from, to));
+    ok('ldapadd', await timed('ldapadd', [...ldapArgs(this.cluster, this.pw), '-f', file]));
+    await settle(this.cluster);
+  }
+
+  cli(args: string[], options: Parameters<typeof timed>[2] = {}) {
+    return timed(process.execPath, [BIN, ...args, '--config', this.cluster.configFile, '--scripts', this.scripts], options);
+  }
+
+  async ldapmodify(processes: number, value: string): Promise<number> {
+    const per = Math.ceil(N / processes);
+    const files = Array.from({ length: processes }, (_, p) => {
+      const file = join(this.dir, `mod-${processes}-${p}.ldif`);
+      writeFileSync(file, modifyLdif(this.cluster.suffix, p * per + 1, Math.min(N, (p + 1) * per), value));
+      return file;
+    });
+    const started = performance.now();
+    const runs = await Promise.all(files.map((f) => timed('ldapmodify', [...ldapArgs(this.cluster, this.pw), '-f', f], { stdout: 'discard' })));
+    runs.forEach((r) => ok('ldapmodify', r));
+    const ms = performance.now() - started;
+    await settle(this.cluster);
+    return ms;
+  }
+
+  /** One upgrade of all N entries; the apply time is the script's own duration in the report. */
+  async upgrade(logDir?: string): Promise<{ applyMs: number; totalMs: number; convergeMs: number }> {
+    this.nextVersion();
+    const r = ok('upgrade', await this.cli(['upgrade', '--yes', '--json', ...(logDir ? ['--log-dir', logDir] : [])]));
+    const report = JSON.parse(r.stdout) as { steps: { durationMs: number; entriesChanged: number }[]; totalMs: number; convergeMs: number };
+    const step = report.steps[0]!;
+    if (step.entriesChanged !== N) throw new Error(`the bench script changed ${step.entriesChanged} entries, not ${N}`);
+    await settle(this.cluster);
+    return { applyMs: step.durationMs, totalMs: report.totalMs, convergeMs: report.convergeMs };
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-bench-'));
+  say(`3-node OpenLDAP sandbox in ${dir}`);
+  const cluster = await startCluster({ nodes: 3, dir, scriptsDir: join(dir, 'scripts') });
+  const bench = new Bench(cluster, dir);
+  try {
+    say(`loading ${N} entries`);
+    await bench.load(1, N);
+
+    // 1. Apply throughput, side by side; the order rotates between rounds.
+    const one: number[] = [];
+    const four: number[] = [];
+    const tool: number[] = [];
+    const toolTotal: number[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const steps = [
+        async () => one.push(await bench.ldapmodify(1, `one ${round}`)),
+        async () => four.push(await bench.ldapmodify(4, `four ${round}`)),
+        async () => { const u = await bench.upgrade(); tool.push(u.applyMs); toolTotal.push(u.totalMs); },
+      ];
+      for (let i = 0; i < steps.length; i++) await steps[(i + round - 1) % steps.length]!();
+      say(`round ${round}: ldapmodify ×1 ${one.at(-1)!.toFixed(0)} ms, ×4 ${four.at(-1)!.toFixed(0)} ms, tool apply ${tool.at(-1)} ms`);
+    }
+    const rate = (ms: number) => N / (ms / 1000);
+
+    // 2. Convergence detection delay, with an independent tight poller on every node.
+    const delays: number[] = [];
+    const lastDelays: number[] = [];
+    for (let round = 1; round <= CONVERGENCE_ROUNDS; round++) {
+      const logDir = join(dir, `logs-${round}`);
+      const poller = new TightPoller(cluster);
+      await poller.start();
+      await bench.upgrade(logDir);
+      await poller.stop();
+      const log = readFileSync(join(logDir, readdirSync(logDir)[0]!), 'utf8');
+      const reported = new Map<string, number>();
+      for (const m of log.matchAll(/^(\S+) (ldaps?:\/\/\S+): converged after /gm)) reported.set(m[2]!, Date.parse(m[1]!));
+      const firstReport = Math.min(...reported.values());
+      const target = poller.masterStates().filter((s) => s.at <= firstReport).at(-1)!.state;
+      const arrivals: number[] = [];
+      for (const [url, at] of reported) {
+        const arrived = poller.arrival(url, target);
+        if (arrived === undefined) throw new Error(`the poller never saw ${url} converge`);
+        delays.push(at - arrived);
+        arrivals.push(arrived);
+      }
+      lastDelays.push(Math.max(...reported.values()) - Math.max(...arrivals));
+      say(`convergence round ${round}: tool reported ${[...reported.values()].map((t, i) => t - arrivals[i]!).join(', ')} ms after arrival`);
+    }
+
+    // 3. Dry run over DRY entries vs a paged ldapsearch of the same entries.
+    if (DRY > N) {
+      say(`loading ${DRY - N} more entries (${DRY} in all)`);
+      await bench.load(N + 1, DRY);
+    }
+    bench.nextVersion();
+    const search = ok('ldapsearch', await timed('ldapsearch', [
+      ...ldapArgs(cluster, join(dir, 'bench-password')), '-b', `ou=bench,${cluster.suffix}`, '-s', 'one', '-E', 'pr=500/noprompt',
+      '(objectClass=inetOrgPerson)', 'description',
+    ], { rss: true }));
+    const dry = ok('dry run', await bench.cli(['upgrade', '--dry-run', '--ldif'], { rss: true }));
+    const planned = dry.stdout.split('\nchangetype: modify').length - 1;
+    if (planned !== DRY) throw new Error(`the dry run planned ${planned} changes, not ${DRY}`);
+
+    // 4. Cold start of --help.
+    const help: number[] = [];
+    for (let i = 0; i < 7; i++) help.push(ok('--help', await timed(process.execPath, [BIN, '--help'])).ms);
+
+    const figures = {
+      entries: N,
+      apply: {
+        ldapmodify1PerS: Math.round(rate(median(one))),
+        ldapmodify4PerS: Math.round(rate(median(four))),
+        toolPerS: Math.round(rate(median(tool))),
+        toolVsOne: +(median(one) / median(tool)).toFixed(2),
+        toolVsFour: +(median(four) / median(tool)).toFixed(2),
+        ms: { ldapmodify1: one.map(Math.round), ldapmodify4: four.map(Math.round), toolApply: tool, toolTotal: toolTotal },
+      },
+      convergence: { medianDelayMs: median(delays), medianLastReplicaDelayMs: median(lastDelays), delaysMs: delays },
+      dryRun: {
+        entries: DRY, ms: Math.round(dry.ms), peakRssMb: +dry.peakRssMb!.toFixed(1),
+        ldapsearchMs: Math.round(search.ms), ldapsearchPeakRssMb: +search.peakRssMb!.toFixed(1),
+        timeVsLdapsearch: +(dry.ms / search.ms).toFixed(2),
+      },
+      help: { medianMs: Math.round(median(help)), minMs: Math.round(Math.min(...help)) },
+    };
+    const rows: [string, string, string][] = [
+      [`apply ${N} modifies: ldapmodify ×1`, `${figures.apply.ldapmodify1PerS} entries/s`, ''],
+      [`apply ${N} modifies: ldapmodify ×4 (ceiling)`, `${figures.apply.ldapmodify4PerS} entries/s`, ''],
+      [`apply ${N} modifies: ldap-upgrade (journaled)`, `${figures.apply.toolPerS} entries/s`, `${figures.apply.toolVsOne}× ×1 (≥ 1.0), ${figures.apply.toolVsFour}× ×4 (≥ 0.9)`],
+      ['convergence detected after arrival (median)', `${figures.convergence.medianDelayMs} ms`, '≤ 100 ms'],
+      [`dry run over ${DRY} entries: time`, `${figures.dryRun.ms} ms`, `${figures.dryRun.timeVsLdapsearch}× paged ldapsearch ${figures.dryRun.ldapsearchMs} ms (≤ 1.5)`],
+      [`dry run over ${DRY} entries: peak RSS`, `${figures.dryRun.peakRssMb} MB`, `< 150 MB (ldapsearch ${figures.dryRun.ldapsearchPeakRssMb} MB)`],
+      ['ldap-upgrade --help cold start (median of 7)', `${figures.help.medianMs} ms`, '< 300 ms'],
+    ];
+    const width = Math.max(...rows.map((r) => r[0].length));
+    const valueWidth = Math.max(...rows.map((r) => r[1].length));
+    process.stdout.write(rows.map(([a, b, c]) => `${a.padEnd(width)}  ${b.padStart(valueWidth)}  ${c}`).join('\n') + '\n');
+    process.stdout.write(JSON.stringify({ kind: 'bench', ...figures }) + '\n');
+  } finally {
+    await cluster.stop({ graceMs: 300 });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});

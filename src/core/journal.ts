@@ -30,17 +30,28 @@ export class Journal {
 
   constructor(readonly path: string) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    this.seq = existsSync(path) ? readJournal(path).length : 0;
+    // Reopened (resume): number on after every record it holds, refused ones included.
+    this.seq = parseJournal(path).records.reduce((max, r) => Math.max(max, r.seq), 0);
     this.fd = openSync(path, 'a', 0o600);
   }
 
-  append(write: PlannedWrite, script: string): void {
+  /** Records a write before it is sent; returns its sequence number. */
+  append(write: PlannedWrite, script: string): number {
     const record: JournalRecord = {
       seq: ++this.seq, script, kind: write.kind, dn: write.dn, pre: write.pre,
       ...(write.kind === 'rename' ? { newDn: write.newDn } : {}),
       ...(write.kind === 'modify' ? { attributes: [...new Set(write.changes.map((c) => c.attribute))] } : {}),
     };
-    const line = JSON.stringify(record, encodeBuffers) + '\n';
+    this.put(JSON.stringify(record, encodeBuffers) + '\n');
+    return record.seq;
+  }
+
+  /** The server refused write `seq`: it changed nothing, so there is nothing to undo for it. */
+  refused(seq: number): void {
+    this.put(JSON.stringify({ refused: seq }) + '\n');
+  }
+
+  private put(line: string): void {
     if (this.deferred) this.pending.push(line);
     else writeSync(this.fd, line);
   }
@@ -87,17 +98,30 @@ function decodeBuffers(_key: string, value: unknown): unknown {
   return value;
 }
 
-/** Reads a journal; a torn last line (killed mid-write) is ignored: its write was never sent. */
+/**
+ * Reads a journal: the writes that may have been applied, in the order they were sent. A torn last
+ * line (killed mid-write) is ignored: its write was never sent. Writes the server refused are left
+ * out (undoing them would only fail: a refused write can name an attribute the schema lacks).
+ */
 export function readJournal(path: string): JournalRecord[] {
-  if (!existsSync(path)) return [];
+  const { records, refused } = parseJournal(path);
+  return records.filter((r) => !refused.has(r.seq));
+}
+
+function parseJournal(path: string): { records: JournalRecord[]; refused: Set<number> } {
   const out: JournalRecord[] = [];
+  const refused = new Set<number>();
+  if (!existsSync(path)) return { records: out, refused };
   for (const line of readFileSync(path, 'utf8').split('\n')) {
     if (!line.trim()) continue;
+    let parsed: JournalRecord | { refused: number };
     try {
-      out.push(JSON.parse(line, decodeBuffers) as JournalRecord);
+      parsed = JSON.parse(line, decodeBuffers) as JournalRecord | { refused: number };
     } catch {
       break;
     }
+    if ('refused' in parsed) refused.add(parsed.refused);
+    else out.push(parsed);
   }
-  return out;
+  return { records: out, refused };
 }

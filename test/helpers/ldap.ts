@@ -126,3 +126,29 @@ export async function settledDumps(cluster: SandboxCluster, options: { excludeTo
   }
   return dumps;
 }
+
+/** Adds `count` inetOrgPerson entries `uid=<ou>NNNNN` under a new `ou=<ou>` on the master (one ldapadd). */
+export async function bulkLoad(cluster: SandboxCluster, ou: string, count: number): Promise<void> {
+  const lines = [`dn: ou=${ou},${cluster.suffix}\nobjectClass: organizationalUnit\nou: ${ou}\n`];
+  for (let i = 0; i < count; i++) {
+    const uid = `${ou}${String(i).padStart(5, '0')}`;
+    lines.push(`dn: uid=${uid},ou=${ou},${cluster.suffix}\nobjectClass: inetOrgPerson\nuid: ${uid}\ncn: ${ou} ${i}\nsn: ${i}\ndescription: loaded\n`);
+  }
+  const pwFile = join(cluster.dir, 'client-password');
+  if (!existsSync(pwFile)) writeFileSync(pwFile, cluster.password, { mode: 0o600 });
+  const code = await new Promise<number>((resolve) => {
+    const child = spawn('ldapadd', ['-x', '-H', cluster.nodes[0]!.url, '-D', cluster.bindDn, '-y', pwFile], { stdio: ['pipe', 'ignore', 'inherit'] });
+    child.on('close', (c) => resolve(c ?? -1));
+    child.stdin!.end(lines.join('\n'));
+  });
+  if (code !== 0) throw new Error(`ldapadd of ${count} entries exited ${code}`);
+}
+
+/** How many entries directly under `ou=<ou>` match `filter` on one node. */
+export async function countMatching(cluster: SandboxCluster, url: string, ou: string, filter: string): Promise<number> {
+  return withDirectory(cluster, url, 'data', async (d) => {
+    let n = 0;
+    for await (const page of d.searchPages({ base: `${ou},${cluster.suffix}`, scope: 'one', filter, attributes: ['1.1'] })) n += page.length;
+    return n;
+  });
+}

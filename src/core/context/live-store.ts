@@ -1,4 +1,4 @@
-import type { Directory, SearchRequest } from '../../ldap/directory.js';
+import { codeOf, type Directory, type SearchRequest } from '../../ldap/directory.js';
 import { normalizeDn, type LdapEntry } from '../../ldap/entry.js';
 import { DEFAULT_WRITE_CONCURRENCY } from '../../config/types.js';
 import type { Journal } from '../journal.js';
@@ -97,10 +97,17 @@ export class LiveStore implements EntryStore {
     const write = await planWrite(intent, (dn, attributes) => this.lookup(dn, attributes));
     if (!write) return;
     if (this.failure) return;
-    this.journal.append(write, script);
+    const seq = this.journal.append(write, script);
     if (write.kind === 'rename') this.seen.forgetAll();
     for (const dn of intentDns(intent)) this.seen.wrote(dn);
-    await this.send(write);
+    try {
+      await this.send(write);
+    } catch (err) {
+      // An LDAP result code: the server refused it, nothing changed. No code (the connection
+      // failed): it may have been applied, and stays in the journal to be undone.
+      if (codeOf(err) !== undefined) this.journal.refused(seq);
+      throw err;
+    }
     tally();
   }
 

@@ -27,7 +27,7 @@ export class SeenEntries {
   /** Marks of the searches still open (a write older than all of them no longer matters). */
   private readonly open = new Map<number, number>();
 
-  constructor(private readonly capacity = 2_000) {}
+  constructor(private readonly capacity = 1_000) {}
 
   /** Call when a search starts; entries it yields are remembered against its mark. */
   openSearch(attributes: string[] | undefined): SearchMark {

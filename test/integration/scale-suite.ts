@@ -1,0 +1,93 @@
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { SandboxCluster, SandboxKind } from '../../src/sandbox/index.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { scripts } from '../helpers/cluster.js';
+import { bulkLoad, countMatching, eventually, settledDumps } from '../helpers/ldap.js';
+
+const BULK = scripts('bulk');
+const ENTRIES = 5_000;
+
+/**
+ * Streaming and pipelining on real servers with enough entries to matter (issue #6): a script
+ * that rewrites 5,000 entries with its writes pipelined, a failure and a kill -9 in the middle of
+ * it (rolled back on every node), the dry run and the backup streamed, verify on the result.
+ * The scenarios run in this order on one cluster: only the last one leaves the upgrade applied.
+ */
+export function scaleSuite(kind: SandboxKind, cluster: () => SandboxCluster): void {
+describe(`${ENTRIES} entries, pipelined (${kind})`, () => {
+  let pristine: string;
+  const run = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli([...args, ...BULK], { config: cluster().configFile, env });
+
+  beforeAll(async () => {
+    await bulkLoad(cluster(), 'bulk', ENTRIES);
+    pristine = (await settledDumps(cluster(), { excludeTool: true }, 60_000))[0]!;
+  }, 180_000);
+
+  it('a write refused half-way: exit 5 naming that entry; every node back to its content before the run', async () => {
+    const r = await run(['upgrade', '--yes'], { LDAP_UPGRADE_TEST_FAIL_AT: '2500' });
+    expect(r.code, r.stderr).toBe(5);
+    expect(r.stderr).toMatch(/01-rewrite-descriptions\.ts failed at uid=bulk\d{5},ou=bulk/);
+    expect(r.stderr).toMatch(/undefined attribute type|object class violation|\(1[78]\)|\(65\)/i);
+    for (const d of await settledDumps(cluster(), { excludeTool: true }, 60_000)) expect(d).toBe(pristine);
+  });
+
+  it('kill -9 with writes in flight, then recover --rollback: every node back to its content before the run', async () => {
+    const marker = join(mkdtempSync(join(tmpdir(), 'ldap-upgrade-scale-')), 'marker');
+    const child = startCli(['upgrade', '--yes', ...BULK], { LDAP_UPGRADE_CONFIG: cluster().configFile, LDAP_UPGRADE_TEST_MARKER_AT: `3000:${marker}` });
+    await eventually(async () => existsSync(marker), 60_000);
+    child.kill('SIGKILL');
+    expect((await child.result).signal).toBe('SIGKILL');
+    // Some of the first 3,000 writes reached the master before the kill.
+    expect(await countMatching(cluster(), cluster().nodes[0]!.url, 'ou=bulk', '(description=bulk 1.0.0)')).toBeGreaterThan(0);
+    const r = await run(['recover', '--rollback', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'rolled-back', lockReleased: true });
+    for (const d of await settledDumps(cluster(), { excludeTool: true }, 60_000)) expect(d).toBe(pristine);
+  });
+
+  it('dry run: plans every change, streamed as LDIF, and writes nothing', async () => {
+    const r = await run(['upgrade', '--dry-run', '--ldif']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.split('\nchangetype: modify\n').length - 1).toBe(ENTRIES);
+    expect(r.stdout).toContain('replace: description\ndescription: bulk 1.0.0\n-');
+    for (const d of await settledDumps(cluster(), { excludeTool: true })) expect(d).toBe(pristine);
+  });
+
+  it('applies every write on every node; verify finds the replicas identical; backup streams the suffix', async () => {
+    const r = await run(['upgrade', '--yes', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.steps).toMatchObject([{ status: 'Success', entriesChanged: ENTRIES }]);
+    for (const n of cluster().nodes) {
+      await eventually(async () => (await countMatching(cluster(), n.url, 'ou=bulk', '(description=bulk 1.0.0)')) === ENTRIES, 60_000);
+    }
+    const verify = await run(['verify', '--json']);
+    expect(verify.code, verify.stdout).toBe(0);
+    expect(JSON.parse(verify.stdout)).toMatchObject({ identical: true });
+
+    const file = join(mkdtempSync(join(tmpdir(), 'ldap-upgrade-backup-')), 'suffix.ldif');
+    const b = await run(['backup', '--out', file, '--json']);
+    expect(b.code, b.stderr).toBe(0);
+    const backup = JSON.parse(b.stdout);
+    expect(backup.entries).toBeGreaterThan(ENTRIES);
+    expect(statSync(file).mode & 0o077).toBe(0);
+    expect(existsSync(`${file}.part`)).toBe(false);
+    const text = readFileSync(file, 'utf8');
+    expect(text.split(/^dn: /m).length - 1).toBe(backup.entries);
+    expect(text).toMatch(kind === 'openldap' ? /^entryUUID: /m : /^nsUniqueId: /m);
+    expect(text).toContain(`dn: uid=bulk04999,ou=bulk,${cluster().suffix}\n`);
+  });
+
+  it('backup into a folder it cannot write: a clear error, no partial file left', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-backup-'));
+    writeFileSync(join(dir, 'not-a-folder'), '');
+    const r = await run(['backup', '--out', join(dir, 'not-a-folder', 'x.ldif')]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/not-a-folder/);
+    expect(existsSync(join(dir, 'not-a-folder', 'x.ldif.part'))).toBe(false);
+  });
+});
+}

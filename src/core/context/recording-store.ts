@@ -9,8 +9,38 @@ import { planWrite, type WriteIntent } from './write-plan.js';
 /** Receives each planned change as it is produced (the dry run streams them; nothing is collected). */
 export type PlannedChangeSink = (script: string, record: ChangeRecord) => void;
 
-/** What the dry run planned for one DN: gone, a whole new entry, or modifications over the stored one. */
-type Planned = { gone: true } | { entry: LdapEntry } | { changes: Modification[] };
+/**
+ * What the dry run planned for one DN: gone, a whole new entry, or modifications over the stored
+ * one (a bare, frozen array, often shared between entries: see `ChangeInterner`).
+ */
+type Planned = { gone: true } | { entry: LdapEntry } | readonly Modification[];
+
+/**
+ * Scripts tend to make the same change to many entries. The overlay keeps one frozen copy of each
+ * distinct list of modifications (of string values, up to a bound), so a dry run over a hundred
+ * thousand entries holds about a DN per planned change. Copies also protect the overlay from a
+ * script that reuses and mutates its arrays.
+ */
+class ChangeInterner {
+  private readonly lists = new Map<string, readonly Modification[]>();
+
+  constructor(private readonly capacity = 10_000) {}
+
+  intern(changes: Modification[]): readonly Modification[] {
+    if (!changes.every((c) => c.values.every((v) => typeof v === 'string'))) return freeze(structuredClone(changes));
+    const key = JSON.stringify(changes.map((c) => [c.operation, c.attribute, c.values]));
+    const known = this.lists.get(key);
+    if (known) return known;
+    const copy = freeze(changes.map((c) => ({ operation: c.operation, attribute: c.attribute, values: [...c.values] })));
+    if (key.length <= 1_000 && this.lists.size < this.capacity) this.lists.set(key, copy);
+    return copy;
+  }
+}
+
+function freeze(changes: Modification[]): readonly Modification[] {
+  for (const c of changes) Object.freeze(c.values);
+  return Object.freeze(changes.map((c) => Object.freeze(c)));
+}
 
 /**
  * The dry run's store: reads go to the master and see the writes planned earlier in the same dry
@@ -20,6 +50,7 @@ type Planned = { gone: true } | { entry: LdapEntry } | { changes: Modification[]
 export class RecordingStore implements EntryStore {
   readonly dryRun = true;
   private readonly overlay = new Map<string, Planned>();
+  private readonly changes = new ChangeInterner();
   /** Stored (server) versions from the script's searches; the overlay applies on top of them. */
   private readonly seen = new SeenEntries();
 
@@ -57,7 +88,7 @@ export class RecordingStore implements EntryStore {
       this.seen.closeSearch(mark);
     }
     for (const [key, planned] of this.overlay) {
-      if (!('entry' in planned) || seen.has(key) || !inScope(planned.entry.dn, request) || !match(planned.entry)) continue;
+      if (isChanges(planned) || !('entry' in planned) || seen.has(key) || !inScope(planned.entry.dn, request) || !match(planned.entry)) continue;
       yield cloneEntry(planned.entry);
     }
   }
@@ -75,8 +106,7 @@ export class RecordingStore implements EntryStore {
 
   private async lookup(dn: string, attributes: string[] | undefined): Promise<LdapEntry | null> {
     const planned = this.overlay.get(normalizeDn(dn));
-    if (planned && 'gone' in planned) return null;
-    if (planned && 'entry' in planned) return cloneEntry(planned.entry);
+    if (planned && !isChanges(planned)) return 'gone' in planned ? null : cloneEntry(planned.entry);
     const stored = this.seen.lookup(dn, attributes)
       ?? await this.master.get(dn, attributes === undefined ? ['*'] : attributes.length === 0 ? ['1.1'] : attributes);
     return stored && planned ? over(stored, planned) : stored;
@@ -91,8 +121,8 @@ export class RecordingStore implements EntryStore {
         break;
       case 'modify': {
         const planned = this.overlay.get(key);
-        if (planned && 'entry' in planned) this.overlay.set(key, { entry: applyModifications(planned.entry, w.changes) });
-        else this.overlay.set(key, { changes: [...(planned && 'changes' in planned ? planned.changes : []), ...w.changes] });
+        if (planned && !isChanges(planned) && 'entry' in planned) this.overlay.set(key, { entry: applyModifications(planned.entry, w.changes) });
+        else this.overlay.set(key, this.changes.intern([...(planned && isChanges(planned) ? planned : []), ...w.changes]));
         this.sink(script, { kind: 'modify', dn: w.dn, changes: w.changes, line: 0 });
         break;
       }
@@ -115,9 +145,12 @@ export class RecordingStore implements EntryStore {
 
 /** The stored entry as the dry run has planned it (null: planned to be deleted). */
 function over(stored: LdapEntry, planned: Planned): LdapEntry | null {
-  if ('gone' in planned) return null;
-  if ('entry' in planned) return cloneEntry(planned.entry);
-  return applyModifications(stored, planned.changes);
+  if (isChanges(planned)) return applyModifications(stored, [...planned]);
+  return 'gone' in planned ? null : cloneEntry(planned.entry);
+}
+
+function isChanges(planned: Planned): planned is readonly Modification[] {
+  return Array.isArray(planned);
 }
 
 function inScope(dn: string, request: SearchRequest): boolean {

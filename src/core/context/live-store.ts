@@ -9,6 +9,8 @@ import { intentDns, planWrite, type WriteIntent } from './write-plan.js';
 interface Job {
   /** Normalised DNs the write touches. */
   dns: string[];
+  /** An add, delete or rename: it also orders against writes above and below it. */
+  structural: boolean;
   done: Promise<void>;
 }
 
@@ -23,6 +25,9 @@ interface Job {
 export class LiveStore implements EntryStore {
   readonly dryRun = false;
   private readonly jobs = new Set<Job>();
+  /** The latest job on each DN in flight (jobs on one DN wait for each other: the latest is enough). */
+  private readonly latest = new Map<string, Job>();
+  private structuralInFlight = 0;
   private readonly seen = new SeenEntries();
   private failure?: WriteFailure;
   /** Submits waiting for a free slot in the window. */
@@ -42,7 +47,7 @@ export class LiveStore implements EntryStore {
   }
 
   async get(dn: string): Promise<LdapEntry | null> {
-    await this.settle(this.related([normalizeDn(dn)]));
+    await this.settle(this.related([normalizeDn(dn)], true));
     this.check();
     return this.master.get(dn);
   }
@@ -70,15 +75,20 @@ export class LiveStore implements EntryStore {
       this.check();
     }
     const dns = intentDns(intent).map(normalizeDn);
-    const before = this.related(dns);
-    const job: Job = { dns, done: Promise.resolve() };
+    const structural = intent.kind !== 'modify';
+    const before = this.related(dns, structural);
+    const job: Job = { dns, structural, done: Promise.resolve() };
     job.done = this.run(intent, script, tally, before)
       .catch((err: unknown) => { this.failure ??= err instanceof WriteFailure ? err : new WriteFailure(intent.dn, err); })
       .finally(() => {
         this.jobs.delete(job);
+        for (const dn of dns) if (this.latest.get(dn) === job) this.latest.delete(dn);
+        if (structural) this.structuralInFlight--;
         this.slotFreed.shift()?.();
       });
     this.jobs.add(job);
+    for (const dn of dns) this.latest.set(dn, job);
+    if (structural) this.structuralInFlight++;
   }
 
   async flush(): Promise<void> {
@@ -117,8 +127,20 @@ export class LiveStore implements EntryStore {
     return this.master.get(dn, attributes === undefined ? ['*'] : attributes.length === 0 ? ['1.1'] : attributes);
   }
 
-  /** Jobs in flight on any of `dns`, or above or below one of them. */
-  private related(dns: string[]): Job[] {
+  /**
+   * Jobs a write on `dns` must wait for: those on the same DNs and, when either is an add, delete
+   * or rename (`structural`), those above or below them. Modifies of different entries never
+   * wait for each other.
+   */
+  private related(dns: string[], structural: boolean): Job[] {
+    if (!structural && this.structuralInFlight === 0) {
+      const out: Job[] = [];
+      for (const dn of dns) {
+        const job = this.latest.get(dn);
+        if (job) out.push(job);
+      }
+      return out;
+    }
     const out: Job[] = [];
     for (const job of this.jobs) {
       if (job.dns.some((a) => dns.some((b) => a === b || a.endsWith(',' + b) || b.endsWith(',' + a)))) out.push(job);

@@ -3,7 +3,8 @@ import { normalizeDn, type LdapEntry } from '../../ldap/entry.js';
 import { DEFAULT_WRITE_CONCURRENCY } from '../../config/types.js';
 import type { Journal } from '../journal.js';
 import { WriteFailure, type EntryStore, type PlannedWrite, type WriteTally } from './entry-store.js';
-import { SeenEntries } from './seen-entries.js';
+import { entryStream } from './entry-stream.js';
+import { SeenEntries, type SearchMark } from './seen-entries.js';
 import { intentDns, planWrite, type WriteIntent } from './write-plan.js';
 
 interface Job {
@@ -52,20 +53,20 @@ export class LiveStore implements EntryStore {
     return this.master.get(dn);
   }
 
-  async *search(request: SearchRequest): AsyncGenerator<LdapEntry> {
-    // A search sees every write submitted before it.
-    await this.flush();
-    const mark = this.seen.openSearch(request.attributes);
-    try {
-      for await (const page of this.master.searchPages(request)) {
-        for (const entry of page) {
-          this.seen.remember(entry, mark);
-          yield entry;
-        }
-      }
-    } finally {
-      this.seen.closeSearch(mark);
-    }
+  search(request: SearchRequest): AsyncIterable<LdapEntry> {
+    let mark: SearchMark | undefined;
+    return entryStream(this.master.searchPages(request), {
+      // A search sees every write submitted before it.
+      before: async () => {
+        await this.flush();
+        mark = this.seen.openSearch(request.attributes);
+      },
+      map: (entry) => {
+        this.seen.remember(entry, mark!);
+        return entry;
+      },
+      close: () => { if (mark) this.seen.closeSearch(mark); },
+    });
   }
 
   async submit(intent: WriteIntent, script: string, tally: WriteTally): Promise<void> {

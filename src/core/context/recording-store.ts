@@ -2,6 +2,7 @@ import type { Directory, SearchRequest } from '../../ldap/directory.js';
 import { applyModifications, cloneEntry, isUnder, normalizeDn, parentDn, type LdapEntry, type Modification } from '../../ldap/entry.js';
 import type { ChangeRecord } from '../../ldif/types.js';
 import type { EntryStore, PlannedWrite, WriteTally } from './entry-store.js';
+import { entryStream } from './entry-stream.js';
 import { compileFilter } from './filter-match.js';
 import { SeenEntries } from './seen-entries.js';
 import { planWrite, type WriteIntent } from './write-plan.js';
@@ -23,18 +24,33 @@ type Planned = { gone: true } | { entry: LdapEntry } | readonly Modification[];
  */
 class ChangeInterner {
   private readonly lists = new Map<string, readonly Modification[]>();
+  private last: readonly Modification[] = [];
 
   constructor(private readonly capacity = 10_000) {}
 
   intern(changes: Modification[]): readonly Modification[] {
+    // Most often the same change as the entry before: no key to build then.
+    if (sameChanges(changes, this.last)) return this.last;
     if (!changes.every((c) => c.values.every((v) => typeof v === 'string'))) return freeze(structuredClone(changes));
     const key = JSON.stringify(changes.map((c) => [c.operation, c.attribute, c.values]));
     const known = this.lists.get(key);
     if (known) return known;
     const copy = freeze(changes.map((c) => ({ operation: c.operation, attribute: c.attribute, values: [...c.values] })));
     if (key.length <= 1_000 && this.lists.size < this.capacity) this.lists.set(key, copy);
+    this.last = copy;
     return copy;
   }
+}
+
+function sameChanges(a: Modification[], b: readonly Modification[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.operation !== y.operation || x.attribute !== y.attribute || x.values.length !== y.values.length) return false;
+    for (let j = 0; j < x.values.length; j++) if (typeof x.values[j] !== 'string' || x.values[j] !== y.values[j]) return false;
+  }
+  return true;
 }
 
 function freeze(changes: Modification[]): readonly Modification[] {
@@ -63,34 +79,26 @@ export class RecordingStore implements EntryStore {
     return this.lookup(dn, undefined);
   }
 
-  async *search(request: SearchRequest): AsyncGenerator<LdapEntry> {
+  search(request: SearchRequest): AsyncIterable<LdapEntry> {
     const match = compileFilter(request.filter ?? '(objectClass=*)');
     const seen = new Set<string>();
     const mark = this.seen.openSearch(request.attributes);
-    try {
+    return entryStream(this.master.searchPages(request), {
+      map: (entry) => {
+        const key = this.seen.remember(entry, mark);
+        const planned = this.overlay.get(key);
+        if (!planned) return entry;
+        seen.add(key);
+        const now = over(entry, planned);
+        return now && match(now) ? now : undefined;
+      },
       // Entries whose planned version matches must be found even if their stored one does not:
-      // the overlay's own entries in scope are yielded after the server's.
-      for await (const page of this.master.searchPages(request)) {
-        for (const entry of page) {
-          this.seen.remember(entry, mark);
-          const key = normalizeDn(entry.dn);
-          const planned = this.overlay.get(key);
-          if (!planned) {
-            yield entry;
-            continue;
-          }
-          seen.add(key);
-          const now = over(entry, planned);
-          if (now && match(now)) yield now;
-        }
-      }
-    } finally {
-      this.seen.closeSearch(mark);
-    }
-    for (const [key, planned] of this.overlay) {
-      if (isChanges(planned) || !('entry' in planned) || seen.has(key) || !inScope(planned.entry.dn, request) || !match(planned.entry)) continue;
-      yield cloneEntry(planned.entry);
-    }
+      // the overlay's own entries in scope come after the server's.
+      tail: () => [...this.overlay]
+        .filter(([key, planned]) => !isChanges(planned) && 'entry' in planned && !seen.has(key) && inScope(planned.entry.dn, request) && match(planned.entry))
+        .map(([, planned]) => cloneEntry((planned as { entry: LdapEntry }).entry)),
+      close: () => this.seen.closeSearch(mark),
+    });
   }
 
   async submit(intent: WriteIntent, script: string, tally: WriteTally): Promise<void> {

@@ -43,13 +43,15 @@ export class SeenEntries {
     else this.open.delete(mark);
   }
 
-  remember(entry: LdapEntry, { seq: mark, covers }: SearchMark): void {
+  /** Remembers an entry a search yielded; returns its normalised DN. */
+  remember(entry: LdapEntry, { seq: mark, covers }: SearchMark): string {
     const key = normalizeDn(entry.dn);
     // Written (or a subtree renamed) since the search started: the page may predate the write.
-    if (this.lastRename > mark || (this.lastWrite.get(key) ?? -1) > mark) return;
+    if (this.lastRename > mark || (this.lastWrite.get(key) ?? -1) > mark) return key;
     this.entries.delete(key);
     this.entries.set(key, { entry, covers });
     if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+    return key;
   }
 
   /**

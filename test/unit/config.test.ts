@@ -33,6 +33,14 @@ describe('loadConfig', () => {
     expect(c.separateConfigBind).toBe(false);
     expect(c.tls).toEqual({ startTLS: false, caFile: undefined, insecure: false });
     expect(c.replication).toEqual({ timeout: 300, pollInterval: 0.2 });
+    expect(c.writeConcurrency).toBe(64);
+  });
+
+  it('takes writeConcurrency as a whole number from 1 to 256, from the file or a flag', () => {
+    expect(loadConfig(file(BASE + 'writeConcurrency: 8\n')).writeConcurrency).toBe(8);
+    expect(loadConfig(file(BASE + 'writeConcurrency: 8\n'), { writeConcurrency: 1 }).writeConcurrency).toBe(1);
+    expect(() => loadConfig(file(BASE + 'writeConcurrency: 0.5\n'))).toThrow(/ldap-upgrade\.yaml:8:\d+: writeConcurrency: must be a whole number from 1 to 256/);
+    expect(() => loadConfig(file(BASE), { writeConcurrency: 1000 })).toThrow(/writeConcurrency: must be a whole number from 1 to 256, not 1000/);
   });
 
   it('lets flags override keys; paths from flags are relative to the working directory', () => {

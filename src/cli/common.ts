@@ -42,7 +42,7 @@ export function withCommonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
     .option('version-entry', { type: 'string', describe: 'override: DN of the version entry' })
     .option('baseline', { type: 'string', describe: 'override: version assumed when none is stored' })
     .option('scripts', { type: 'string', describe: 'override: upgrade scripts folder' })
-    .option('poll-interval', { type: 'number', describe: 'override: first convergence poll interval, seconds' })
+    .option('poll-interval', { type: 'number', describe: 'override: convergence poll interval, seconds (a moving replica is polled 4x as often)' })
     .option('write-concurrency', { type: 'number', describe: 'override: writes in flight on the master during a run (default 64)' })
     .option('backup-dir', { type: 'string', describe: 'override: folder for journals and backups' })
     .option('log-dir', { type: 'string', describe: 'override: folder for run logs' }) as Argv<T & CommonArgs>;

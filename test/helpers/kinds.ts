@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SandboxCluster, SandboxKind } from '../../src/sandbox/index.js';
 import { getValues, normalizeDn } from '../../src/ldap/entry.js';
 import { resumeAgreements, waitForIdleAgreements } from '../../src/servers/389ds/adapter.js';
@@ -23,8 +24,14 @@ export async function isFrozen(cluster: SandboxCluster, url: string): Promise<bo
   });
 }
 
-/** Freezes or thaws a node the way its administrator would (to set up "already frozen" cases). */
+/**
+ * Freezes or thaws a node the way its administrator would (to set up "already frozen" cases).
+ * A 389 DS supplier is made durably read-only by demoting it to a hub (a mapping-tree referral
+ * state alone is reset by the next replication session). Promoting it back was seen to leave
+ * replication broken ("duplicate replica ID"), so the thawed node is re-initialised from node 1.
+ */
 export async function setFrozen(cluster: SandboxCluster, url: string, frozen: boolean): Promise<void> {
+  let thawedHub = false;
   await withDirectory(cluster, url, 'config', async (d) => {
     if (cluster.kind === 'openldap') {
       for await (const e of d.search({ base: 'cn=config', scope: 'one', filter: `(olcSuffix=${cluster.suffix})`, attributes: ['olcReadOnly'] })) {
@@ -32,24 +39,44 @@ export async function setFrozen(cluster: SandboxCluster, url: string, frozen: bo
       }
       return;
     }
-    // A 389 DS supplier is made read-only by turning it into a hub with its own agreements paused
-    // (and back), as its administrator would.
-    const replica = `cn=replica,${await mappingTree(cluster, d)}`;
+    // 389 DS: a hub, with its own agreements paused (and back).
+    const tree = await mappingTree(cluster, d);
+    const replica = `cn=replica,${tree}`;
     const agreements: string[] = [];
     for await (const a of d.search({ base: replica, scope: 'one', filter: '(objectClass=nsds5replicationagreement)', attributes: ['1.1'] })) agreements.push(a.dn);
-    const pause = async (on: boolean) => {
-      for (const a of agreements) await d.modify(a, [{ operation: 'replace', attribute: 'nsds5ReplicaEnabled', values: [on ? 'on' : 'off'] }]);
-    };
     if (frozen) {
-      await pause(false);
+      for (const a of agreements) await d.modify(a, [{ operation: 'replace', attribute: 'nsds5ReplicaEnabled', values: ['off'] }]);
       await waitForIdleAgreements(d, agreements);
+      await d.modify(replica, [{ operation: 'replace', attribute: 'nsDS5ReplicaType', values: ['2'] }]);
+      return;
     }
+    // Left by a run that was killed (nobody holds it any more) or set by hand.
+    await d.modify(tree, [{ operation: 'replace', attribute: 'nsslapd-state', values: ['backend'] }]);
+    if (String(getValues((await d.get(replica, ['nsDS5ReplicaType']))!, 'nsDS5ReplicaType')[0]) !== '2') return;
     const id = String(cluster.nodes.find((n) => n.url === url)!.id);
     await d.modify(replica, [
-      { operation: 'replace', attribute: 'nsDS5ReplicaType', values: [frozen ? '2' : '3'] },
-      ...(frozen ? [] : [{ operation: 'replace' as const, attribute: 'nsDS5ReplicaId', values: [id] }]),
+      { operation: 'replace', attribute: 'nsDS5ReplicaType', values: ['3'] },
+      { operation: 'replace', attribute: 'nsDS5ReplicaId', values: [id] },
     ]);
-    if (!frozen) await resumeAgreements(d, agreements.map((dn) => ({ dn, enabled: ['on'] })));
+    await resumeAgreements(d, agreements.map((dn) => ({ dn, enabled: ['on'] })));
+    thawedHub = true;
+  });
+  if (thawedHub) await reinitialise(cluster, url);
+}
+
+/** A total update of a 389 DS node from node 1 (its agreement `cn=to-node<id>`). */
+async function reinitialise(cluster: SandboxCluster, url: string): Promise<void> {
+  const id = cluster.nodes.find((n) => n.url === url)!.id;
+  await withDirectory(cluster, cluster.nodes[0]!.url, 'config', async (d) => {
+    const agreement = `cn=to-node${id},cn=replica,${await mappingTree(cluster, d)}`;
+    await d.modify(agreement, [{ operation: 'replace', attribute: 'nsds5BeginReplicaRefresh', values: ['start'] }]);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      await sleep(200);
+      const e = await d.get(agreement, ['nsds5BeginReplicaRefresh', 'nsds5replicaLastInitStatus']);
+      if (e && getValues(e, 'nsds5BeginReplicaRefresh').length === 0) return;
+      if (Date.now() > deadline) throw new Error(`re-initialising ${url} did not finish within 60 s`);
+    }
   });
 }
 

@@ -6,7 +6,7 @@
  *  - a dry run over DRY entries (peak RSS, time) vs a paged `ldapsearch` of the same entries;
  *  - the cold start of `ldap-upgrade --help`.
  * Prints a table and one JSON line. Sizes: BENCH_ENTRIES (20000), BENCH_DRY_RUN_ENTRIES (100000),
- * BENCH_ROUNDS (2), BENCH_CONVERGENCE_ROUNDS (3).
+ * BENCH_ROUNDS (3), BENCH_CONVERGENCE_ROUNDS (3).
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ import { BIN, clientPasswordFile, ldapArgs, median, ok, settle, timed, TightPoll
 
 const N = Number(process.env.BENCH_ENTRIES ?? 20_000);
 const DRY = Math.max(N, Number(process.env.BENCH_DRY_RUN_ENTRIES ?? 100_000));
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONVERGENCE_ROUNDS = Number(process.env.BENCH_CONVERGENCE_ROUNDS ?? 3);
 
 const say = (line: string) => process.stderr.write(`bench: ${line}\n`);

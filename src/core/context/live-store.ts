@@ -79,14 +79,7 @@ export class LiveStore implements EntryStore {
     const structural = intent.kind !== 'modify';
     const before = this.related(dns, structural);
     const job: Job = { dns, structural, done: Promise.resolve() };
-    job.done = this.run(intent, script, tally, before)
-      .catch((err: unknown) => { this.failure ??= err instanceof WriteFailure ? err : new WriteFailure(intent.dn, err); })
-      .finally(() => {
-        this.jobs.delete(job);
-        for (const dn of dns) if (this.latest.get(dn) === job) this.latest.delete(dn);
-        if (structural) this.structuralInFlight--;
-        this.slotFreed.shift()?.();
-      });
+    job.done = this.runJob(job, intent, script, tally, before);
     this.jobs.add(job);
     for (const dn of dns) this.latest.set(dn, job);
     if (structural) this.structuralInFlight++;
@@ -100,6 +93,20 @@ export class LiveStore implements EntryStore {
   /** Waits for every write in flight, failed or not (before a rollback reads the journal). */
   async drain(): Promise<void> {
     while (this.jobs.size > 0) await this.settle([...this.jobs]);
+  }
+
+  /** Runs one job to its end: it never rejects (a failure is kept for the next call to throw). */
+  private async runJob(job: Job, intent: WriteIntent, script: string, tally: WriteTally, before: Job[]): Promise<void> {
+    try {
+      await this.run(intent, script, tally, before);
+    } catch (err) {
+      this.failure ??= err instanceof WriteFailure ? err : new WriteFailure(intent.dn, err);
+    } finally {
+      this.jobs.delete(job);
+      for (const dn of job.dns) if (this.latest.get(dn) === job) this.latest.delete(dn);
+      if (job.structural) this.structuralInFlight--;
+      this.slotFreed.shift()?.();
+    }
   }
 
   private async run(intent: WriteIntent, script: string, tally: WriteTally, before: Job[]): Promise<void> {

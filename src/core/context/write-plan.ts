@@ -82,8 +82,10 @@ function sameSet(a: AttributeValue[], b: AttributeValue[]): boolean {
 
 /** The part of `changes` that would change `entry` (applied in order, as the server would). */
 export function effectiveChanges(entry: LdapEntry, changes: Modification[]): Modification[] {
-  const state = new Map<string, AttributeValue[]>();
-  const current = (name: string) => state.get(name.toLowerCase()) ?? getValues(entry, name);
+  // Values as changed by the earlier changes of the list (rarely needed: created on first use).
+  let state: Map<string, AttributeValue[]> | undefined;
+  const current = (name: string) => state?.get(name.toLowerCase()) ?? getValues(entry, name);
+  const set = (name: string, values: AttributeValue[]) => (state ??= new Map()).set(name.toLowerCase(), values);
   const out: Modification[] = [];
   for (const c of changes) {
     const now = current(c.attribute);
@@ -91,22 +93,22 @@ export function effectiveChanges(entry: LdapEntry, changes: Modification[]): Mod
       const values = c.values.filter((v, i) => !hasValue(now, v) && !hasValue(c.values.slice(0, i), v));
       if (values.length === 0) continue;
       out.push({ ...c, values });
-      state.set(c.attribute.toLowerCase(), [...now, ...values]);
+      set(c.attribute, [...now, ...values]);
     } else if (c.operation === 'delete') {
       if (c.values.length === 0) {
         if (now.length === 0) continue;
         out.push(c);
-        state.set(c.attribute.toLowerCase(), []);
+        set(c.attribute, []);
       } else {
         const values = c.values.filter((v) => hasValue(now, v));
         if (values.length === 0) continue;
         out.push({ ...c, values });
-        state.set(c.attribute.toLowerCase(), now.filter((v) => !hasValue(values, v)));
+        set(c.attribute, now.filter((v) => !hasValue(values, v)));
       }
     } else {
       if (sameSet(now, c.values)) continue;
       out.push(c);
-      state.set(c.attribute.toLowerCase(), [...c.values]);
+      set(c.attribute, [...c.values]);
     }
   }
   return out;

@@ -91,7 +91,11 @@ export class Directory {
   private corkForThisTurn(): void {
     if (!this.beforeFlush || this.corked) return;
     const socket = this.socket();
-    if (!socket) return;
+    if (!socket) {
+      // Nothing to hold the messages back (the connection is being made again): run the hook now.
+      this.beforeFlush();
+      return;
+    }
     socket.cork();
     this.corked = true;
     setImmediate(() => {

@@ -5,7 +5,7 @@ import type { Journal } from '../journal.js';
 import { WriteFailure, type EntryStore, type PlannedWrite, type WriteTally } from './entry-store.js';
 import { entryStream } from './entry-stream.js';
 import { SeenEntries, type SearchMark } from './seen-entries.js';
-import { intentDns, planWrite, type WriteIntent } from './write-plan.js';
+import { intentDns, planWrite, readForPlan, type WriteIntent } from './write-plan.js';
 
 interface Job {
   /** Normalised DNs the write touches. */
@@ -132,7 +132,7 @@ export class LiveStore implements EntryStore {
   private async lookup(dn: string, attributes: string[] | undefined): Promise<LdapEntry | null> {
     const seen = this.seen.lookup(dn, attributes);
     if (seen) return seen;
-    return this.master.get(dn, attributes === undefined ? ['*'] : attributes.length === 0 ? ['1.1'] : attributes);
+    return readForPlan(this.master, dn, attributes);
   }
 
   /**

@@ -5,7 +5,7 @@ import type { EntryStore, PlannedWrite, WriteTally } from './entry-store.js';
 import { entryStream } from './entry-stream.js';
 import { compileFilter } from './filter-match.js';
 import { SeenEntries } from './seen-entries.js';
-import { planWrite, type WriteIntent } from './write-plan.js';
+import { planWrite, readForPlan, type WriteIntent } from './write-plan.js';
 
 /** Receives each planned change as it is produced (the dry run streams them; nothing is collected). */
 export type PlannedChangeSink = (script: string, record: ChangeRecord) => void;
@@ -31,14 +31,15 @@ class ChangeInterner {
   intern(changes: Modification[]): readonly Modification[] {
     // Most often the same change as the entry before: no key to build then.
     if (sameChanges(changes, this.last)) return this.last;
-    if (!changes.every((c) => c.values.every((v) => typeof v === 'string'))) return freeze(structuredClone(changes));
+    const copy = () => changes.map((c) => ({ operation: c.operation, attribute: c.attribute, values: c.values.map((v) => (typeof v === 'string' ? v : Buffer.from(v))) }));
+    if (!changes.every((c) => c.values.every((v) => typeof v === 'string'))) return freeze(copy());
     const key = JSON.stringify(changes.map((c) => [c.operation, c.attribute, c.values]));
     const known = this.lists.get(key);
     if (known) return known;
-    const copy = freeze(changes.map((c) => ({ operation: c.operation, attribute: c.attribute, values: [...c.values] })));
-    if (key.length <= 1_000 && this.lists.size < this.capacity) this.lists.set(key, copy);
-    this.last = copy;
-    return copy;
+    const frozen = freeze(copy());
+    if (key.length <= 1_000 && this.lists.size < this.capacity) this.lists.set(key, frozen);
+    this.last = frozen;
+    return frozen;
   }
 }
 
@@ -116,7 +117,7 @@ export class RecordingStore implements EntryStore {
     const planned = this.overlay.get(normalizeDn(dn));
     if (planned && !isChanges(planned)) return 'gone' in planned ? null : cloneEntry(planned.entry);
     const stored = this.seen.lookup(dn, attributes)
-      ?? await this.master.get(dn, attributes === undefined ? ['*'] : attributes.length === 0 ? ['1.1'] : attributes);
+      ?? await readForPlan(this.master, dn, attributes);
     return stored && planned ? over(stored, planned) : stored;
   }
 

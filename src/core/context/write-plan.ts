@@ -3,6 +3,7 @@ import {
   getValues, hasValue, normalizeDn, userAttributes,
   type AttributeValue, type LdapEntry, type Modification,
 } from '../../ldap/entry.js';
+import type { Directory } from '../../ldap/directory.js';
 import { ResultCode } from '../../ldap/result-codes.js';
 import type { PlannedWrite } from './entry-store.js';
 
@@ -18,6 +19,11 @@ export type WriteIntent =
  * means every user attribute (a delete's or rename's pre-image); an empty list means existence only.
  */
 export type EntryLookup = (dn: string, attributes: string[] | undefined) => Promise<LdapEntry | null>;
+
+/** Reads an entry from the server for `planWrite`, asking for just what the lookup needs. */
+export function readForPlan(master: Directory, dn: string, attributes: string[] | undefined): Promise<LdapEntry | null> {
+  return master.get(dn, attributes === undefined ? ['*'] : attributes.length === 0 ? ['1.1'] : attributes);
+}
 
 /** The DNs a write touches: writes on related DNs (equal, above or below) keep their order. */
 export function intentDns(intent: WriteIntent): string[] {

@@ -151,6 +151,27 @@ describe('plan side against a real 3-node sandbox (CLI)', () => {
     expect(bad.stderr).toContain(`${join(dir, '1.0.0', '01-bad.ldif')}:4:`);
   });
 
+  it('loads code scripts of every kind from a folder outside the project; a script failing to load → 2 naming it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-kinds-'));
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(dir, '1.0.0'));
+    const up = "async up(ctx) { ctx.log('x'); }";
+    // In a "type": "module" package (tsx then loads .ts as ES modules, top-level await allowed),
+    // beside one outside it (CommonJS for tsx, the usual case), and a plain .mjs.
+    writeFileSync(join(dir, '1.0.0', 'package.json'), '{ "type": "module" }\n');
+    mkdirSync(join(dir, '1.1.0'));
+    writeFileSync(join(dir, '1.1.0', '01-plain.ts'), `import { defineScript } from 'ldap-upgrade';\nexport default defineScript({ ${up} });\n`);
+    writeFileSync(join(dir, '1.0.0', '01-plain.ts'), `import { defineScript } from 'ldap-upgrade';\nexport default defineScript({ ${up} });\n`);
+    writeFileSync(join(dir, '1.0.0', '02-top-level-await.ts'), `import { defineScript } from 'ldap-upgrade';\nconst n: number = await Promise.resolve(1);\nexport default defineScript({ description: String(n), ${up} });\n`);
+    writeFileSync(join(dir, '1.0.0', '03-module.mjs'), `import { defineScript } from 'ldap-upgrade';\nexport default defineScript({ ${up} });\n`);
+    const ok = await runCli(['validate', '--offline', '--json', '--scripts', dir], { config });
+    expect(ok.code, ok.stderr).toBe(0);
+    writeFileSync(join(dir, '1.0.0', '04-throws.ts'), `throw new Error('cannot start');\nexport default {};\n`);
+    const bad = await runCli(['validate', '--offline', '--scripts', dir], { config });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`${join(dir, '1.0.0', '04-throws.ts')}: cannot load: cannot start`);
+  });
+
   it('new scaffolds the next script of a version', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-new-'));
     const a = await runCli(['new', '2.0.0', 'add-index', '--ldif', '--scripts', dir]);

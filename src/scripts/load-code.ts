@@ -10,8 +10,8 @@ import type { ChangeRecord } from '../ldif/types.js';
 
 /**
  * Loads a code script's default export. `.js`/`.mjs` are imported as they are; `.ts` goes through
- * tsx's `tsImport` (Node 20 cannot import TypeScript natively), loaded only when a `.ts` script
- * exists so that other commands start fast.
+ * tsx (Node 20 cannot import TypeScript natively; see `loadTypeScript`), loaded only when a `.ts`
+ * script exists so that other commands start fast.
  */
 export async function loadCodeScript(script: ScriptFile): Promise<ScriptDefinition> {
   let module: { default?: unknown };

@@ -120,6 +120,7 @@ export async function executeRun(topology: Topology, record: RunRecord, plan: Up
       }
     } finally {
       await live.drain();
+      live.finish();
       journal.close();
     }
 

@@ -74,10 +74,10 @@ export class Directory {
    * (one system call instead of one per request: with many writes in flight, the client's own CPU
    * is what it saves), and `beforeFlush` runs just before they leave. If it throws, they never
    * leave: the connection is closed and every request in flight fails. Returns false when the
-   * connection cannot batch (nothing changes then).
+   * connection cannot batch (nothing changes then). `undefined` ends the batching.
    */
-  batchWrites(beforeFlush: () => void): boolean {
-    if (!this.socket()) return false;
+  batchWrites(beforeFlush: (() => void) | undefined): boolean {
+    if (beforeFlush && !this.socket()) return false;
     this.beforeFlush = beforeFlush;
     return true;
   }

@@ -95,6 +95,11 @@ export class LiveStore implements EntryStore {
     while (this.jobs.size > 0) await this.settle([...this.jobs]);
   }
 
+  /** After `drain`: the master connection's later writes (the run's records) are not batched. */
+  finish(): void {
+    this.master.batchWrites(undefined);
+  }
+
   /** Runs one job to its end: it never rejects (a failure is kept for the next call to throw). */
   private async runJob(job: Job, intent: WriteIntent, script: string, tally: WriteTally, before: Job[]): Promise<void> {
     try {

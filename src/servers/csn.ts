@@ -51,5 +51,7 @@ export function describeLag(result: CatchUp): string {
     if (m !== undefined && r !== undefined) worst = Math.max(worst, m - r);
     else worst = Infinity;
   }
-  return worst === Infinity ? 'missing changes of a server it has never heard from' : `behind by ${(worst / 1000).toFixed(1)} s`;
+  if (worst !== Infinity) return `behind by ${(worst / 1000).toFixed(1)} s`;
+  const unknown = result.behind.filter((b) => b.replica === undefined).map((b) => b.sid);
+  return `missing changes of server id ${unknown.join(', ')}, which it has never heard from`;
 }

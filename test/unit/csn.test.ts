@@ -23,6 +23,7 @@ describe('contextCSN comparison', () => {
     expect(describeLag(older)).toBe('behind by 2.0 s');
     const missing = compareCsnSets(master, parseContextCsn([csn('20261121000005', '001')]));
     expect(missing.behind.map((b) => b.sid)).toEqual(['002']);
+    expect(describeLag(missing)).toBe('missing changes of server id 002, which it has never heard from');
   });
 
   it('compares microseconds by string order (fixed width)', () => {

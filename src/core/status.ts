@@ -1,6 +1,6 @@
 import { RefusedError, errorMessage } from '../errors.js';
 import { describeLag } from '../servers/csn.js';
-import type { WriteState } from '../servers/adapter.js';
+import { withoutOwnId, type WriteState } from '../servers/adapter.js';
 import { holderIsDead } from './liveness.js';
 import { loadPlan, type LoadedPlan } from './planning.js';
 import type { LockInfo, RunRecord } from './records.js';
@@ -66,16 +66,9 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
       status.error = r.error;
       return status;
     }
-    try {
-      const cmp = adapter.compare(masterState, await adapter.readReplicationState(r.data, config.suffix));
-      status.converged = cmp.caughtUp;
-      status.lag = describeLag(cmp);
-    } catch (err) {
-      status.error = errorMessage(err);
-    }
+    let ws: WriteState | undefined;
     try {
       const cfg = await topology.openConfig(r.url);
-      let ws: WriteState;
       try {
         ws = await adapter.readWriteState(cfg, config.suffix);
       } finally {
@@ -84,7 +77,14 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
       status.frozen = ws.frozen;
       if (ws.frozen) status.frozenBy = frozenBy(runs, r.url);
     } catch (err) {
-      status.error = status.error ?? `configuration not readable: ${errorMessage(err)}`;
+      status.error = `configuration not readable: ${errorMessage(err)}`;
+    }
+    try {
+      const cmp = adapter.compare(withoutOwnId(masterState, ws?.ownId), await adapter.readReplicationState(r.data, config.suffix));
+      status.converged = cmp.caughtUp;
+      status.lag = describeLag(cmp);
+    } catch (err) {
+      status.error = errorMessage(err);
     }
     return status;
   }));

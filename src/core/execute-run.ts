@@ -197,7 +197,7 @@ async function giveBack(topology: Topology, record: RunRecord, report: RunReport
     r.unfreeze = u.ok ? 'Success' : 'Error';
     if (!u.ok) {
       r.error = u.error;
-      report.warnings.push(`${u.url} could not be unfrozen (${u.error}): run \`ldap-upgrade recover\` once that is mended`);
+      report.warnings.push(`${u.url} could not be unfrozen (${u.error}): run \`ldap-upgrade recover\` once it is reachable`);
     }
   }
 }

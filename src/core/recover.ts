@@ -85,7 +85,7 @@ export async function recover(topology: Topology, options: RecoverOptions, event
   }
   report.outcome = report.stillFrozen.length > 0 ? 'incomplete' : options.rollback ? 'rolled-back' : 'recovered';
   if (report.stillFrozen.length > 0) {
-    throw Object.assign(new ConnectionError(`recover: ${report.stillFrozen.map((s) => `${s.url} is still frozen (${s.error})`).join('; ')}; run \`ldap-upgrade recover\` again once that is mended`), { report });
+    throw Object.assign(new ConnectionError(`recover: ${report.stillFrozen.map((s) => `${s.url} is still frozen (${s.error})`).join('; ')}; run \`ldap-upgrade recover\` again once it is reachable`), { report });
   }
   return report;
 }

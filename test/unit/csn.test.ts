@@ -44,14 +44,3 @@ describe('contextCSN comparison', () => {
     expect(compareCsnSets(parseContextCsn([a]), parseContextCsn([b])).caughtUp).toBe(true);
   });
 });
-
-describe('389 DS replica update vector', () => {
-  it('names the replica listed first (a supplier must list itself first)', async () => {
-    const { firstRuvReplica, parseRuv } = await import('../../src/servers/389ds/adapter.js');
-    const values = ['{replicageneration} 6b025e26000000010000', '{replica 1 ldap://localhost:44645} 6b025e26000200010000 6b025e3a000000010000', '{replica 3 ldap://localhost:41375} 6b025e29000100030000 6b025e2b000000030000'];
-    expect(firstRuvReplica(values)).toBe('1');
-    expect(firstRuvReplica(values.slice(2))).toBe('3');
-    expect(firstRuvReplica(['{replicageneration} 6b025e26000000010000'])).toBeUndefined();
-    expect([...parseRuv(values).keys()]).toEqual(['1', '3']);
-  });
-});

@@ -76,7 +76,6 @@ export const dirsrvAdapter: ServerAdapter = {
     // Already a supplier again (repaired offline): 389 DS refuses to set a live supplier's id.
     if (!now || getFirst(now, 'nsDS5ReplicaType') !== state.original[0]) await restoreReplicaType(config, state);
     await resumeAgreements(config, others.filter((o) => o.dn).map((o) => ({ dn: o.dn!, enabled: o.original })));
-    await checkOwnElementFirst(config, state);
   },
 
   async discoverReplicas(config, suffix) {
@@ -146,31 +145,6 @@ async function restoreReplicaType(config: Directory, state: WriteState): Promise
     const id = state.others?.find((o) => o.attribute === 'nsDS5ReplicaId')?.original[0] ?? '(its id)';
     throw new RefusedError(`${config.server}: its replica did not come back after a restart while frozen (389 DS starts a hub with id ${READ_ONLY_REPLICA_ID}, which its state does not match): stop that instance, set "nsDS5ReplicaType: ${state.original[0] ?? SUPPLIER}" and "nsDS5ReplicaId: ${id}" in the entry ${state.entryDn} of its dse.ldif, start it, and run \`ldap-upgrade recover\` again`);
   }
-}
-
-/**
- * A supplier's peers take the first element of its replica update vector as its id; when that
- * is not its own they refuse its changes ("duplicate replica ID") and its agreements wait for an
- * administrator. Seen after a supplier was restarted while frozen (a hub) and then given back.
- * 389 DS puts its own element first when it starts, so the remedy is a restart.
- */
-async function checkOwnElementFirst(config: Directory, state: WriteState): Promise<void> {
-  const own = state.ownId ?? state.others?.find((o) => o.attribute === 'nsDS5ReplicaId' && !o.dn)?.original[0];
-  if (!own || state.original[0] !== SUPPLIER) return;
-  // The live RUV (the tombstone's copy is saved only every 30 s).
-  const live = await config.get(state.entryDn, ['nsds50ruv']);
-  const first = firstRuvReplica(live ? getValues(live, 'nsds50ruv').map(String) : []);
-  if (first === undefined || first === own) return;
-  throw new RefusedError(`${config.server}: given back as a supplier, but its replica update vector lists replica ${first} first, not its own id ${own}: the other suppliers will refuse its changes ("duplicate replica ID") until it is restarted — restart that instance (389 DS then lists itself first), then run \`ldap-upgrade recover\` again`);
-}
-
-/** The replica id of the first element of an RUV (`{replicageneration}` aside). */
-export function firstRuvReplica(values: string[]): string | undefined {
-  for (const v of values) {
-    const m = /^\{replica (\d+)/i.exec(v.trim());
-    if (m) return m[1];
-  }
-  return undefined;
 }
 
 /** `{replica RID URL} MINCSN MAXCSN` values → RID → max CSN (replicas without changes skipped). */

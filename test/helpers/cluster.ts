@@ -35,7 +35,13 @@ export function sharedCluster(kind: SandboxKind): () => SandboxCluster {
     // Keep 389 DS error logs for diagnosis (the instances and their logs go with the cluster).
     if (cluster?.kind === '389ds' && process.env.LDAP_UPGRADE_KEEP_LOGS) {
       const { cpSync } = await import('node:fs');
-      for (const n of cluster.nodes) cpSync(`/var/log/dirsrv/slapd-${n.instance}/errors`, join(process.env.LDAP_UPGRADE_KEEP_LOGS, `${n.instance}-${n.port}.errors`));
+      for (const n of cluster.nodes) {
+        try {
+          cpSync(`/var/log/dirsrv/slapd-${n.instance}/errors`, join(process.env.LDAP_UPGRADE_KEEP_LOGS, `${n.instance}-${n.port}.errors`));
+        } catch {
+          // A node that never wrote its log: the cluster is removed all the same.
+        }
+      }
     }
     await cluster?.stop();
   });

@@ -113,8 +113,9 @@ export async function settledDumps(cluster: SandboxCluster, options: { excludeTo
       dumps = await Promise.all(cluster.nodes.map((n) => dump(cluster, n.url, options)));
       return dumps.every((d) => d === dumps[0]);
     }, timeoutMs);
-  } catch {
-    // Say where the nodes disagree.
+  } catch (err) {
+    // A node that cannot be read at all: say so. Else say where the nodes disagree.
+    if (dumps.length === 0) throw err;
     const first = dumps[0]!.split('\n\n');
     const report = dumps.slice(1).map((d, i) => {
       const other = d.split('\n\n');

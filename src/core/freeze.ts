@@ -2,7 +2,6 @@ import { errorMessage } from '../errors.js';
 import type { EventSink } from './events.js';
 import { failpoint } from './failpoints.js';
 import type { RunReplica } from './records.js';
-import type { Directory } from '../ldap/directory.js';
 import type { Topology } from './topology.js';
 
 export interface FreezeOutcome {
@@ -47,30 +46,20 @@ export async function freezeReplicas(topology: Topology, replicas: RunReplica[],
 
 /** Restores, in parallel, the original state of every replica the run froze and has not restored yet. */
 export async function unfreezeReplicas(topology: Topology, replicas: RunReplica[], events: EventSink): Promise<FreezeOutcome[]> {
-  const todo = replicas.filter((r) => r.frozenByRun && !r.restored && r.writeState);
-  if (todo.length === 0) return [];
-  // The master's configuration, for server kinds that quiet its agreements around an unfreeze.
-  const masterConfig = await topology.openConfig(topology.config.master.url).catch(() => undefined);
-  try {
-    return await Promise.all(todo.map((r) => unfreezeOne(topology, r, masterConfig, events)));
-  } finally {
-    await masterConfig?.close();
-  }
-}
-
-async function unfreezeOne(topology: Topology, r: RunReplica, masterConfig: Directory | undefined, events: EventSink): Promise<FreezeOutcome> {
-  try {
-    const cfg = await topology.openConfig(r.url);
+  return Promise.all(replicas.filter((r) => r.frozenByRun && !r.restored && r.writeState).map(async (r): Promise<FreezeOutcome> => {
     try {
-      await topology.adapter.unfreeze(cfg, r.writeState!, { replicaUrl: r.url, masterConfig });
-    } finally {
-      await cfg.close();
+      const cfg = await topology.openConfig(r.url);
+      try {
+        await topology.adapter.unfreeze(cfg, r.writeState!);
+      } finally {
+        await cfg.close();
+      }
+      r.restored = true;
+      events({ type: 'replica', url: r.url, action: 'unfreeze', ok: true, message: 'writable again' });
+      return { url: r.url, ok: true };
+    } catch (err) {
+      events({ type: 'replica', url: r.url, action: 'unfreeze', ok: false, message: errorMessage(err) });
+      return { url: r.url, ok: false, error: errorMessage(err) };
     }
-    r.restored = true;
-    events({ type: 'replica', url: r.url, action: 'unfreeze', ok: true, message: 'writable again' });
-    return { url: r.url, ok: true };
-  } catch (err) {
-    events({ type: 'replica', url: r.url, action: 'unfreeze', ok: false, message: errorMessage(err) });
-    return { url: r.url, ok: false, error: errorMessage(err) };
-  }
+  }));
 }

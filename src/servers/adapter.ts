@@ -25,14 +25,6 @@ export interface WriteState {
   ownId?: string;
 }
 
-/** What an unfreeze may need besides the replica itself. */
-export interface UnfreezeContext {
-  /** The replica's URL, as the tool knows it. */
-  replicaUrl: string;
-  /** A cn=config connection to the master, when it can be had. */
-  masterConfig?: Directory;
-}
-
 /** The master's state without the replica's own id (see `WriteState.ownId`). */
 export function withoutOwnId(master: ReplicationState, ownId: string | undefined): ReplicationState {
   if (ownId === undefined || !master.has(ownId)) return master;
@@ -61,7 +53,7 @@ export interface ServerAdapter {
   /** Makes client writes fail while replication still applies (SPEC §7.3). */
   freeze(config: Directory, state: WriteState, masterUrl: string): Promise<void>;
   /** Restores the state recorded before the freeze. */
-  unfreeze(config: Directory, state: WriteState, around?: UnfreezeContext): Promise<void>;
+  unfreeze(config: Directory, state: WriteState): Promise<void>;
   /** Provider / consumer URLs the master replicates the suffix with (for replica discovery). */
   discoverReplicas(config: Directory, suffix: string): Promise<string[]>;
   /** Replication problems a server reports about itself (e.g. agreements in error), for preflight. */

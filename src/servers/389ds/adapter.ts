@@ -70,21 +70,11 @@ export const dirsrvAdapter: ServerAdapter = {
     await config.modify(state.entryDn, [{ operation: 'replace', attribute: 'nsDS5ReplicaType', values: [HUB] }]);
   },
 
-  async unfreeze(config, state, around) {
+  async unfreeze(config, state) {
     const others = state.others ?? [];
     const now = await config.get(state.entryDn, REPLICA_ATTRIBUTES);
     // Already a supplier again (repaired offline): 389 DS refuses to set a live supplier's id.
-    if (!now || getFirst(now, 'nsDS5ReplicaType') !== state.original[0]) {
-      // Promoting a hub while the master is in a session with it was seen to crash ns-slapd
-      // (both replicas at once, right after the convergence wait): the master's agreement to it
-      // is paused, and its session let finish, for the time of the promotion.
-      const quiet = around?.masterConfig ? await pauseAgreementsTo(around.masterConfig, state.entryDn, around.replicaUrl) : [];
-      try {
-        await restoreReplicaType(config, state);
-      } finally {
-        if (around?.masterConfig && quiet.length > 0) await resumeAgreements(around.masterConfig, quiet);
-      }
-    }
+    if (!now || getFirst(now, 'nsDS5ReplicaType') !== state.original[0]) await restoreReplicaType(config, state);
     await resumeAgreements(config, others.filter((o) => o.dn).map((o) => ({ dn: o.dn!, enabled: o.original })));
   },
 
@@ -128,27 +118,6 @@ export async function resumeAgreements(config: Directory, agreements: { dn: stri
       await set(dn, ['on']);
     }
   }
-}
-
-/**
- * Pauses the agreements of a supplier (`config`) that replicate to `replicaUrl`, found under the
- * supplier's replica entry `replicaDn` (the same DN on every node) by host and port, and waits
- * for their sessions to end. Returns them with their `nsds5ReplicaEnabled` before, to resume.
- */
-async function pauseAgreementsTo(config: Directory, replicaDn: string, replicaUrl: string): Promise<{ dn: string; enabled: string[] }[]> {
-  const target = new URL(replicaUrl);
-  const port = target.port || (target.protocol === 'ldaps:' ? '636' : '389');
-  const found: { dn: string; host: string; enabled: string[] }[] = [];
-  for await (const e of config.search({ base: replicaDn, scope: 'one', filter: '(objectClass=nsds5replicationagreement)', attributes: ['nsDS5ReplicaHost', 'nsDS5ReplicaPort', 'nsds5ReplicaEnabled'] })) {
-    if (getFirst(e, 'nsDS5ReplicaPort') !== port) continue;
-    found.push({ dn: e.dn, host: (getFirst(e, 'nsDS5ReplicaHost') ?? '').toLowerCase(), enabled: getValues(e, 'nsds5ReplicaEnabled').map(String) });
-  }
-  // The same port on several hosts: only the one with the replica's host name.
-  const chosen = found.length > 1 ? found.filter((a) => a.host === target.hostname.toLowerCase()) : found;
-  const active = chosen.filter((a) => (a.enabled[0] ?? 'on').toLowerCase() === 'on');
-  for (const a of active) await config.modify(a.dn, [{ operation: 'replace', attribute: 'nsds5ReplicaEnabled', values: ['off'] }]);
-  await waitForIdleAgreements(config, active.map((a) => a.dn));
-  return active.map((a) => ({ dn: a.dn, enabled: a.enabled }));
 }
 
 /** Waits (at most `timeoutMs`) until none of these agreements has a session in progress. */

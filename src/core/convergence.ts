@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../errors.js';
 import type { Directory } from '../ldap/directory.js';
 import { describeLag } from '../servers/csn.js';
-import { withoutOwnId, type ReplicationState, type WriteState } from '../servers/adapter.js';
+import type { ReplicationState } from '../servers/adapter.js';
 import type { EventSink } from './events.js';
 import type { Topology } from './topology.js';
 
@@ -41,10 +41,10 @@ export function nextPollDelay(previousMs: number, moved: boolean, pollMs: number
  * every replica in parallel until each has it, or until the timeout. A replica whose connection
  * drops is reconnected on the next poll.
  */
-export async function waitForConvergence(topology: Topology, replicas: { url: string; writeState?: WriteState }[], options: ConvergenceOptions, events: EventSink): Promise<ConvergenceResult[]> {
+export async function waitForConvergence(topology: Topology, urls: string[], options: ConvergenceOptions, events: EventSink): Promise<ConvergenceResult[]> {
   const target = await topology.adapter.readReplicationState(topology.master, topology.config.suffix);
   const started = Date.now();
-  return Promise.all(replicas.map((r) => pollReplica(topology, r.url, withoutOwnId(target, r.writeState?.ownId), started, options, events)));
+  return Promise.all(urls.map((url) => pollReplica(topology, url, target, started, options, events)));
 }
 
 async function pollReplica(topology: Topology, url: string, target: ReplicationState, started: number, options: ConvergenceOptions, events: EventSink): Promise<ConvergenceResult> {

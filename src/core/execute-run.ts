@@ -136,7 +136,7 @@ export async function executeRun(topology: Topology, record: RunRecord, plan: Up
     events({ type: 'phase', phase: 'converge', message: `waiting for ${topology.replicas.length} replica(s) to converge` });
     await failpoint('converge');
     const waitStarted = Date.now();
-    const converged = await waitForConvergence(topology, record.replicas, { timeoutMs: settings.timeoutMs, pollMs: settings.pollMs, signal: settings.signal }, events);
+    const converged = await waitForConvergence(topology, record.replicas.map((r) => r.url), { timeoutMs: settings.timeoutMs, pollMs: settings.pollMs, signal: settings.signal }, events);
     report.convergeMs = Date.now() - waitStarted;
     applyConvergence(report, converged);
     const lagging = converged.filter((c) => !c.converged);
@@ -229,7 +229,7 @@ async function rollBack(topology: Topology, record: RunRecord, report: RunReport
     return;
   }
   report.rolledBack = true;
-  const converged = await waitForConvergence(topology, record.replicas, { timeoutMs: settings.timeoutMs, pollMs: settings.pollMs }, events);
+  const converged = await waitForConvergence(topology, record.replicas.map((r) => r.url), { timeoutMs: settings.timeoutMs, pollMs: settings.pollMs }, events);
   applyConvergence(report, converged);
   await giveBack(topology, record, report, events);
   record.state = 'rolled-back';

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../errors.js';
-import { withoutOwnId, type ReplicationState, type WriteState } from '../servers/adapter.js';
+import type { WriteState, ReplicationState } from '../servers/adapter.js';
 import { describeLag } from '../servers/csn.js';
 import type { EventSink } from './events.js';
 import type { Topology } from './topology.js';
@@ -87,7 +87,7 @@ async function checkReplica(topology: Topology, url: string, reachable: boolean,
         finding.problems.push(`no replication state on ${topology.config.suffix}: the suffix is not replicated to it`);
         return finding;
       }
-      const cmp = topology.adapter.compare(withoutOwnId(masterState, finding.writeState?.ownId), state);
+      const cmp = topology.adapter.compare(masterState, state);
       finding.converged = cmp.caughtUp;
       finding.lag = describeLag(cmp);
       if (cmp.caughtUp) break;

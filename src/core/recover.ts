@@ -67,7 +67,7 @@ export async function recover(topology: Topology, options: RecoverOptions, event
     await store.removeHistory(record.runId);
     await store.setVersion(record.storedBefore);
     events({ type: 'info', message: `rollback: ${report.changesUndone} change(s) undone` });
-    await waitForConvergence(topology, record.replicas, { timeoutMs: options.timeoutMs, pollMs: options.pollMs }, events);
+    await waitForConvergence(topology, record.replicas.map((r) => r.url), { timeoutMs: options.timeoutMs, pollMs: options.pollMs }, events);
   }
   if (record) {
     const results = await unfreezeReplicas(topology, record.replicas, events);

@@ -1,6 +1,6 @@
 import { RefusedError, errorMessage } from '../errors.js';
 import { describeLag } from '../servers/csn.js';
-import { withoutOwnId, type WriteState } from '../servers/adapter.js';
+import type { WriteState } from '../servers/adapter.js';
 import { holderIsDead } from './liveness.js';
 import { loadPlan, type LoadedPlan } from './planning.js';
 import type { LockInfo, RunRecord } from './records.js';
@@ -66,9 +66,16 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
       status.error = r.error;
       return status;
     }
-    let ws: WriteState | undefined;
+    try {
+      const cmp = adapter.compare(masterState, await adapter.readReplicationState(r.data, config.suffix));
+      status.converged = cmp.caughtUp;
+      status.lag = describeLag(cmp);
+    } catch (err) {
+      status.error = errorMessage(err);
+    }
     try {
       const cfg = await topology.openConfig(r.url);
+      let ws: WriteState;
       try {
         ws = await adapter.readWriteState(cfg, config.suffix);
       } finally {
@@ -77,14 +84,7 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
       status.frozen = ws.frozen;
       if (ws.frozen) status.frozenBy = frozenBy(runs, r.url);
     } catch (err) {
-      status.error = `configuration not readable: ${errorMessage(err)}`;
-    }
-    try {
-      const cmp = adapter.compare(withoutOwnId(masterState, ws?.ownId), await adapter.readReplicationState(r.data, config.suffix));
-      status.converged = cmp.caughtUp;
-      status.lag = describeLag(cmp);
-    } catch (err) {
-      status.error = errorMessage(err);
+      status.error = status.error ?? `configuration not readable: ${errorMessage(err)}`;
     }
     return status;
   }));

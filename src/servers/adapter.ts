@@ -17,20 +17,6 @@ export interface WriteState {
    * `dn` when that is another entry than `entryDn`.
    */
   others?: { attribute: string; original: string[]; dn?: string }[];
-  /**
-   * The id under which this server records its own changes in the replication state, where the
-   * tool knows it (389 DS: `nsDS5ReplicaId`). A replica cannot miss its own changes, and a 389 DS
-   * hub drops its former id from its RUV: convergence leaves this id out (`withoutOwnId`).
-   */
-  ownId?: string;
-}
-
-/** The master's state without the replica's own id (see `WriteState.ownId`). */
-export function withoutOwnId(master: ReplicationState, ownId: string | undefined): ReplicationState {
-  if (ownId === undefined || !master.has(ownId)) return master;
-  const out = new Map(master);
-  out.delete(ownId);
-  return out;
 }
 
 /** The replication state of the suffix on one server: an id → max CSN map. */

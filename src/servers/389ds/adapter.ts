@@ -44,7 +44,6 @@ export const dirsrvAdapter: ServerAdapter = {
     const type = getFirst(replica, 'nsDS5ReplicaType') ?? '';
     return {
       entryDn: replica.dn, attribute: 'nsDS5ReplicaType', original: [type],
-      ownId: getFirst(replica, 'nsDS5ReplicaId'),
       // Not a supplier, or held read-only by its administrator: already frozen, left alone.
       frozen: type !== SUPPLIER || state.toLowerCase() !== 'backend',
       others: [

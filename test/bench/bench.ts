@@ -166,7 +166,7 @@ async function main(): Promise<void> {
     }
     bench.nextVersion();
     const search = ok('ldapsearch', await timed('ldapsearch', [
-      ...ldapArgs(cluster, join(dir, 'bench-password')), '-b', `ou=bench,${cluster.suffix}`, '-s', 'one', '-E', 'pr=500/noprompt',
+      ...ldapArgs(cluster, clientPasswordFile(cluster)), '-b', `ou=bench,${cluster.suffix}`, '-s', 'one', '-E', 'pr=500/noprompt',
       '(objectClass=inetOrgPerson)', 'description',
     ], { rss: true }));
     const dry = ok('dry run', await bench.cli(['upgrade', '--dry-run', '--ldif'], { rss: true }));

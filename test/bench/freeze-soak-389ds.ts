@@ -12,14 +12,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Directory } from '../../src/ldap/directory.js';
 import { startCluster } from '../../src/sandbox/index.js';
 import { dirsrvAdapter } from '../../src/servers/389ds/adapter.js';
+import { clientWrite as clientWriteAs } from '../helpers/ldap.js';
 
 const TLS = { startTLS: false, insecure: false };
 const c = await startCluster({ kind: '389ds', nodes: 3, dir: mkdtempSync(join(tmpdir(), 'soak389-')) });
 const open = (url: string, as: 'data' | 'config') => Directory.open({ url, tls: TLS, bindDn: as === 'data' ? c.bindDn : c.configDn, password: as === 'data' ? c.password : c.configPassword });
-const { Client, Attribute, Change } = await import('ldapts');
 const master = await open(c.nodes[0]!.url, 'data');
 const write = async (n: number) => { for (let i = 0; i < n; i++) await master.modify(`uid=user${String(1 + (i % 300)).padStart(4, '0')},ou=people,${c.suffix}`, [{ operation: 'replace', attribute: 'description', values: [`x${Date.now()}-${i}`] }]); };
-const clientWrite = async (url: string) => { const cl = new Client({ url }); await cl.bind(c.bindDn, c.password); try { await cl.modify(`uid=user0003,ou=people,${c.suffix}`, [new Change({ operation: 'replace', modification: new Attribute({ type: 'roomNumber', values: [String(Date.now())] }) })]); return 0; } catch (e) { return (e as { code?: number }).code ?? -1; } finally { await cl.unbind(); } };
+// A real client's write (ldapmodify): 0, or 10 (referral) from a frozen replica.
+const clientWrite = (url: string) => clientWriteAs(c, url, `uid=user0003,ou=people,${c.suffix}`);
 const replicas = c.nodes.slice(1);
 let bad = 0;
 for (let round = 1; round <= Number(process.env.ROUNDS ?? 15); round++) {

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Directory } from '../../src/ldap/directory.js';
 import { adapterFor } from '../../src/servers/detect.js';
 import type { SandboxCluster } from '../../src/sandbox/index.js';
 import { waitUntilNodesAgree } from '../../src/sandbox/convergence.js';
+
+export { clientPasswordFile } from '../helpers/ldap.js';
 
 export const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 
@@ -43,13 +44,6 @@ export function timed(command: string, args: string[], options: { rss?: boolean;
 export function ok(what: string, r: Timed): Timed {
   if (r.code !== 0) throw new Error(`${what} exited ${r.code}:\n${r.stderr.slice(-2000)}`);
   return r;
-}
-
-/** ldap-utils read the whole file as the password with -y: a copy without the newline. */
-export function clientPasswordFile(cluster: SandboxCluster): string {
-  const file = join(cluster.dir, 'bench-password');
-  writeFileSync(file, cluster.password, { mode: 0o600 });
-  return file;
 }
 
 export function ldapArgs(cluster: SandboxCluster, passwordFile: string): string[] {

@@ -70,6 +70,13 @@ export async function setReadOnly(cluster: SandboxCluster, url: string, value: b
   });
 }
 
+/** The bind password for ldap-utils' `-y`, which takes the whole file: a copy without the newline. */
+export function clientPasswordFile(cluster: SandboxCluster): string {
+  const file = join(cluster.dir, 'client-password');
+  if (!existsSync(file)) writeFileSync(file, cluster.password, { mode: 0o600 });
+  return file;
+}
+
 /**
  * A client write on a node by a real client (`ldapmodify`, which neither sends ManageDsaIT nor
  * chases referrals); returns its exit code, the LDAP result code: 0, 53 unwilling (a frozen
@@ -78,9 +85,7 @@ export async function setReadOnly(cluster: SandboxCluster, url: string, value: b
  */
 export async function clientWrite(cluster: SandboxCluster, url: string, dn = `uid=user0001,ou=people,${cluster.suffix}`): Promise<number> {
   const ldif = `dn: ${dn}\nchangetype: modify\nreplace: roomNumber\nroomNumber: probe\n-\n\ndn: ${dn}\nchangetype: modify\ndelete: roomNumber\n-\n`;
-  // ldapmodify -y takes the whole file as the password, so this copy has no newline.
-  const pwFile = join(cluster.dir, 'client-password');
-  if (!existsSync(pwFile)) writeFileSync(pwFile, cluster.password, { mode: 0o600 });
+  const pwFile = clientPasswordFile(cluster);
   return new Promise((resolve) => {
     const child = spawn('ldapmodify', ['-x', '-H', url, '-D', cluster.bindDn, '-y', pwFile], { stdio: ['pipe', 'ignore', 'ignore'] });
     child.on('close', (code) => resolve(code ?? -1));
@@ -135,8 +140,7 @@ export async function bulkLoad(cluster: SandboxCluster, ou: string, count: numbe
     const uid = `${ou}${String(i).padStart(5, '0')}`;
     lines.push(`dn: uid=${uid},ou=${ou},${cluster.suffix}\nobjectClass: inetOrgPerson\nuid: ${uid}\ncn: ${ou} ${i}\nsn: ${i}\ndescription: loaded\n`);
   }
-  const pwFile = join(cluster.dir, 'client-password');
-  if (!existsSync(pwFile)) writeFileSync(pwFile, cluster.password, { mode: 0o600 });
+  const pwFile = clientPasswordFile(cluster);
   const code = await new Promise<number>((resolve) => {
     const child = spawn('ldapadd', ['-x', '-H', cluster.nodes[0]!.url, '-D', cluster.bindDn, '-y', pwFile], { stdio: ['pipe', 'ignore', 'inherit'] });
     child.on('close', (c) => resolve(c ?? -1));

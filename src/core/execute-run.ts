@@ -5,7 +5,7 @@ import { LiveStore } from './context/live-store.js';
 import { waitForConvergence, type ConvergenceResult } from './convergence.js';
 import type { EventSink } from './events.js';
 import { failpoint } from './failpoints.js';
-import { freezeReplicas, readWriteStates, unfreezeReplicas } from './freeze.js';
+import { DRAIN_TIMEOUT_MS, freezeReplicas, readWriteStates, unfreezeReplicas } from './freeze.js';
 import { Journal, readJournal } from './journal.js';
 import { LEASE_MS, leaseExpiry } from './liveness.js';
 import type { RunRecord } from './records.js';
@@ -51,7 +51,7 @@ export async function executeRun(topology: Topology, record: RunRecord, plan: Up
       url: r.url, freeze: r.frozenByRun ? 'NotExecuted' : 'Success', alreadyReadOnly: !r.frozenByRun,
       converge: 'NotExecuted', unfreeze: r.frozenByRun ? 'NotExecuted' : 'Success',
     }));
-    const frozen = await freezeReplicas(topology, record.replicas, events);
+    const frozen = await freezeReplicas(topology, record.replicas, events, Math.min(settings.timeoutMs, DRAIN_TIMEOUT_MS));
     for (const f of frozen) replica(report, f.url).freeze = f.ok ? 'Success' : 'Error';
     const failedFreeze = frozen.filter((f) => !f.ok);
     if (failedFreeze.length > 0) {

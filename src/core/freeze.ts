@@ -1,8 +1,15 @@
-import { errorMessage } from '../errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errorMessage, RefusedError } from '../errors.js';
+import type { Directory } from '../ldap/directory.js';
+import type { ServerAdapter } from '../servers/adapter.js';
+import { describeLag } from '../servers/csn.js';
 import type { EventSink } from './events.js';
 import { failpoint } from './failpoints.js';
 import type { RunReplica } from './records.js';
 import type { Topology } from './topology.js';
+
+/** The longest wait for a frozen replica's last client writes to reach the master. */
+export const DRAIN_TIMEOUT_MS = 60_000;
 
 export interface FreezeOutcome {
   url: string;
@@ -24,13 +31,20 @@ export async function readWriteStates(topology: Topology): Promise<RunReplica[]>
   }));
 }
 
-/** Freezes, in parallel, every replica the run is to freeze (SPEC §7.3). */
-export async function freezeReplicas(topology: Topology, replicas: RunReplica[], events: EventSink): Promise<FreezeOutcome[]> {
+/**
+ * Freezes, in parallel, every replica the run is to freeze (SPEC §7.3). Each one is also drained:
+ * the changes its clients wrote just before the freeze must have reached the master before the
+ * scripts run (they would not see them otherwise), waited for at most `drainTimeoutMs`.
+ */
+export async function freezeReplicas(topology: Topology, replicas: RunReplica[], events: EventSink, drainTimeoutMs: number): Promise<FreezeOutcome[]> {
   return Promise.all(replicas.filter((r) => r.frozenByRun).map(async (r): Promise<FreezeOutcome> => {
     try {
       const cfg = await topology.openConfig(r.url);
       try {
-        await topology.adapter.freeze(cfg, r.writeState!, topology.config.master.url);
+        await topology.adapter.freeze(cfg, r.writeState!, {
+          masterUrl: topology.config.master.url,
+          drain: () => drain(topology, r.url, drainTimeoutMs),
+        });
       } finally {
         await cfg.close();
       }
@@ -62,4 +76,31 @@ export async function unfreezeReplicas(topology: Topology, replicas: RunReplica[
       return { url: r.url, ok: false, error: errorMessage(err) };
     }
   }));
+}
+
+/**
+ * Waits until `master` has every change `replica` holds now (polling the master at 20 ms, backing
+ * off to 500 ms). Refused after `timeoutMs`: the replica's own changes do not reach the master,
+ * and running the scripts without them would upgrade an incomplete directory.
+ */
+export async function drainInto(adapter: ServerAdapter, suffix: string, master: Directory, replica: Directory, timeoutMs: number): Promise<void> {
+  const own = await adapter.readReplicationState(replica, suffix);
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 20; ; delay = Math.min(delay * 1.5, 500)) {
+    const cmp = adapter.compare(own, await adapter.readReplicationState(master, suffix));
+    if (cmp.caughtUp) return;
+    if (Date.now() >= deadline) {
+      throw new RefusedError(`the master lacks changes this replica holds (master ${describeLag(cmp)}) after ${Math.round(timeoutMs / 1000)} s: check replication from it to the master`);
+    }
+    await sleep(delay);
+  }
+}
+
+async function drain(topology: Topology, url: string, timeoutMs: number): Promise<void> {
+  const data = await topology.openData(url);
+  try {
+    await drainInto(topology.adapter, topology.config.suffix, topology.master, data, timeoutMs);
+  } finally {
+    await data.close();
+  }
 }

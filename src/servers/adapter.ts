@@ -19,6 +19,15 @@ export interface WriteState {
   others?: { attribute: string; original: string[]; dn?: string }[];
 }
 
+export interface FreezeContext {
+  masterUrl: string;
+  /**
+   * Waits until the master has every change this replica holds (its clients' last writes before
+   * the freeze), so that the scripts see them and nothing is lost; throws after a bounded time.
+   */
+  drain(): Promise<void>;
+}
+
 /** The replication state of the suffix on one server: an id → max CSN map. */
 export type ReplicationState = Map<string, string>;
 
@@ -36,8 +45,12 @@ export interface ServerAdapter {
   compare(master: ReplicationState, replica: ReplicationState): CatchUp;
   /** Reads a replica's current write state over its cn=config connection. */
   readWriteState(config: Directory, suffix: string): Promise<WriteState>;
-  /** Makes client writes fail while replication still applies (SPEC §7.3). */
-  freeze(config: Directory, state: WriteState, masterUrl: string): Promise<void>;
+  /**
+   * Makes client writes fail while replication still applies (SPEC §7.3). Once client writes are
+   * held, and before anything that would drop changes the replica has not sent yet, it calls
+   * `context.drain()`, which returns when the master has every change the replica holds.
+   */
+  freeze(config: Directory, state: WriteState, context: FreezeContext): Promise<void>;
   /** Restores the state recorded before the freeze. */
   unfreeze(config: Directory, state: WriteState): Promise<void>;
   /** Provider / consumer URLs the master replicates the suffix with (for replica discovery). */

@@ -12,6 +12,9 @@ const SUPPLIER = '3';
 const HUB = '2';
 /** The replica id 389 DS gives every read-only replica (hub or consumer) when it starts. */
 const READ_ONLY_REPLICA_ID = '65535';
+const MAPPING_STATE = 'nsslapd-state';
+const FROZEN_STATE = 'referral on update';
+const AGREEMENT_ENABLED = 'nsds5ReplicaEnabled';
 
 /**
  * 389 Directory Server (multi-supplier). `nsslapd-readonly` would also refuse replicated changes,
@@ -49,23 +52,35 @@ export const dirsrvAdapter: ServerAdapter = {
       others: [
         // Given back with the type: 389 DS wants the id whenever a replica becomes read-write.
         { attribute: 'nsDS5ReplicaId', original: getValues(replica, 'nsDS5ReplicaId').map(String) },
+        // Holds client writes while the replica's last changes go out, before it becomes a hub
+        // (only where replication has set the referral the state needs).
+        ...(getFirst(tree, 'nsslapd-referral') ? [{ dn: tree.dn, attribute: MAPPING_STATE, original: [state] }] : []),
         // Its own outgoing agreements pause while it is a hub: a hub with a supplier's agreements
         // fails them with "duplicate replica ID" and then waits for an administrator.
-        ...(await agreements(config, suffix)).map((a) => ({ dn: a.dn, attribute: 'nsds5ReplicaEnabled', original: a.enabled })),
+        ...(await agreements(config, suffix)).map((a) => ({ dn: a.dn, attribute: AGREEMENT_ENABLED, original: a.enabled })),
       ],
     };
   },
 
-  async freeze(config, state) {
-    const paused = (state.others ?? []).filter((o) => o.dn).map((o) => o.dn!);
-    for (const dn of paused) await config.modify(dn, [{ operation: 'replace', attribute: 'nsds5ReplicaEnabled', values: ['off'] }]);
-    // A session still running when the replica becomes a hub fails with "duplicate replica ID"
-    // and then waits for an administrator: let the paused agreements finish theirs first.
-    await waitForIdleAgreements(config, paused);
+  async freeze(config, state, context) {
     // Idempotent (a resumed run freezes again): 389 DS refuses to set a hub's type to hub.
     const now = await config.get(state.entryDn, REPLICA_ATTRIBUTES);
     if (now && getFirst(now, 'nsDS5ReplicaType') === HUB) return;
-    // The replica id stays: the csn generator state in nsState names it.
+    const others = state.others ?? [];
+    // 1. Client writes get a referral from now on (an incoming replication session can give the
+    //    state back for a moment; step 3 makes it hold).
+    const tree = others.find((o) => o.dn && o.attribute === MAPPING_STATE);
+    if (tree) await config.modify(tree.dn!, [{ operation: 'replace', attribute: MAPPING_STATE, values: [FROZEN_STATE] }]);
+    // 2. Becoming a hub drops the replica's own changes from its changelog: every one of them
+    //    must have reached the master first, or it would be lost to the topology.
+    await context.drain();
+    const paused = others.filter((o) => o.dn && o.attribute === AGREEMENT_ENABLED).map((o) => o.dn!);
+    for (const dn of paused) await config.modify(dn, [{ operation: 'replace', attribute: AGREEMENT_ENABLED, values: ['off'] }]);
+    // A session still running when the replica becomes a hub fails with "duplicate replica ID"
+    // and then waits for an administrator: let the paused agreements finish theirs first.
+    await waitForIdleAgreements(config, paused);
+    // 3. A hub: the replication plugin itself keeps "referral on update". The replica id stays in
+    //    the entry (the csn generator state in nsState names it).
     await config.modify(state.entryDn, [{ operation: 'replace', attribute: 'nsDS5ReplicaType', values: [HUB] }]);
   },
 
@@ -74,7 +89,17 @@ export const dirsrvAdapter: ServerAdapter = {
     const now = await config.get(state.entryDn, REPLICA_ATTRIBUTES);
     // Already a supplier again (repaired offline): 389 DS refuses to set a live supplier's id.
     if (!now || getFirst(now, 'nsDS5ReplicaType') !== state.original[0]) await restoreReplicaType(config, state);
-    await resumeAgreements(config, others.filter((o) => o.dn).map((o) => ({ dn: o.dn!, enabled: o.original })));
+    // A supplier again sets its mapping tree to "backend" itself; a freeze that stopped before the
+    // demotion left "referral on update" there.
+    const tree = others.find((o) => o.dn && o.attribute === MAPPING_STATE);
+    if (tree) {
+      const current = await config.get(tree.dn!, [MAPPING_STATE]);
+      const want = tree.original[0] ?? 'backend';
+      if ((getFirst(current ?? { dn: tree.dn!, attributes: {} }, MAPPING_STATE) ?? '').toLowerCase() !== want.toLowerCase()) {
+        await config.modify(tree.dn!, [{ operation: 'replace', attribute: MAPPING_STATE, values: [want] }]);
+      }
+    }
+    await resumeAgreements(config, others.filter((o) => o.dn && o.attribute === AGREEMENT_ENABLED).map((o) => ({ dn: o.dn!, enabled: o.original })));
   },
 
   async discoverReplicas(config, suffix) {

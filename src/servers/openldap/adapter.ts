@@ -26,9 +26,10 @@ export const openLdapAdapter: ServerAdapter = {
     return { entryDn: db.entry.dn, attribute: 'olcReadOnly', original, frozen: original.some((v) => v.toUpperCase() === 'TRUE') };
   },
 
-  async freeze(config, state) {
+  async freeze(config, state, context) {
     assertNotFrontend(state);
     await config.modify(state.entryDn, [{ operation: 'replace', attribute: 'olcReadOnly', values: ['TRUE'] }]);
+    await context.drain();
   },
 
   async unfreeze(config, state) {

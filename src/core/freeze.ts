@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage, RefusedError } from '../errors.js';
 import type { Directory } from '../ldap/directory.js';
 import type { ServerAdapter } from '../servers/adapter.js';
-import { describeLag } from '../servers/csn.js';
+import { describeLag, type CatchUp } from '../servers/csn.js';
 import type { EventSink } from './events.js';
 import { failpoint } from './failpoints.js';
 import type { RunReplica } from './records.js';
@@ -64,7 +64,7 @@ export async function unfreezeReplicas(topology: Topology, replicas: RunReplica[
     try {
       const cfg = await topology.openConfig(r.url);
       try {
-        await topology.adapter.unfreeze(cfg, r.writeState!);
+        await topology.adapter.unfreeze(cfg, r.writeState!, { settle: () => settle(topology, r.url) });
       } finally {
         await cfg.close();
       }
@@ -79,20 +79,28 @@ export async function unfreezeReplicas(topology: Topology, replicas: RunReplica[
 }
 
 /**
- * Waits until `master` has every change `replica` holds now (polling the master at 20 ms, backing
- * off to 500 ms). Refused after `timeoutMs`: the replica's own changes do not reach the master,
- * and running the scripts without them would upgrade an incomplete directory.
+ * Waits until `holder` has every change `source` holds now (polling `holder` at 20 ms, backing off
+ * to 500 ms), for at most `timeoutMs`; returns the last comparison.
  */
-export async function drainInto(adapter: ServerAdapter, suffix: string, master: Directory, replica: Directory, timeoutMs: number): Promise<void> {
-  const own = await adapter.readReplicationState(replica, suffix);
+export async function waitUntilHolds(adapter: ServerAdapter, suffix: string, holder: Directory, source: Directory, timeoutMs: number): Promise<CatchUp> {
+  const wanted = await adapter.readReplicationState(source, suffix);
   const deadline = Date.now() + timeoutMs;
   for (let delay = 20; ; delay = Math.min(delay * 1.5, 500)) {
-    const cmp = adapter.compare(own, await adapter.readReplicationState(master, suffix));
-    if (cmp.caughtUp) return;
-    if (Date.now() >= deadline) {
-      throw new RefusedError(`the master lacks changes this replica holds (master ${describeLag(cmp)}) after ${Math.round(timeoutMs / 1000)} s: check replication from it to the master`);
-    }
+    const cmp = adapter.compare(wanted, await adapter.readReplicationState(holder, suffix));
+    if (cmp.caughtUp || Date.now() >= deadline) return cmp;
     await sleep(delay);
+  }
+}
+
+/**
+ * Waits until `master` has every change `replica` holds now. Refused after `timeoutMs`: the
+ * replica's own changes do not reach the master, and running the scripts without them would
+ * upgrade an incomplete directory.
+ */
+export async function drainInto(adapter: ServerAdapter, suffix: string, master: Directory, replica: Directory, timeoutMs: number): Promise<void> {
+  const cmp = await waitUntilHolds(adapter, suffix, master, replica, timeoutMs);
+  if (!cmp.caughtUp) {
+    throw new RefusedError(`the master lacks changes this replica holds (master ${describeLag(cmp)}) after ${Math.round(timeoutMs / 1000)} s: check replication from it to the master`);
   }
 }
 
@@ -102,5 +110,22 @@ async function drain(topology: Topology, url: string, timeoutMs: number): Promis
     await drainInto(topology.adapter, topology.config.suffix, topology.master, data, timeoutMs);
   } finally {
     await data.close();
+  }
+}
+
+/** The longest wait, before a replica is given back, for it to hold what the master has. */
+export const SETTLE_TIMEOUT_MS = 15_000;
+
+/** Best effort: a replica that cannot be read or does not catch up in time is given back anyway. */
+async function settle(topology: Topology, url: string): Promise<void> {
+  try {
+    const data = await topology.openData(url);
+    try {
+      await waitUntilHolds(topology.adapter, topology.config.suffix, data, topology.master, SETTLE_TIMEOUT_MS);
+    } finally {
+      await data.close();
+    }
+  } catch {
+    // Unreachable: unfreezing it fails on its own and says so.
   }
 }

@@ -28,6 +28,10 @@ export interface FreezeContext {
   drain(): Promise<void>;
 }
 
+export interface UnfreezeContext {
+  settle(): Promise<void>;
+}
+
 /** The replication state of the suffix on one server: an id → max CSN map. */
 export type ReplicationState = Map<string, string>;
 
@@ -51,8 +55,12 @@ export interface ServerAdapter {
    * `context.drain()`, which returns when the master has every change the replica holds.
    */
   freeze(config: Directory, state: WriteState, context: FreezeContext): Promise<void>;
-  /** Restores the state recorded before the freeze. */
-  unfreeze(config: Directory, state: WriteState): Promise<void>;
+  /**
+   * Restores the state recorded before the freeze. `context.settle()` waits (bounded, best
+   * effort) until the replica holds every change the master has, for kinds that must not be given
+   * back while the master still sends it changes.
+   */
+  unfreeze(config: Directory, state: WriteState, context: UnfreezeContext): Promise<void>;
   /** Provider / consumer URLs the master replicates the suffix with (for replica discovery). */
   discoverReplicas(config: Directory, suffix: string): Promise<string[]>;
   /** Replication problems a server reports about itself (e.g. agreements in error), for preflight. */

@@ -7,7 +7,7 @@ import { readState, restartNode } from '../../src/sandbox/index.js';
 import { stopProcess } from '../../src/sandbox/processes.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { FIXTURES, scripts } from '../helpers/cluster.js';
-import { FROZEN_WRITE_CODE, isFrozen, setFrozen } from '../helpers/kinds.js';
+import { cutOutgoing, FROZEN_WRITE_CODE, isFrozen, setFrozen } from '../helpers/kinds.js';
 import { clientWrite, eventually, readAttr, settledDumps, withDirectory } from '../helpers/ldap.js';
 
 function handshake() {
@@ -112,6 +112,29 @@ describe(`upgrade on a real 3-node ${kind} sandbox`, () => {
     await assertWritableAndUnlocked(c);
     expect(await readAttr(c, c.nodes[0]!.url, `cn=schema-version,${c.suffix}`, 'description')).toEqual([]);
     expect((await runCli(['status', '--check', ...c.run], { config: c.configFile })).code).toBe(10);
+  });
+
+  it("a replica whose last client write has not reached the master: refused (exit 7) before any script, nothing written", async () => {
+    const c = await cluster('basic');
+    const replica = c.nodes[1]!.url;
+    const dn = `uid=user0150,ou=people,${c.suffix}`;
+    const restore = await cutOutgoing(c, replica);
+    try {
+      await withDirectory(c, replica, 'data', (d) => d.modify(dn, [{ operation: 'replace', attribute: 'title', values: ['written on a replica'] }]));
+      const r = await runCli(['upgrade', '--yes', '--timeout', '3', ...c.run], { config: c.configFile });
+      expect(r.code, r.stderr).toBe(7);
+      expect(r.stderr).toContain(`freeze failed: ${replica}: the master lacks changes this replica holds`);
+      expect(r.stderr).toContain('nothing was written');
+      // No version stored (the version entry holds the lock, so it may exist), no script ran.
+      expect((await readAttr(c, c.nodes[0]!.url, `cn=schema-version,${c.suffix}`, 'description')) ?? []).toEqual([]);
+      expect(await readAttr(c, c.nodes[0]!.url, `ou=fixture,${c.suffix}`, 'ou')).toBeNull();
+      expect(await readAttr(c, c.nodes[0]!.url, dn, 'title')).toEqual([]);
+    } finally {
+      await restore();
+    }
+    // Once the link is back the write reaches the master, and the upgrade goes through.
+    await eventually(async () => (await readAttr(c, c.nodes[0]!.url, dn, 'title'))?.[0] === 'written on a replica', 30_000);
+    await assertWritableAndUnlocked(c);
   });
 
   it('names the entry and the LDAP error when a write is refused', async () => {

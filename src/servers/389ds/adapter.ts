@@ -84,11 +84,18 @@ export const dirsrvAdapter: ServerAdapter = {
     await config.modify(state.entryDn, [{ operation: 'replace', attribute: 'nsDS5ReplicaType', values: [HUB] }]);
   },
 
-  async unfreeze(config, state) {
+  async unfreeze(config, state, context) {
     const others = state.others ?? [];
     const now = await config.get(state.entryDn, REPLICA_ATTRIBUTES);
     // Already a supplier again (repaired offline): 389 DS refuses to set a live supplier's id.
-    if (!now || getFirst(now, 'nsDS5ReplicaType') !== state.original[0]) await restoreReplicaType(config, state);
+    if (!now || getFirst(now, 'nsDS5ReplicaType') !== state.original[0]) {
+      // As a hub it lost its own id from its RUV, so the master sends it its own old changes
+      // again. Arriving after the promotion, they reach the replica as changes of its own id: its
+      // RUV then no longer starts with its own id and its peers refuse it ("duplicate replica
+      // ID"; measured: 3 of 6 soak rounds). So it is given back once it holds what the master has.
+      await context.settle();
+      await restoreReplicaType(config, state);
+    }
     // A supplier again sets its mapping tree to "backend" itself; a freeze that stopped before the
     // demotion left "referral on update" there.
     const tree = others.find((o) => o.dn && o.attribute === MAPPING_STATE);

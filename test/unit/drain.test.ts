@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { drainInto } from '../../src/core/freeze.js';
+import { RefusedError } from '../../src/errors.js';
+import type { Directory } from '../../src/ldap/directory.js';
+import type { ReplicationState, ServerAdapter } from '../../src/servers/adapter.js';
+import { openLdapAdapter } from '../../src/servers/openldap/adapter.js';
+
+const csn = (t: string, sid: string) => `${t}.000000Z#000000#${sid}#000000`;
+
+/** An adapter whose replication state is read from a per-directory script of states. */
+function scripted(states: Map<object, ReplicationState[]>): { adapter: ServerAdapter; reads: Map<object, number> } {
+  const reads = new Map<object, number>();
+  const adapter = {
+    ...openLdapAdapter,
+    async readReplicationState(d: Directory) {
+      const list = states.get(d)!;
+      const n = reads.get(d) ?? 0;
+      reads.set(d, n + 1);
+      return list[Math.min(n, list.length - 1)]!;
+    },
+  } as ServerAdapter;
+  return { adapter, reads };
+}
+
+describe('draining a frozen replica into the master', () => {
+  const replica = {} as Directory;
+  const master = {} as Directory;
+  const own = new Map([['001', csn('20261122000005', '001')], ['002', csn('20261122000009', '002')]]);
+
+  it('returns at the first read when the master has every change of the replica', async () => {
+    const { adapter, reads } = scripted(new Map<object, ReplicationState[]>([[replica, [own]], [master, [new Map([['001', csn('20261122000005', '001')], ['002', csn('20261122000010', '002')]])]]]));
+    await drainInto(adapter, 'dc=example,dc=com', master, replica, 1_000);
+    expect(reads.get(master)).toBe(1);
+  });
+
+  it("waits until the replica's last write has reached the master", async () => {
+    const behind = new Map([['001', csn('20261122000005', '001')], ['002', csn('20261122000007', '002')]]);
+    const { adapter, reads } = scripted(new Map<object, ReplicationState[]>([[replica, [own]], [master, [behind, behind, own]]]));
+    await drainInto(adapter, 'dc=example,dc=com', master, replica, 5_000);
+    expect(reads.get(master)).toBe(3);
+    // The replica's own state is read once: what it held when the freeze started.
+    expect(reads.get(replica)).toBe(1);
+  });
+
+  it('is refused, naming what the master lacks, when the changes do not arrive in time', async () => {
+    const never = new Map([['001', csn('20261122000005', '001')]]);
+    const { adapter } = scripted(new Map<object, ReplicationState[]>([[replica, [own]], [master, [never]]]));
+    const err = await drainInto(adapter, 'dc=example,dc=com', master, replica, 150).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RefusedError);
+    expect((err as Error).message).toContain('the master lacks changes this replica holds (master missing changes of server id 002');
+  });
+});

@@ -18,12 +18,14 @@ const AGREEMENT_ENABLED = 'nsds5ReplicaEnabled';
 
 /**
  * 389 Directory Server (multi-supplier). `nsslapd-readonly` would also refuse replicated changes,
- * and a supplier's mapping-tree `nsslapd-state: referral on update` does not hold: the replication
- * plugin sets a supplier's state back to `backend` with the next replicated change (measured here,
- * against LAB-NOTES). So a replica is frozen by making it a read-only replica for the time of the
- * run: its replica entry becomes a hub's (`nsDS5ReplicaType: 2`, its id kept), for which the
- * plugin itself keeps `referral on update` — client writes get a referral to the suppliers,
- * replicated changes still apply — and its own agreements are paused. Unfreezing restores both.
+ * and a supplier's mapping-tree `nsslapd-state: referral on update` holds only until the next
+ * incoming replication session (the plugin resets it from the replica's type). So a replica is
+ * frozen by making it a read-only replica for the time of the run: its replica entry becomes a
+ * hub's (`nsDS5ReplicaType: 2`), for which the plugin itself keeps `referral on update` — client
+ * writes get a referral to the suppliers, replicated changes still apply — and its own agreements
+ * are paused. Becoming a hub makes 389 DS forget the replica's own id (RUV element and changelog),
+ * so the replica is drained first (the mapping-tree state holds client writes meanwhile), and it
+ * is given back only once it holds what the master has. Unfreezing restores all of it.
  */
 export const dirsrvAdapter: ServerAdapter = {
   kind: '389ds',

@@ -64,7 +64,7 @@ async function pollReplica(topology: Topology, url: string, target: ReplicationS
       const seen = JSON.stringify([...state]);
       moved = last !== undefined && seen !== last;
       last = seen;
-      const cmp = topology.adapter.compare(target, state);
+      const cmp = topology.adapter.compare(target, state, slot?.ownId);
       detail = describeLag(cmp);
       if (cmp.caughtUp) {
         const waitedMs = Date.now() - started;

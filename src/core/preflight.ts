@@ -65,11 +65,13 @@ async function checkReplica(topology: Topology, url: string, reachable: boolean,
     finding.problems.push(`unreachable: ${error}`);
     return finding;
   }
-  const data = topology.replicas.find((r) => r.url === url)!.data!;
+  const slot = topology.replicas.find((r) => r.url === url)!;
+  const data = slot.data!;
   try {
     const cfg = await topology.openConfig(url);
     try {
       finding.writeState = await topology.adapter.readWriteState(cfg, topology.config.suffix);
+      if (finding.writeState.frozen) slot.ownId = finding.writeState.ownId;
       finding.problems.push(...(await topology.adapter.replicationProblems?.(cfg, topology.config.suffix)) ?? []);
     } finally {
       await cfg.close();
@@ -87,7 +89,7 @@ async function checkReplica(topology: Topology, url: string, reachable: boolean,
         finding.problems.push(`no replication state on ${topology.config.suffix}: the suffix is not replicated to it`);
         return finding;
       }
-      const cmp = topology.adapter.compare(masterState, state);
+      const cmp = topology.adapter.compare(masterState, state, slot.ownId);
       finding.converged = cmp.caughtUp;
       finding.lag = describeLag(cmp);
       if (cmp.caughtUp) break;

@@ -67,13 +67,6 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
       return status;
     }
     try {
-      const cmp = adapter.compare(masterState, await adapter.readReplicationState(r.data, config.suffix));
-      status.converged = cmp.caughtUp;
-      status.lag = describeLag(cmp);
-    } catch (err) {
-      status.error = errorMessage(err);
-    }
-    try {
       const cfg = await topology.openConfig(r.url);
       let ws: WriteState;
       try {
@@ -83,8 +76,16 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
       }
       status.frozen = ws.frozen;
       if (ws.frozen) status.frozenBy = frozenBy(runs, r.url);
+      if (ws.frozen) r.ownId = ws.ownId;
     } catch (err) {
-      status.error = status.error ?? `configuration not readable: ${errorMessage(err)}`;
+      status.error = `configuration not readable: ${errorMessage(err)}`;
+    }
+    try {
+      const cmp = adapter.compare(masterState, await adapter.readReplicationState(r.data, config.suffix), r.ownId);
+      status.converged = cmp.caughtUp;
+      status.lag = describeLag(cmp);
+    } catch (err) {
+      status.error = status.error ?? errorMessage(err);
     }
     return status;
   }));

@@ -18,6 +18,8 @@ export interface ReplicaConnection {
   /** Data connection (bind DN); undefined when it could not be opened. */
   data?: Directory;
   error?: string;
+  /** Left out of its convergence checks: its own id, when it was read-only before the run (see WriteState.ownId). */
+  ownId?: string;
 }
 
 /** Open connections to the master and every replica, with the server adapter. */

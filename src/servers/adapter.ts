@@ -13,6 +13,11 @@ export interface WriteState {
   /** Whether the replica refused client writes already (its administrator froze it). */
   frozen: boolean;
   /**
+   * 389 DS: the replica's own id. A supplier made a hub forgets it in its RUV until the master
+   * sends it its changes again, so a replica already read-only is compared without it.
+   */
+  ownId?: string;
+  /**
    * Other attributes the freeze changes, with their values before it (restored on unfreeze); on
    * `dn` when that is another entry than `entryDn`.
    */
@@ -45,8 +50,8 @@ export interface ServerAdapter {
   readonly backupAttributes: string[];
   /** Reads the suffix's replication state (contextCSN / RUV) over a data connection. */
   readReplicationState(data: Directory, suffix: string): Promise<ReplicationState>;
-  /** Whether `replica` has everything of `master`. */
-  compare(master: ReplicationState, replica: ReplicationState): CatchUp;
+  /** Whether `replica` has everything of `master` (leaving out `ownId`, the replica's own id, when given). */
+  compare(master: ReplicationState, replica: ReplicationState, ownId?: string): CatchUp;
   /** Reads a replica's current write state over its cn=config connection. */
   readWriteState(config: Directory, suffix: string): Promise<WriteState>;
   /**

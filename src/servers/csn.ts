@@ -23,10 +23,14 @@ export interface CatchUp {
   behind: { sid: string; master: string; replica?: string }[];
 }
 
-/** A replica has caught up when for every id in the master's set it holds a CSN ≥ the master's. */
-export function compareCsnSets(master: Map<string, string>, replica: Map<string, string>): CatchUp {
+/**
+ * A replica has caught up when for every id in the master's set it holds a CSN ≥ the master's
+ * (but `ownId`, the replica's own id, when given: a server holds its own changes).
+ */
+export function compareCsnSets(master: Map<string, string>, replica: Map<string, string>, ownId?: string): CatchUp {
   const behind: CatchUp['behind'] = [];
   for (const [sid, csn] of master) {
+    if (sid === ownId) continue;
     const theirs = replica.get(sid);
     if (theirs === undefined || theirs < csn) behind.push({ sid, master: csn, replica: theirs });
   }

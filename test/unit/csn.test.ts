@@ -26,6 +26,15 @@ describe('contextCSN comparison', () => {
     expect(describeLag(missing)).toBe('missing changes of server id 002, which it has never heard from');
   });
 
+  it("leaves the replica's own id out when asked (a 389 DS supplier made a hub forgets its own id)", () => {
+    const master = new Map([['1', '6b026b4b000200010000'], ['3', '6b026b08000000030000']]);
+    const hub = new Map([['1', '6b026b4b000200010000']]);
+    expect(compareCsnSets(master, hub).caughtUp).toBe(false);
+    expect(compareCsnSets(master, hub, '3')).toEqual({ caughtUp: true, behind: [] });
+    // Only its own id: another id it never heard from still counts.
+    expect(compareCsnSets(master, hub, '2').behind.map((b) => b.sid)).toEqual(['3']);
+  });
+
   it('compares microseconds by string order (fixed width)', () => {
     const a = '20261121000000.000009Z#000000#001#000000';
     const b = '20261121000000.000010Z#000000#001#000000';

@@ -39,7 +39,7 @@ export const dirsrvAdapter: ServerAdapter = {
     return new Map();
   },
 
-  compare: (master, replica) => compareCsnSets(master, replica),
+  compare: (master, replica, ownId) => compareCsnSets(master, replica, ownId),
 
   async readWriteState(config, suffix) {
     const tree = await findMappingTree(config, suffix);
@@ -51,6 +51,7 @@ export const dirsrvAdapter: ServerAdapter = {
       entryDn: replica.dn, attribute: 'nsDS5ReplicaType', original: [type],
       // Not a supplier, or held read-only by its administrator: already frozen, left alone.
       frozen: type !== SUPPLIER || state.toLowerCase() !== 'backend',
+      ownId: ownId(replica),
       others: [
         // Given back with the type: 389 DS wants the id whenever a replica becomes read-write.
         { attribute: 'nsDS5ReplicaId', original: getValues(replica, 'nsDS5ReplicaId').map(String) },
@@ -178,6 +179,11 @@ async function restoreReplicaType(config: Directory, state: WriteState): Promise
     const id = state.others?.find((o) => o.attribute === 'nsDS5ReplicaId')?.original[0] ?? '(its id)';
     throw new RefusedError(`${config.server}: its replica did not come back after a restart while frozen (389 DS starts a hub with id ${READ_ONLY_REPLICA_ID}, which its state does not match): stop that instance, set "nsDS5ReplicaType: ${state.original[0] ?? SUPPLIER}" and "nsDS5ReplicaId: ${id}" in the entry ${state.entryDn} of its dse.ldif, start it, and run \`ldap-upgrade recover\` again`);
   }
+}
+
+function ownId(replica: LdapEntry): string | undefined {
+  const id = getFirst(replica, 'nsDS5ReplicaId');
+  return id && id !== READ_ONLY_REPLICA_ID ? String(Number(id)) : undefined;
 }
 
 /** `{replica RID URL} MINCSN MAXCSN` values → RID → max CSN (replicas without changes skipped). */

@@ -204,7 +204,9 @@ export class Directory {
   private operationError(err: unknown, what: string): Error {
     const code = codeOf(err);
     if (code === undefined) return this.connectionError(err);
-    return new LdapOperationError(this.server, code, `${what}: ${resultCodeName(code)}`, { cause: err });
+    // Never followed: a referral means this server does not take writes for the entry.
+    const hint = code === ResultCode.referral ? ' — the server refers writes elsewhere: it is read-only here (a replica frozen by a run, a hub or a consumer), not a master' : '';
+    return new LdapOperationError(this.server, code, `${what}: ${resultCodeName(code)}${hint}`, { cause: err });
   }
 
   private connectionError(err: unknown, bindDn?: string): ConnectionError {

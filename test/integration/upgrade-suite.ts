@@ -81,6 +81,11 @@ describe(`upgrade on a real 3-node ${kind} sandbox`, () => {
     const replica = c.nodes[1]!.url;
     expect(await isFrozen(c, replica)).toBe(true);
     expect(await clientWrite(c, replica)).toBe(FROZEN_WRITE_CODE[kind]);
+    // status names the run that froze each replica (389 DS: a referral is not followed).
+    const st = JSON.parse((await runCli(['status', '--json', ...c.run], { config: c.configFile })).stdout);
+    expect(st.replicas.map((x: { frozenBy?: string }) => x.frozenBy)).toEqual([st.lock.runId, st.lock.runId]);
+    const text = (await runCli(['status', ...c.run], { config: c.configFile })).stdout;
+    expect(text).toContain(`${replica}: reachable, frozen by ldap-upgrade run ${st.lock.runId}`);
     const dn = `uid=user0200,ou=people,${c.suffix}`;
     await withDirectory(c, c.nodes[0]!.url, 'data', (d) => d.modify(dn, [{ operation: 'replace', attribute: 'title', values: ['written on the master'] }]));
     await eventually(async () => (await readAttr(c, replica, dn, 'title'))?.[0] === 'written on the master');

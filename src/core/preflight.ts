@@ -39,11 +39,16 @@ export async function preflight(topology: Topology, events: EventSink): Promise<
   if (topology.replicas.length > 0 && masterState.size === 0) {
     problems.push(`${config.master.url}: no replication state (contextCSN) on ${config.suffix}: is it replicated?`);
   }
-  if (topology.adapter.replicationProblems && topology.replicas.length > 0) {
+  if (topology.replicas.length > 0) {
     try {
       const cfg = await topology.openConfig(config.master.url);
       try {
-        for (const p of await topology.adapter.replicationProblems(cfg, config.suffix)) problems.push(`${config.master.url}: ${p}`);
+        for (const p of (await topology.adapter.replicationProblems?.(cfg, config.suffix)) ?? []) problems.push(`${config.master.url}: ${p}`);
+        // Pointed at a replica by mistake: its first write (the lock) would be refused or referred.
+        const own = await topology.adapter.readWriteState(cfg, config.suffix);
+        if (own.frozen) {
+          problems.push(`${config.master.url}: it does not take client writes for ${config.suffix} (${own.attribute}: ${own.original.join(', ') || 'unset'}): the master must be a writable provider/supplier`);
+        }
       } finally {
         await cfg.close();
       }

@@ -142,6 +142,18 @@ describe(`upgrade on a real 3-node ${kind} sandbox`, () => {
     await assertWritableAndUnlocked(c);
   });
 
+  it('pointed at a read-only node as the master: refused by preflight (exit 7), nothing written', async () => {
+    const c = await cluster('basic');
+    const [one, two, three] = c.nodes.map((n) => n.url);
+    await setFrozen(c, two!, true);
+    const r = await runCli(['upgrade', '--yes', '--master', two!, '--replica', one!, '--replica', three!, ...c.run], { config: c.configFile });
+    expect(r.code, r.stderr).toBe(7);
+    expect(r.stderr).toContain(`${two}: it does not take client writes for ${c.suffix}`);
+    expect(await readAttr(c, one!, `cn=schema-version,${c.suffix}`, 'description')).toBeNull();
+    expect(await isFrozen(c, one!)).toBe(false);
+    expect(await isFrozen(c, three!)).toBe(false);
+  });
+
   it('names the entry and the LDAP error when a write is refused', async () => {
     const c = await cluster('basic');
     // team03 gone: the LDIF modify of 1.1.0 hits a missing entry.

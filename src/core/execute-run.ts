@@ -191,6 +191,9 @@ function applyConvergence(report: RunReport, results: ConvergenceResult[]): void
 /** Unfreezes every replica the run froze; a replica that cannot be reached stays listed for `recover`. */
 async function giveBack(topology: Topology, record: RunRecord, report: RunReport, events: EventSink): Promise<void> {
   events({ type: 'phase', phase: 'unfreeze', message: 'unfreeze the replicas' });
+  // The record's time of update is a change on the master: its replication sessions start, and a
+  // 389 DS replica that was a hub gets its own id back before it is given back (settle()).
+  await topology.store.writeRun(record).catch(() => undefined);
   const results = await unfreezeReplicas(topology, record.replicas, events);
   for (const u of results) {
     const r = replica(report, u.url);

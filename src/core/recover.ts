@@ -70,6 +70,8 @@ export async function recover(topology: Topology, options: RecoverOptions, event
     await waitForConvergence(topology, record.replicas.map((r) => r.url), { timeoutMs: options.timeoutMs, pollMs: options.pollMs }, events);
   }
   if (record) {
+    // A change on the master (the record's time of update): see giveBack in execute-run.ts.
+    await store.writeRun(record);
     const results = await unfreezeReplicas(topology, record.replicas, events);
     report.unfrozen = results.filter((r) => r.ok).map((r) => r.url);
     report.stillFrozen = results.filter((r) => !r.ok).map((r) => ({ url: r.url, error: r.error ?? 'unknown error' }));

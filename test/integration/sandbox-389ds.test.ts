@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -21,6 +21,14 @@ describe('389 DS sandbox (CLI)', () => {
     const cfg = await runCli(['status', '--json', '--config', state.configFile, '--scripts', join(import.meta.dirname, '..', '..', 'upgrade-scripts')]);
     expect(cfg.code, cfg.stderr).toBe(0);
     expect(JSON.parse(cfg.stdout)).toMatchObject({ server: expect.stringContaining('389-Directory'), replicas: [{ reachable: true, frozen: false, converged: true }] });
+    // Without replicas: in the file, they are found from the master's replication agreements.
+    const bare = join(mkdtempSync(join(tmpdir(), 'ldap-upgrade-cfg-')), 'ldap-upgrade.yaml');
+    const yaml = readFileSync(state.configFile, 'utf8').replace(/replicas:\n(  - url: .*\n)+/, '');
+    expect(yaml).not.toContain('replicas');
+    writeFileSync(bare, yaml);
+    const found = await runCli(['status', '--json', '--config', bare, '--scripts', join(import.meta.dirname, '..', '..', 'upgrade-scripts')]);
+    expect(found.code, found.stderr).toBe(0);
+    expect(JSON.parse(found.stdout).replicas.map((x: { url: string }) => x.url)).toEqual([state.nodes[1]!.url]);
     const down = await runCli(['sandbox', 'down', '--dir', dir]);
     expect(down.code, down.stderr).toBe(0);
     expect(state.nodes.some((n) => isAlive(n.pid))).toBe(false);

@@ -58,8 +58,12 @@ export async function freezeReplicas(topology: Topology, replicas: RunReplica[],
   }));
 }
 
-/** Restores, in parallel, the original state of every replica the run froze and has not restored yet. */
+/**
+ * Restores, in parallel, the original state of every replica the run froze and has not restored
+ * yet; a replica that was read-only before the run gets its setting back if its server undid it.
+ */
 export async function unfreezeReplicas(topology: Topology, replicas: RunReplica[], events: EventSink): Promise<FreezeOutcome[]> {
+  await Promise.all(replicas.filter((r) => !r.frozenByRun && r.writeState?.frozen).map((r) => keepFrozen(topology, r, events)));
   return Promise.all(replicas.filter((r) => r.frozenByRun && !r.restored && r.writeState).map(async (r): Promise<FreezeOutcome> => {
     try {
       const cfg = await topology.openConfig(r.url);
@@ -127,5 +131,21 @@ async function settle(topology: Topology, url: string): Promise<void> {
     }
   } catch {
     // Unreachable: unfreezing it fails on its own and says so.
+  }
+}
+
+async function keepFrozen(topology: Topology, r: RunReplica, events: EventSink): Promise<void> {
+  if (!topology.adapter.keepFrozen) return;
+  try {
+    const cfg = await topology.openConfig(r.url);
+    try {
+      if (await topology.adapter.keepFrozen(cfg, r.writeState!)) {
+        events({ type: 'warning', message: `${r.url}: its read-only setting from before the run had been undone by its server's replication; set back` });
+      }
+    } finally {
+      await cfg.close();
+    }
+  } catch (err) {
+    events({ type: 'warning', message: `${r.url}: could not check its read-only setting from before the run: ${errorMessage(err)}` });
   }
 }

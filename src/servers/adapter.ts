@@ -66,6 +66,12 @@ export interface ServerAdapter {
    * back while the master still sends it changes.
    */
   unfreeze(config: Directory, state: WriteState, context: UnfreezeContext): Promise<void>;
+  /**
+   * For a replica that was read-only before the run (left alone by it): sets its read-only
+   * setting back if the server itself undid it meanwhile (389 DS resets a supplier's mapping-tree
+   * state at each incoming replication session). True when it had to.
+   */
+  keepFrozen?(config: Directory, state: WriteState): Promise<boolean>;
   /** Provider / consumer URLs the master replicates the suffix with (for replica discovery). */
   discoverReplicas(config: Directory, suffix: string): Promise<string[]>;
   /** Replication problems a server reports about itself (e.g. agreements in error), for preflight. */

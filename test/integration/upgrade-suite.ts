@@ -7,7 +7,7 @@ import { readState, restartNode } from '../../src/sandbox/index.js';
 import { stopProcess } from '../../src/sandbox/processes.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { FIXTURES, scripts } from '../helpers/cluster.js';
-import { cutOutgoing, FROZEN_WRITE_CODE, isFrozen, setFrozen } from '../helpers/kinds.js';
+import { cutOutgoing, FROZEN_WRITE_CODE, isFrozen, setFrozen, setMappingTreeState } from '../helpers/kinds.js';
 import { clientWrite, eventually, readAttr, settledDumps, withDirectory } from '../helpers/ldap.js';
 
 function handshake() {
@@ -105,6 +105,22 @@ describe(`upgrade on a real 3-node ${kind} sandbox`, () => {
     expect(await isFrozen(c, c.nodes[1]!.url)).toBe(false);
     expect(await readAttr(c, c.nodes[2]!.url, `ou=fixture,${c.suffix}`, 'ou')).toEqual(['fixture']);
   });
+
+  if (kind === '389ds') {
+    it("a supplier its administrator set to 'referral on update' has it again after the run (replication resets it)", async () => {
+      const c = await cluster('basic');
+      const replica = c.nodes[1]!.url;
+      await setMappingTreeState(c, replica, 'referral on update');
+      expect(await isFrozen(c, replica)).toBe(true);
+      const r = await runCli(['upgrade', '--yes', ...c.run], { config: c.configFile });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`${replica}: freeze skipped (already read-only)`);
+      expect(r.stderr).toContain(`${replica}: its read-only setting from before the run had been undone by its server's replication; set back`);
+      expect(await isFrozen(c, replica)).toBe(true);
+      expect(await clientWrite(c, replica)).toBe(FROZEN_WRITE_CODE[kind]);
+      expect(await readAttr(c, replica, `ou=fixture,${c.suffix}`, 'ou')).toEqual(['fixture']);
+    });
+  }
 
   it('a script failing half-way: exit 5, every node back to its content before the run, writable, unlocked', async () => {
     const c = await cluster('failing');

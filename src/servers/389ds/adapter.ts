@@ -112,6 +112,16 @@ export const dirsrvAdapter: ServerAdapter = {
     await resumeAgreements(config, others.filter((o) => o.dn && o.attribute === AGREEMENT_ENABLED).map((o) => ({ dn: o.dn!, enabled: o.original })));
   },
 
+  async keepFrozen(config, state) {
+    const tree = (state.others ?? []).find((o) => o.dn && o.attribute === MAPPING_STATE);
+    const want = tree?.original[0];
+    if (!tree || !want || want.toLowerCase() === 'backend') return false;
+    const current = getFirst((await config.get(tree.dn!, [MAPPING_STATE])) ?? { dn: tree.dn!, attributes: {} }, MAPPING_STATE) ?? '';
+    if (current.toLowerCase() === want.toLowerCase()) return false;
+    await config.modify(tree.dn!, [{ operation: 'replace', attribute: MAPPING_STATE, values: [want] }]);
+    return true;
+  },
+
   async discoverReplicas(config, suffix) {
     return (await agreements(config, suffix)).map((a) => a.url);
   },

@@ -3,6 +3,7 @@ import { scriptId } from '../scripts/types.js';
 import { RecordingStore, type PlannedChangeSink } from './context/recording-store.js';
 import type { EventSink } from './events.js';
 import { loadPlan, type PlanRequest } from './planning.js';
+import { runReplica } from './freeze.js';
 import { preflight } from './preflight.js';
 import { FORMAT_VERSION, type DryRunReport, type StepResult } from './reports.js';
 import { runScript, ScriptFailure } from './run-script.js';
@@ -41,7 +42,7 @@ export async function dryRun(topology: Topology, request: PlanRequest, sink: Pla
     kind: 'dry-run', formatVersion: FORMAT_VERSION,
     fromVersion: plan.fromVersion, fromSource: plan.fromSource, toVersion: plan.toVersion, versions: plan.versions, tags: plan.tags,
     steps,
-    replicasToFreeze: found.replicas.map((r) => ({ url: r.url, alreadyReadOnly: r.writeState?.frozen ?? false })),
+    replicasToFreeze: found.replicas.map((r) => ({ url: r.url, alreadyReadOnly: r.writeState ? !runReplica(r.url, r.writeState).frozenByRun : false })),
     preflight: found, warnings,
   };
 }

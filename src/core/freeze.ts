@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage, RefusedError } from '../errors.js';
 import type { Directory } from '../ldap/directory.js';
-import type { ServerAdapter } from '../servers/adapter.js';
+import type { ServerAdapter, WriteState } from '../servers/adapter.js';
 import { describeLag, type CatchUp } from '../servers/csn.js';
 import type { EventSink } from './events.js';
 import { failpoint } from './failpoints.js';
@@ -17,14 +17,21 @@ export interface FreezeOutcome {
   error?: string;
 }
 
+/**
+ * A replica of the run, from its write state before the run. One its administrator froze already
+ * stays frozen: the run neither freezes nor restores it — unless that freeze does not hold by
+ * itself (`transient`), in which case the run freezes it and gives that state back.
+ */
+export function runReplica(url: string, writeState: WriteState): RunReplica {
+  return { url, writeState, frozenByRun: !writeState.frozen || writeState.transient === true, restored: false };
+}
+
 /** Reads every replica's write state (before anything changes), in parallel. */
 export async function readWriteStates(topology: Topology): Promise<RunReplica[]> {
   return Promise.all(topology.replicas.map(async (r): Promise<RunReplica> => {
     const cfg = await topology.openConfig(r.url);
     try {
-      const writeState = await topology.adapter.readWriteState(cfg, topology.config.suffix);
-      // A replica its administrator froze already stays frozen: the run neither freezes nor restores it.
-      return { url: r.url, writeState, frozenByRun: !writeState.frozen, restored: false };
+      return runReplica(r.url, await topology.adapter.readWriteState(cfg, topology.config.suffix));
     } finally {
       await cfg.close();
     }
@@ -58,12 +65,8 @@ export async function freezeReplicas(topology: Topology, replicas: RunReplica[],
   }));
 }
 
-/**
- * Restores, in parallel, the original state of every replica the run froze and has not restored
- * yet; a replica that was read-only before the run gets its setting back if its server undid it.
- */
+/** Restores, in parallel, the original state of every replica the run froze and has not restored yet. */
 export async function unfreezeReplicas(topology: Topology, replicas: RunReplica[], events: EventSink): Promise<FreezeOutcome[]> {
-  await Promise.all(replicas.filter((r) => !r.frozenByRun && r.writeState?.frozen).map((r) => keepFrozen(topology, r, events)));
   return Promise.all(replicas.filter((r) => r.frozenByRun && !r.restored && r.writeState).map(async (r): Promise<FreezeOutcome> => {
     try {
       const cfg = await topology.openConfig(r.url);
@@ -134,18 +137,3 @@ async function settle(topology: Topology, url: string): Promise<void> {
   }
 }
 
-async function keepFrozen(topology: Topology, r: RunReplica, events: EventSink): Promise<void> {
-  if (!topology.adapter.keepFrozen) return;
-  try {
-    const cfg = await topology.openConfig(r.url);
-    try {
-      if (await topology.adapter.keepFrozen(cfg, r.writeState!)) {
-        events({ type: 'warning', message: `${r.url}: its read-only setting from before the run had been undone by its server's replication; set back` });
-      }
-    } finally {
-      await cfg.close();
-    }
-  } catch (err) {
-    events({ type: 'warning', message: `${r.url}: could not check its read-only setting from before the run: ${errorMessage(err)}` });
-  }
-}

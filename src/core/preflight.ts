@@ -59,7 +59,7 @@ export async function preflight(topology: Topology, events: EventSink): Promise<
   const replicas = await Promise.all(topology.replicas.map((r) => checkReplica(topology, r.url, r.data !== undefined, r.error, masterState)));
   for (const r of replicas) for (const p of r.problems) problems.push(`${r.url}: ${p}`);
   for (const r of replicas) {
-    events({ type: 'server', url: r.url, ok: r.problems.length === 0, message: r.problems.length ? r.problems.join('; ') : `reachable, ${r.writeState?.frozen ? 'already read-only' : 'writable'}, ${r.lag}` });
+    events({ type: 'server', url: r.url, ok: r.problems.length === 0, message: r.problems.length ? r.problems.join('; ') : `reachable, ${!r.writeState?.frozen ? 'writable' : r.writeState.transient ? 'read-only until its next replication session (frozen by the run all the same)' : 'already read-only'}, ${r.lag}` });
   }
   return { master: { url: config.master.url, product: topology.identity.product }, replicas, problems };
 }

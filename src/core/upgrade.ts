@@ -4,6 +4,7 @@ import { scriptId } from '../scripts/types.js';
 import { backupSuffix } from './backup.js';
 import type { EventSink } from './events.js';
 import { executeRun, type RunSettings } from './execute-run.js';
+import { runReplica } from './freeze.js';
 import { holderIsDead, leaseExpiry, thisHost } from './liveness.js';
 import { loadPlan, type LoadedPlan, type PlanRequest } from './planning.js';
 import { preflight } from './preflight.js';
@@ -56,6 +57,11 @@ export async function runUpgrade(topology: Topology, options: UpgradeOptions, ev
   }
 
   const record = interrupted ? await takeOver(topology, interrupted, events) : await lockNewRun(topology, loaded, stepIds, events);
+  if (!interrupted && found.replicas.every((r) => r.writeState)) {
+    // As preflight read them, before the run's first write: a setting that the next replication
+    // session undoes (389 DS, transient) is still seen as it was, and given back so after.
+    record.replicas = found.replicas.map((r) => runReplica(r.url, r.writeState!));
+  }
   if (!interrupted) {
     // Re-check what was read before locking: another run may have finished in between.
     const again = await loadPlan(topology.config, topology.store, options);

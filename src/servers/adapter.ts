@@ -13,6 +13,12 @@ export interface WriteState {
   /** Whether the replica refused client writes already (its administrator froze it). */
   frozen: boolean;
   /**
+   * Read-only now, but not for long: its server undoes the setting by itself (389 DS resets a
+   * supplier's mapping-tree state at its next incoming replication session). The run freezes it
+   * all the same, and gives this state back after.
+   */
+  transient?: boolean;
+  /**
    * 389 DS: the replica's own id. A supplier made a hub forgets it in its RUV until the master
    * sends it its changes again, so a replica already read-only is compared without it.
    */
@@ -66,12 +72,6 @@ export interface ServerAdapter {
    * back while the master still sends it changes.
    */
   unfreeze(config: Directory, state: WriteState, context: UnfreezeContext): Promise<void>;
-  /**
-   * For a replica that was read-only before the run (left alone by it): sets its read-only
-   * setting back if the server itself undid it meanwhile (389 DS resets a supplier's mapping-tree
-   * state at each incoming replication session). True when it had to.
-   */
-  keepFrozen?(config: Directory, state: WriteState): Promise<boolean>;
   /** Provider / consumer URLs the master replicates the suffix with (for replica discovery). */
   discoverReplicas(config: Directory, suffix: string): Promise<string[]>;
   /** Replication problems a server reports about itself (e.g. agreements in error), for preflight. */

@@ -47,10 +47,14 @@ export const dirsrvAdapter: ServerAdapter = {
     if (!replica) throw new RefusedError(`${config.server}: ${suffix} is not replicated there (no cn=replica,${tree.dn})`);
     const state = getFirst(tree, 'nsslapd-state') ?? 'backend';
     const type = getFirst(replica, 'nsDS5ReplicaType') ?? '';
+    const referring = state.toLowerCase() !== 'backend';
     return {
       entryDn: replica.dn, attribute: 'nsDS5ReplicaType', original: [type],
-      // Not a supplier, or held read-only by its administrator: already frozen, left alone.
-      frozen: type !== SUPPLIER || state.toLowerCase() !== 'backend',
+      // Not a supplier (a hub or a consumer): read-only for good, left alone by the run.
+      frozen: type !== SUPPLIER || referring,
+      // A supplier its administrator set to "referral on update" refers client writes only until
+      // its next incoming replication session: frozen by the run all the same, given back so.
+      transient: type === SUPPLIER && referring ? true : undefined,
       ownId: ownId(replica),
       others: [
         // Given back with the type: 389 DS wants the id whenever a replica becomes read-write.
@@ -110,16 +114,6 @@ export const dirsrvAdapter: ServerAdapter = {
       }
     }
     await resumeAgreements(config, others.filter((o) => o.dn && o.attribute === AGREEMENT_ENABLED).map((o) => ({ dn: o.dn!, enabled: o.original })));
-  },
-
-  async keepFrozen(config, state) {
-    const tree = (state.others ?? []).find((o) => o.dn && o.attribute === MAPPING_STATE);
-    const want = tree?.original[0];
-    if (!tree || !want || want.toLowerCase() === 'backend') return false;
-    const current = getFirst((await config.get(tree.dn!, [MAPPING_STATE])) ?? { dn: tree.dn!, attributes: {} }, MAPPING_STATE) ?? '';
-    if (current.toLowerCase() === want.toLowerCase()) return false;
-    await config.modify(tree.dn!, [{ operation: 'replace', attribute: MAPPING_STATE, values: [want] }]);
-    return true;
   },
 
   async discoverReplicas(config, suffix) {

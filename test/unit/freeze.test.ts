@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { drainInto } from '../../src/core/freeze.js';
+import { drainInto, runReplica } from '../../src/core/freeze.js';
 import { RefusedError } from '../../src/errors.js';
 import type { Directory } from '../../src/ldap/directory.js';
 import type { ReplicationState, ServerAdapter } from '../../src/servers/adapter.js';
@@ -48,5 +48,16 @@ describe('draining a frozen replica into the master', () => {
     const err = await drainInto(adapter, 'dc=example,dc=com', master, replica, 150).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RefusedError);
     expect((err as Error).message).toContain('the master lacks changes this replica holds (master missing changes of server id 002');
+  });
+});
+
+describe('which replicas a run freezes', () => {
+  const state = (frozen: boolean, transient?: boolean) => ({ entryDn: 'cn=replica', attribute: 'nsDS5ReplicaType', original: ['3'], frozen, transient });
+  it('freezes a writable replica and leaves one its administrator froze', () => {
+    expect(runReplica('ldap://a', state(false)).frozenByRun).toBe(true);
+    expect(runReplica('ldap://a', state(true)).frozenByRun).toBe(false);
+  });
+  it('freezes one whose read-only setting does not hold by itself (389 DS referral state on a supplier)', () => {
+    expect(runReplica('ldap://a', state(true, true))).toMatchObject({ url: 'ldap://a', frozenByRun: true, restored: false });
   });
 });

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SandboxCluster, SandboxKind } from '../../src/sandbox/index.js';
 import { getValues, normalizeDn } from '../../src/ldap/entry.js';
-import { resumeAgreements, waitForIdleAgreements } from '../../src/servers/389ds/adapter.js';
+import { waitUntilHolds } from '../../src/core/freeze.js';
+import { dirsrvAdapter, resumeAgreements, waitForIdleAgreements } from '../../src/servers/389ds/adapter.js';
 import { withDirectory } from './ldap.js';
 
 /** The result code a client write gets from a frozen replica: OpenLDAP refuses (53), 389 DS refers (10). */
@@ -53,6 +54,14 @@ export async function setFrozen(cluster: SandboxCluster, url: string, frozen: bo
     // Left by a run that was killed (nobody holds it any more) or set by hand.
     await d.modify(tree, [{ operation: 'replace', attribute: 'nsslapd-state', values: ['backend'] }]);
     if (String(getValues((await d.get(replica, ['nsDS5ReplicaType']))!, 'nsDS5ReplicaType')[0]) !== '2') return;
+    // As the tool does (settle): a change on node 1 starts its sessions, which give the hub back
+    // its own id's changes; promoting it before they arrive breaks its RUV (and crashed ns-slapd).
+    await withDirectory(cluster, cluster.nodes[0]!.url, 'data', async (m) => {
+      const dn = `cn=thaw-trigger,${cluster.suffix}`;
+      await m.add(dn, { objectClass: ['applicationProcess'], cn: ['thaw-trigger'] });
+      await m.delete(dn);
+      await waitUntilHolds(dirsrvAdapter, cluster.suffix, d, m, 15_000);
+    });
     const id = String(cluster.nodes.find((n) => n.url === url)!.id);
     await d.modify(replica, [
       { operation: 'replace', attribute: 'nsDS5ReplicaType', values: ['3'] },

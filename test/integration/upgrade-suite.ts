@@ -107,7 +107,10 @@ describe(`upgrade on a real 3-node ${kind} sandbox`, () => {
   });
 
   if (kind === '389ds') {
-    it("a supplier its administrator set to 'referral on update' is frozen by the run all the same (replication resets that state) and has it back after", async () => {
+    // That state holds only until the next incoming replication session (the run's own writes end
+    // it), so the run freezes such a replica like the others; it restores the state at the end,
+    // which the next session resets again: nothing durable to assert after the run.
+    it("a supplier its administrator set to 'referral on update' is frozen by the run all the same (replication resets that state)", async () => {
       const c = await cluster('basic');
       const replica = c.nodes[1]!.url;
       await setMappingTreeState(c, replica, 'referral on update');
@@ -115,9 +118,7 @@ describe(`upgrade on a real 3-node ${kind} sandbox`, () => {
       const r = await runCli(['upgrade', '--yes', ...c.run], { config: c.configFile });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toContain(`${replica}: reachable, read-only until its next replication session (frozen by the run all the same)`);
-      expect(r.stdout).toContain(`${replica}: freeze Success, converge Success`);
-      expect(await isFrozen(c, replica)).toBe(true);
-      expect(await clientWrite(c, replica)).toBe(FROZEN_WRITE_CODE[kind]);
+      expect(r.stdout).toMatch(new RegExp(`${replica.replace(/[.]/g, '\\.')}: freeze Success, converge Success \\(\\d+ ms\\), unfreeze Success`));
       expect(await readAttr(c, replica, `ou=fixture,${c.suffix}`, 'ou')).toEqual(['fixture']);
     });
   }

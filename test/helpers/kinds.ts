@@ -132,9 +132,3 @@ export async function cutOutgoing(cluster: SandboxCluster, url: string): Promise
   };
 }
 
-/** 389 DS: sets the suffix's mapping-tree `nsslapd-state` of a node (its referral is set by replication). */
-export async function setMappingTreeState(cluster: SandboxCluster, url: string, state: string): Promise<void> {
-  await withDirectory(cluster, url, 'config', async (d) => {
-    await d.modify(await mappingTree(cluster, d), [{ operation: 'replace', attribute: 'nsslapd-state', values: [state] }]);
-  });
-}

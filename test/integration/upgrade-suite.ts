@@ -7,7 +7,7 @@ import { readState, restartNode } from '../../src/sandbox/index.js';
 import { stopProcess } from '../../src/sandbox/processes.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { FIXTURES, scripts } from '../helpers/cluster.js';
-import { cutOutgoing, FROZEN_WRITE_CODE, isFrozen, setFrozen, setMappingTreeState } from '../helpers/kinds.js';
+import { cutOutgoing, FROZEN_WRITE_CODE, isFrozen, setFrozen } from '../helpers/kinds.js';
 import { clientWrite, eventually, readAttr, settledDumps, withDirectory } from '../helpers/ldap.js';
 
 function handshake() {
@@ -105,23 +105,6 @@ describe(`upgrade on a real 3-node ${kind} sandbox`, () => {
     expect(await isFrozen(c, c.nodes[1]!.url)).toBe(false);
     expect(await readAttr(c, c.nodes[2]!.url, `ou=fixture,${c.suffix}`, 'ou')).toEqual(['fixture']);
   });
-
-  if (kind === '389ds') {
-    // That state holds only until the next incoming replication session (the run's own writes end
-    // it), so the run freezes such a replica like the others; it restores the state at the end,
-    // which the next session resets again: nothing durable to assert after the run.
-    it("a supplier its administrator set to 'referral on update' is frozen by the run all the same (replication resets that state)", async () => {
-      const c = await cluster('basic');
-      const replica = c.nodes[1]!.url;
-      await setMappingTreeState(c, replica, 'referral on update');
-      expect(await isFrozen(c, replica)).toBe(true);
-      const r = await runCli(['upgrade', '--yes', ...c.run], { config: c.configFile });
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toContain(`${replica}: reachable, read-only until its next replication session (frozen by the run all the same)`);
-      expect(r.stdout).toMatch(new RegExp(`${replica.replace(/[.]/g, '\\.')}: freeze Success, converge Success \\(\\d+ ms\\), unfreeze Success`));
-      expect(await readAttr(c, replica, `ou=fixture,${c.suffix}`, 'ou')).toEqual(['fixture']);
-    });
-  }
 
   it('a script failing half-way: exit 5, every node back to its content before the run, writable, unlocked', async () => {
     const c = await cluster('failing');

@@ -98,37 +98,20 @@ async function mappingTree(cluster: SandboxCluster, d: Parameters<Parameters<typ
 
 
 /**
- * Stops (or restores) the flow of a node's own changes to its peers, as a broken replication
- * link would: OpenLDAP — the peers' `olcSyncrepl` from it are taken out (and put back);
- * 389 DS — its own agreements are disabled (and enabled). Returns the restore function.
+ * 389 DS: stops the flow of a node's own changes to its peers, as a broken replication link
+ * would (its own agreements disabled). Returns the restore function. (On OpenLDAP, taking the
+ * peers' olcSyncrepl from it out and back was not reliable: once a peer never caught up again,
+ * and deleting single values did not stop the flow; so no OpenLDAP variant.)
  */
 export async function cutOutgoing(cluster: SandboxCluster, url: string): Promise<() => Promise<void>> {
-  if (cluster.kind === '389ds') {
-    const agreements = await withDirectory(cluster, url, 'config', async (d) => {
-      const out: string[] = [];
-      for await (const a of d.search({ base: `cn=replica,${await mappingTree(cluster, d)}`, scope: 'one', filter: '(objectClass=nsds5replicationagreement)', attributes: ['1.1'] })) out.push(a.dn);
-      for (const a of out) await d.modify(a, [{ operation: 'replace', attribute: 'nsds5ReplicaEnabled', values: ['off'] }]);
-      await waitForIdleAgreements(d, out);
-      return out;
-    });
-    return () => withDirectory(cluster, url, 'config', (d) => resumeAgreements(d, agreements.map((dn) => ({ dn, enabled: ['on'] }))));
-  }
-  const port = new URL(url).port;
-  const saved: { peer: string; dn: string; values: string[] }[] = [];
-  for (const peer of cluster.nodes.filter((n) => n.url !== url)) {
-    await withDirectory(cluster, peer.url, 'config', async (d) => {
-      for await (const e of d.search({ base: 'cn=config', scope: 'one', filter: `(olcSuffix=${cluster.suffix})`, attributes: ['olcSyncrepl'] })) {
-        const values = getValues(e, 'olcSyncrepl').map(String);
-        saved.push({ peer: peer.url, dn: e.dn, values });
-        const kept = values.filter((v) => !v.includes(`127.0.0.1:${port}/`)).map((v) => v.replace(/^\{\d+\}/, ''));
-        await d.modify(e.dn, [{ operation: 'replace', attribute: 'olcSyncrepl', values: kept }]);
-      }
-    });
-  }
-  return async () => {
-    for (const s of saved) {
-      await withDirectory(cluster, s.peer, 'config', (d) => d.modify(s.dn, [{ operation: 'replace', attribute: 'olcSyncrepl', values: s.values.map((v) => v.replace(/^\{\d+\}/, '')) }]));
-    }
-  };
+  if (cluster.kind !== '389ds') throw new Error('cutOutgoing: 389 DS only');
+  const agreements = await withDirectory(cluster, url, 'config', async (d) => {
+    const out: string[] = [];
+    for await (const a of d.search({ base: `cn=replica,${await mappingTree(cluster, d)}`, scope: 'one', filter: '(objectClass=nsds5replicationagreement)', attributes: ['1.1'] })) out.push(a.dn);
+    for (const a of out) await d.modify(a, [{ operation: 'replace', attribute: 'nsds5ReplicaEnabled', values: ['off'] }]);
+    await waitForIdleAgreements(d, out);
+    return out;
+  });
+  return () => withDirectory(cluster, url, 'config', (d) => resumeAgreements(d, agreements.map((dn) => ({ dn, enabled: ['on'] }))));
 }
 

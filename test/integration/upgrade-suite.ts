@@ -119,7 +119,8 @@ describe(`upgrade on a real 3-node ${kind} sandbox`, () => {
     expect((await runCli(['status', '--check', ...c.run], { config: c.configFile })).code).toBe(10);
   });
 
-  it("a replica whose last client write has not reached the master: refused (exit 7) before any script, nothing written", async () => {
+  // 389 DS only: its link can be cut reliably (agreements disabled); the drain itself is unit-tested.
+  it.runIf(kind === '389ds')("a replica whose last client write has not reached the master: refused (exit 7) before any script, nothing written", async () => {
     const c = await cluster('basic');
     const replica = c.nodes[1]!.url;
     const dn = `uid=user0150,ou=people,${c.suffix}`;
@@ -137,8 +138,8 @@ describe(`upgrade on a real 3-node ${kind} sandbox`, () => {
     } finally {
       await restore();
     }
-    // Once the link is back the write reaches the master, and the upgrade goes through.
-    await eventually(async () => (await readAttr(c, c.nodes[0]!.url, dn, 'title'))?.[0] === 'written on a replica', 30_000);
+    // Once the link is back the write reaches every node.
+    for (const n of c.nodes) await eventually(async () => (await readAttr(c, n.url, dn, 'title'))?.[0] === 'written on a replica', 30_000);
     await assertWritableAndUnlocked(c);
   });
 

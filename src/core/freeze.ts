@@ -49,8 +49,7 @@ export async function freezeReplicas(topology: Topology, replicas: RunReplica[],
       const cfg = await topology.openConfig(r.url);
       try {
         await topology.adapter.freeze(cfg, r.writeState!, {
-          masterUrl: topology.config.master.url,
-          drain: () => drain(topology, r.url, drainTimeoutMs),
+          drain: () => withReplicaData(topology, r.url, (data) => drainInto(topology.adapter, topology.config.suffix, topology.master, data, drainTimeoutMs)),
         });
       } finally {
         await cfg.close();
@@ -111,10 +110,10 @@ export async function drainInto(adapter: ServerAdapter, suffix: string, master: 
   }
 }
 
-async function drain(topology: Topology, url: string, timeoutMs: number): Promise<void> {
+async function withReplicaData<T>(topology: Topology, url: string, fn: (data: Directory) => Promise<T>): Promise<T> {
   const data = await topology.openData(url);
   try {
-    await drainInto(topology.adapter, topology.config.suffix, topology.master, data, timeoutMs);
+    return await fn(data);
   } finally {
     await data.close();
   }
@@ -126,14 +125,8 @@ export const SETTLE_TIMEOUT_MS = 15_000;
 /** Best effort: a replica that cannot be read or does not catch up in time is given back anyway. */
 async function settle(topology: Topology, url: string): Promise<void> {
   try {
-    const data = await topology.openData(url);
-    try {
-      await waitUntilHolds(topology.adapter, topology.config.suffix, data, topology.master, SETTLE_TIMEOUT_MS);
-    } finally {
-      await data.close();
-    }
+    await withReplicaData(topology, url, (data) => waitUntilHolds(topology.adapter, topology.config.suffix, data, topology.master, SETTLE_TIMEOUT_MS));
   } catch {
     // Unreachable: unfreezing it fails on its own and says so.
   }
 }
-

@@ -31,7 +31,6 @@ export interface WriteState {
 }
 
 export interface FreezeContext {
-  masterUrl: string;
   /**
    * Waits until the master has every change this replica holds (its clients' last writes before
    * the freeze), so that the scripts see them and nothing is lost; throws after a bounded time.

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage, RefusedError } from '../errors.js';
 import type { Directory } from '../ldap/directory.js';
-import type { ServerAdapter, WriteState } from '../servers/adapter.js';
+import type { ReplicationState, ServerAdapter, WriteState } from '../servers/adapter.js';
 import { describeLag, type CatchUp } from '../servers/csn.js';
 import type { EventSink } from './events.js';
 import { failpoint } from './failpoints.js';
@@ -85,14 +85,14 @@ export async function unfreezeReplicas(topology: Topology, replicas: RunReplica[
 }
 
 /**
- * Waits until `holder` has every change `source` holds now (polling `holder` at 20 ms, backing off
- * to 500 ms), for at most `timeoutMs`; returns the last comparison.
+ * Waits until `holder` has every change of the replication state `wanted` (polling `holder` at
+ * 20 ms, backing off to 500 ms; `ownId`: the holder's own id, left out), for at most `timeoutMs`;
+ * returns the last comparison.
  */
-export async function waitUntilHolds(adapter: ServerAdapter, suffix: string, holder: Directory, source: Directory, timeoutMs: number): Promise<CatchUp> {
-  const wanted = await adapter.readReplicationState(source, suffix);
+export async function waitUntilHolds(adapter: ServerAdapter, suffix: string, holder: Directory, wanted: ReplicationState, timeoutMs: number, ownId?: string): Promise<CatchUp> {
   const deadline = Date.now() + timeoutMs;
   for (let delay = 20; ; delay = Math.min(delay * 1.5, 500)) {
-    const cmp = adapter.compare(wanted, await adapter.readReplicationState(holder, suffix));
+    const cmp = adapter.compare(wanted, await adapter.readReplicationState(holder, suffix), ownId);
     if (cmp.caughtUp || Date.now() >= deadline) return cmp;
     await sleep(delay);
   }
@@ -104,7 +104,7 @@ export async function waitUntilHolds(adapter: ServerAdapter, suffix: string, hol
  * upgrade an incomplete directory.
  */
 export async function drainInto(adapter: ServerAdapter, suffix: string, master: Directory, replica: Directory, timeoutMs: number): Promise<void> {
-  const cmp = await waitUntilHolds(adapter, suffix, master, replica, timeoutMs);
+  const cmp = await waitUntilHolds(adapter, suffix, master, await adapter.readReplicationState(replica, suffix), timeoutMs);
   if (!cmp.caughtUp) {
     throw new RefusedError(`the master lacks changes this replica holds (master ${describeLag(cmp)}) after ${Math.round(timeoutMs / 1000)} s: check replication from it to the master`);
   }
@@ -125,7 +125,8 @@ export const SETTLE_TIMEOUT_MS = 15_000;
 /** Best effort: a replica that cannot be read or does not catch up in time is given back anyway. */
 async function settle(topology: Topology, url: string): Promise<void> {
   try {
-    await withReplicaData(topology, url, (data) => waitUntilHolds(topology.adapter, topology.config.suffix, data, topology.master, SETTLE_TIMEOUT_MS));
+    const wanted = await topology.adapter.readReplicationState(topology.master, topology.config.suffix);
+    await withReplicaData(topology, url, (data) => waitUntilHolds(topology.adapter, topology.config.suffix, data, wanted, SETTLE_TIMEOUT_MS));
   } catch {
     // Unreachable: unfreezing it fails on its own and says so.
   }

@@ -1,8 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../errors.js';
 import type { WriteState, ReplicationState } from '../servers/adapter.js';
 import { describeLag } from '../servers/csn.js';
 import type { EventSink } from './events.js';
+import { waitUntilHolds } from './freeze.js';
 import type { Topology } from './topology.js';
 
 /** How long preflight lets a replica catch up with the master's state read at its start. */
@@ -85,25 +85,16 @@ async function checkReplica(topology: Topology, url: string, reachable: boolean,
     finding.problems.push(`cannot read its configuration as ${topology.config.configBind.dn}: ${errorMessage(err)}`);
   }
   try {
+    if ((await topology.adapter.readReplicationState(data, topology.config.suffix)).size === 0) {
+      finding.problems.push(`no replication state on ${topology.config.suffix}: the suffix is not replicated to it`);
+      return finding;
+    }
     // Compared with the master's state read at the start; a replica still receiving the last
     // client writes gets a short grace period before it counts as not converged.
-    const deadline = Date.now() + CONVERGED_GRACE_MS;
-    for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
-      const state = await topology.adapter.readReplicationState(data, topology.config.suffix);
-      if (state.size === 0) {
-        finding.problems.push(`no replication state on ${topology.config.suffix}: the suffix is not replicated to it`);
-        return finding;
-      }
-      const cmp = topology.adapter.compare(masterState, state, slot.ownId);
-      finding.converged = cmp.caughtUp;
-      finding.lag = describeLag(cmp);
-      if (cmp.caughtUp) break;
-      if (Date.now() > deadline) {
-        finding.problems.push(`not converged with the master before the run (${finding.lag})`);
-        break;
-      }
-      await sleep(delay);
-    }
+    const cmp = await waitUntilHolds(topology.adapter, topology.config.suffix, data, masterState, CONVERGED_GRACE_MS, slot.ownId);
+    finding.converged = cmp.caughtUp;
+    finding.lag = describeLag(cmp);
+    if (!cmp.caughtUp) finding.problems.push(`not converged with the master before the run (${finding.lag})`);
   } catch (err) {
     finding.problems.push(`cannot read its replication state: ${errorMessage(err)}`);
   }

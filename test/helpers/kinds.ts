@@ -60,7 +60,7 @@ export async function setFrozen(cluster: SandboxCluster, url: string, frozen: bo
       const dn = `cn=thaw-trigger,${cluster.suffix}`;
       await m.add(dn, { objectClass: ['applicationProcess'], cn: ['thaw-trigger'] });
       await m.delete(dn);
-      await waitUntilHolds(dirsrvAdapter, cluster.suffix, d, m, 15_000);
+      await waitUntilHolds(dirsrvAdapter, cluster.suffix, d, await dirsrvAdapter.readReplicationState(m, cluster.suffix), 15_000);
     });
     const id = String(cluster.nodes.find((n) => n.url === url)!.id);
     await d.modify(replica, [

@@ -15,6 +15,8 @@ export const ExitCode = {
   interrupted: 8,
   verifyDiffers: 9,
   pending: 10,
+  /** Ctrl-C at a prompt, or SIGINT during a run (128 + SIGINT). */
+  cancelled: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -30,6 +32,9 @@ export abstract class UpgradeError extends Error {
 export class UsageError extends UpgradeError {
   readonly exitCode = ExitCode.usage;
 }
+
+/** A bad flag value, found while the command line is parsed (before anything else). Exit 2. */
+export class CommandLineError extends UsageError {}
 
 /** Bad configuration file: the message names file:line:column and the key. Exit 2. */
 export class ConfigError extends UsageError {}
@@ -62,16 +67,28 @@ export class InterruptedRunError extends UpgradeError {
  * code (e.g. 49 invalid credentials, 53 unwilling to perform, 10 referral).
  */
 export class LdapOperationError extends UpgradeError {
-  readonly exitCode = ExitCode.internal;
+  /**
+   * A server's refusal is not a bug of the tool: credentials and availability problems are
+   * connection failures (3), anything else the server refused is a refusal (7). Script failures
+   * are wrapped elsewhere (5).
+   */
+  readonly exitCode: ExitCodeValue;
+  /** The server's own diagnostic text, when it sent one. */
+  readonly diagnostic?: string;
   constructor(
     readonly server: string,
     readonly code: number,
     readonly detail: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; diagnostic?: string },
   ) {
     super(`${server}: ${detail} (${code})`, options);
+    this.diagnostic = options?.diagnostic;
+    this.exitCode = CONNECTION_CODES.has(code) ? ExitCode.connection : ExitCode.refused;
   }
 }
+
+/** Result codes that mean "cannot work with this server as these credentials": exit 3. */
+const CONNECTION_CODES = new Set([7, 8, 13, 48, 49, 51, 52]);
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -80,4 +97,9 @@ export function errorMessage(err: unknown): string {
 /** A script failed (in a dry run: would fail). Exit 5. */
 export class ScriptFailedError extends UpgradeError {
   readonly exitCode = ExitCode.scriptFailed;
+}
+
+/** Ctrl-C at a prompt: nothing was changed. Exit 130. */
+export class CancelledError extends UpgradeError {
+  readonly exitCode = ExitCode.cancelled;
 }

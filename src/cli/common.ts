@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs';
+import { durationOption, integerOption } from '../config/values.js';
 
 /** Flags every directory command takes: the configuration file and key overrides (SPEC §3). */
 export interface CommonArgs {
@@ -42,8 +43,8 @@ export function withCommonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
     .option('version-entry', { type: 'string', describe: 'override: DN of the version entry' })
     .option('baseline', { type: 'string', describe: 'override: version assumed when none is stored' })
     .option('scripts', { type: 'string', describe: 'override: upgrade scripts folder' })
-    .option('poll-interval', { type: 'number', describe: 'override: convergence poll interval, seconds (a moving replica is polled 4x as often)' })
-    .option('write-concurrency', { type: 'number', describe: 'override: writes in flight on the master during a run (default 64)' })
+    .option('poll-interval', { type: 'string', coerce: durationOption('poll-interval'), describe: 'override: convergence poll interval, seconds or 200ms (a moving replica is polled 4x as often)' })
+    .option('write-concurrency', { type: 'string', coerce: integerOption('write-concurrency', 1, 256), describe: 'override: writes in flight on the master during a run (1-256, default 64)' })
     .option('backup-dir', { type: 'string', describe: 'override: folder for journals and backups' })
     .option('log-dir', { type: 'string', describe: 'override: folder for run logs' }) as Argv<T & CommonArgs>;
 }

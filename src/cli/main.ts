@@ -10,7 +10,8 @@ import { statusCommand } from './commands/status.js';
 import { upgradeCommand } from './commands/upgrade.js';
 import { validateCommand } from './commands/validate.js';
 import { verifyCommand } from './commands/verify.js';
-import { currentExitCode, exitCodeFor, messageFor } from './exit.js';
+import { CommandLineError, ExitCode } from '../errors.js';
+import { currentExitCode, errorDocument, exitCodeFor, messageFor, printedReport } from './exit.js';
 
 const EPILOG = `Exit codes: 0 done or nothing to do; 1 internal error; 2 usage/configuration/script files;
 3 connection, TLS, bind or password; 4 locked by another run; 5 a script failed (rolled back);
@@ -19,9 +20,16 @@ const EPILOG = `Exit codes: 0 done or nothing to do; 1 internal error; 2 usage/c
 10 status --check: upgrade pending.
 Passwords: --password-file FILE, $LDAP_UPGRADE_PASSWORD, the configured passwordFile, or a prompt.`;
 
+const COMMANDS = ['status', 'upgrade', 'recover', 'history', 'validate', 'verify', 'backup', 'new', 'sandbox'];
+
 /** Runs the CLI; returns the exit code (never calls process.exit itself, so tests can call it). */
 export async function main(args: string[]): Promise<number> {
   let failed: unknown;
+  const first = args.find((a) => !a.startsWith('-'));
+  if (first !== undefined && !COMMANDS.includes(first) && args.indexOf(first) === 0) {
+    process.stderr.write(`ldap-upgrade: unknown command: ${first} (commands: ${COMMANDS.join(', ')})\nRun \`ldap-upgrade --help\` for usage.\n`);
+    return ExitCode.usage;
+  }
   const parser = yargs(args)
     .scriptName('ldap-upgrade')
     .usage('$0 <command> [options]\n\nUpgrade the data and schema of a replicated LDAP directory (OpenLDAP, 389 DS).')
@@ -38,28 +46,35 @@ export async function main(args: string[]): Promise<number> {
     .strict()
     .epilog(EPILOG)
     .wrap(Math.min(110, process.stdout.columns || 100))
+    // Must throw: a fail handler that returns lets yargs run the command anyway (a typo'd flag
+    // would run a real upgrade, then complain).
     .fail((msg, err) => {
-      failed = err ?? new UsageFailure(msg);
+      // An option's coerce error arrives re-wrapped by yargs (YError, message kept).
+      if (err && err.name === 'YError') throw new UsageFailure(err.message);
+      throw err ?? new UsageFailure(msg);
     })
     .help()
     .version();
   try {
     await parser.parseAsync();
   } catch (err) {
-    failed ??= err;
+    failed = err;
   }
-  if (failed instanceof UsageFailure) {
-    process.stderr.write(`ldap-upgrade: ${failed.message}\nRun \`ldap-upgrade --help\` for usage.\n`);
-    return 2;
+  if (failed === undefined) return currentExitCode();
+  const usage = failed instanceof UsageFailure || failed instanceof CommandLineError;
+  const code = usage ? ExitCode.usage : exitCodeFor(failed);
+  const message = failed instanceof UsageFailure ? failed.message : messageFor(failed);
+  process.stderr.write(`ldap-upgrade: ${message}\n${usage ? 'Run `ldap-upgrade --help` for usage.\n' : ''}`);
+  // --json: the error is a JSON document on stdout too (the flag may be all that parsed).
+  if (args.includes('--json') && !printedReport()) {
+    process.stdout.write(JSON.stringify(errorDocument(code, message, failed), null, 2) + '\n');
   }
-  if (failed !== undefined) {
-    process.stderr.write(`ldap-upgrade: ${messageFor(failed)}\n`);
-    return exitCodeFor(failed);
-  }
-  return currentExitCode();
+  return code;
 }
 
-class UsageFailure extends Error {}
+class UsageFailure extends Error {
+  override name = 'UsageError';
+}
 
 const code = await main(hideBin(process.argv));
 process.exitCode = code;

@@ -4,6 +4,7 @@ import type { ConfigOverrides, UpgradeConfig } from '../config/types.js';
 import type { EventSink } from '../core/events.js';
 import { openTopology, type Credentials, type Topology } from '../core/topology.js';
 import type { CommonArgs } from './common.js';
+import { markPrinted } from './exit.js';
 import { openLogFile, progressSink } from './progress.js';
 import { canPrompt, promptHidden } from './prompt.js';
 
@@ -34,6 +35,7 @@ export function openSession(argv: CommonArgs & { to?: string; timeout?: number }
   return {
     config, json, events, logFile,
     print(result, human) {
+      markPrinted();
       process.stdout.write(json ? JSON.stringify(result, null, 2) + '\n' : human());
     },
   };

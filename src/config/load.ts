@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import semver from 'semver';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { parseDuration } from './values.js';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_WRITE_CONCURRENCY, type BindSettings, type ConfigOverrides, type ServerKindSetting, type UpgradeConfig } from './types.js';
 
@@ -177,10 +178,18 @@ class ConfigReader {
     return v as string;
   }
 
+  /** Seconds: a positive number, or a string with a unit (`90s`, `5m`, `200ms`). */
   private number(path: (string | number)[]): number | undefined {
     const v = this.value(path);
     if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'number' || !(v > 0)) this.fail(path, `must be a positive number of seconds, not ${JSON.stringify(v)}`);
+    if (typeof v === 'string') {
+      try {
+        return parseDuration(String(path[path.length - 1]), v);
+      } catch {
+        this.fail(path, `must be a duration (seconds, or a number with s, m, h or ms, e.g. 300, 90s, 5m), not ${JSON.stringify(v)}`);
+      }
+    }
+    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) this.fail(path, `must be a positive number of seconds, not ${JSON.stringify(v)}`);
     return v as number;
   }
 

@@ -206,14 +206,16 @@ export class Directory {
     if (code === undefined) return this.connectionError(err);
     // Never followed: a referral means this server does not take writes for the entry.
     const hint = code === ResultCode.referral ? ' — the server refers writes elsewhere: it is read-only here (a replica frozen by a run, a hub or a consumer), not a master' : '';
-    return new LdapOperationError(this.server, code, `${what}: ${resultCodeName(code)}${hint}`, { cause: err });
+    const diagnostic = diagnosticOf(err);
+    return new LdapOperationError(this.server, code, `${what}: ${resultCodeName(code)}${diagnostic ? `: ${diagnostic}` : ''}${hint}`, { cause: err, diagnostic });
   }
 
   private connectionError(err: unknown, bindDn?: string): ConnectionError {
     const code = codeOf(err);
     if (code !== undefined) {
       const who = code === ResultCode.invalidCredentials && bindDn ? ` for ${bindDn}` : '';
-      return new ConnectionError(`${this.server}: ${resultCodeName(code)}${who} (${code})`, { cause: err });
+      const diagnostic = diagnosticOf(err);
+      return new ConnectionError(`${this.server}: ${resultCodeName(code)}${who}${diagnostic ? `: ${diagnostic}` : ''} (${code})`, { cause: err });
     }
     return new ConnectionError(`${this.server}: ${describeNetworkError(err)}`, { cause: err });
   }
@@ -225,6 +227,23 @@ export function codeOf(err: unknown): number | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'number' ? code : undefined;
 }
+
+/**
+ * The server's own diagnostic text of a result-code error ("Duplicate attributeType", "attribute
+ * type undefined"): ldapts puts it in the message, followed by " Code: 0x..", or its own default
+ * sentence when the server sent none (then there is nothing to add).
+ */
+export function diagnosticOf(err: unknown): string | undefined {
+  if (err instanceof LdapOperationError) return err.diagnostic;
+  const message = (err as { message?: unknown } | null)?.message;
+  if (typeof message !== 'string') return undefined;
+  const text = message.replace(/\s*Code: 0x[0-9a-f]+\s*$/i, '').trim();
+  if (!text || LDAPTS_DEFAULTS.has(text)) return undefined;
+  return text.replace(/\s+/g, ' ').slice(0, 300);
+}
+
+/** ldapts' own sentences for errors without server text (never the server's words). */
+const LDAPTS_DEFAULTS = new Set(['Unknown error.']);
 
 function describeNetworkError(err: unknown): string {
   const e = err as NodeJS.ErrnoException & { message?: string };

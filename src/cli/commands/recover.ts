@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { withCommonOptions, type CommonArgs } from '../common.js';
+import { durationOption } from '../../config/values.js';
 
 interface Args extends CommonArgs {
   rollback?: boolean;
@@ -13,7 +14,7 @@ export const recoverCommand: CommandModule<object, Args> = {
   builder: (y) => withCommonOptions(y)
     .option('rollback', { type: 'boolean', describe: "first undo the interrupted run's changes from its journal" })
     .option('force', { type: 'boolean', describe: 'recover although the run may still be alive (its lease has not expired)' })
-    .option('timeout', { type: 'number', describe: 'seconds to wait for the rollback to converge' }) as never,
+    .option('timeout', { type: 'string', coerce: durationOption('timeout'), describe: 'how long to wait for the rollback to converge: seconds, or 90s, 5m' }) as never,
   handler: async (argv) => {
     const { openSession, withTopology } = await import('../session.js');
     const { recover } = await import('../../core/recover.js');

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { ExitCode } from '../../errors.js';
 import { setExitCode } from '../exit.js';
+import { integerOption } from '../../config/values.js';
 
 interface Args {
   action: 'up' | 'down' | 'status';
@@ -18,10 +19,10 @@ export const sandboxCommand: CommandModule<object, Args> = {
   describe: 'Start, inspect or stop a local replicated cluster of real servers on 127.0.0.1',
   builder: (y: Argv) => y
     .positional('action', { choices: ['up', 'down', 'status'] as const, demandOption: true, describe: 'up | down | status' })
-    .option('nodes', { type: 'number', default: 3, describe: 'number of nodes (1–9); node 1 is the master' })
+    .option('nodes', { type: 'string', default: '3', coerce: integerOption('nodes', 1, 9), describe: 'number of nodes (1–9); node 1 is the master' })
     .option('server', { choices: ['openldap', '389ds'] as const, default: 'openldap' as const, describe: 'server kind' })
     .option('dir', { type: 'string', default: '.sandbox', describe: 'folder for the nodes, ldap-upgrade.yaml and password files' })
-    .option('base-port', { type: 'number', default: 3890, describe: 'node i listens on base-port + i - 1' })
+    .option('base-port', { type: 'string', default: '3890', coerce: integerOption('base-port', 1, 65526), describe: 'node i listens on base-port + i - 1' })
     .option('keep', { type: 'boolean', describe: 'down: keep the folder' })
     .option('json', { type: 'boolean', describe: 'print JSON' }) as never,
   handler: async (argv) => {

@@ -3,6 +3,7 @@ import { ExitCode, UsageError } from '../../errors.js';
 import type { RunReport } from '../../core/reports.js';
 import { withCommonOptions, type CommonArgs } from '../common.js';
 import { setExitCode } from '../exit.js';
+import { durationOption } from '../../config/values.js';
 
 interface Args extends CommonArgs {
   'dry-run'?: boolean;
@@ -32,7 +33,7 @@ export const upgradeCommand: CommandModule<object, Args> = {
     .option('from', { type: 'string', describe: 'override the stored version (needs --force)' })
     .option('force', { type: 'boolean', describe: 'confirm --from or --tag' })
     .option('tag', { type: 'string', array: true, describe: 'also run the named tag (repeatable; needs --force)' })
-    .option('timeout', { type: 'number', describe: 'seconds to wait for convergence (default: replication.timeout, 300)' })
+    .option('timeout', { type: 'string', coerce: durationOption('timeout'), describe: 'how long to wait for convergence: seconds, or 90s, 5m, 1h (default: replication.timeout, 300)' })
     .option('resume', { type: 'boolean', describe: 'continue an interrupted run after its last completed script' })
     .option('backup', { type: 'string', describe: 'stream the suffix to this LDIF file before freezing' })
     .option('yes', { type: 'boolean', alias: 'y', describe: 'do not ask for confirmation' })

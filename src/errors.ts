@@ -45,6 +45,12 @@ export class ScriptFileError extends UsageError {}
 /** Cannot connect, TLS failure, bind refused, no password available. Exit 3. */
 export class ConnectionError extends UpgradeError {
   readonly exitCode = ExitCode.connection;
+  /** The LDAP result code of a refused bind (49: invalid credentials), when that was the cause. */
+  readonly ldapCode?: number;
+  constructor(message: string, options?: { cause?: unknown; ldapCode?: number }) {
+    super(message, options);
+    this.ldapCode = options?.ldapCode;
+  }
 }
 
 /** Another run holds the lock. Exit 4. */

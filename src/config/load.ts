@@ -4,7 +4,7 @@ import semver from 'semver';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { parseDuration } from './values.js';
 import { ConfigError } from '../errors.js';
-import { DEFAULT_WRITE_CONCURRENCY, type BindSettings, type ConfigOverrides, type ServerKindSetting, type UpgradeConfig } from './types.js';
+import { DEFAULT_WRITE_CONCURRENCY, type BindSettings, type ReplicaSettings, type ConfigOverrides, type ServerKindSetting, type UpgradeConfig } from './types.js';
 
 export const DEFAULT_CONFIG_FILE = 'ldap-upgrade.yaml';
 
@@ -77,7 +77,9 @@ class ConfigReader {
     const masterUrl = o.master ?? this.string(['master', 'url']);
     if (!masterUrl) this.fail(['master', 'url'], 'required: the URL of the master, e.g. ldap://ldap1.example.com:389');
     this.checkUrl(['master', 'url'], masterUrl!);
-    const replicas = o.replicas?.map((url) => ({ url })) ?? this.replicas();
+    const listed = o.replicas?.map((url) => ({ url })) ?? this.replicas();
+    const replicas = listed === 'discover' ? undefined : listed;
+    const discovery = listed === 'discover' ? 'accepted' as const : listed ? 'configured' as const : 'default' as const;
     o.replicas?.forEach((url, i) => this.checkUrl(['replicas', i, 'url'], url));
     const server = (o.server ?? this.string(['server']) ?? 'auto') as ServerKindSetting;
     if (!['openldap', '389ds', 'auto'].includes(server)) this.fail(['server'], `must be openldap, 389ds or auto, not ${server}`);
@@ -109,6 +111,7 @@ class ConfigReader {
       suffix: suffix!,
       master: { url: masterUrl! },
       replicas,
+      discovery,
       bind,
       configBind,
       separateConfigBind,
@@ -146,15 +149,30 @@ class ConfigReader {
     }
   }
 
-  private replicas(): { url: string }[] | undefined {
+  private replicas(): ReplicaSettings[] | 'discover' | undefined {
     const node = this.doc?.getIn(['replicas'], true);
     if (node === undefined || node === null) return undefined;
-    if (!isSeq(node)) this.fail(['replicas'], 'must be a list of { url: ... }');
+    if (isScalar(node) && node.value === 'discover') return 'discover';
+    if (!isSeq(node)) this.fail(['replicas'], 'must be a list of { url: ... }, or the word discover (find them from the master, accepting that OpenLDAP consumers cannot be found)');
     return (node as { items: unknown[] }).items.map((_, i) => {
+      const item = this.doc?.getIn(['replicas', i], true);
+      if (!isMap(item)) this.fail(['replicas', i], 'each replica is a mapping with url (and optionally ignoreAttributes)');
+      for (const p of (item as { items: { key: unknown }[] }).items) {
+        const k = String(isScalar(p.key) ? p.key.value : p.key);
+        if (k !== 'url' && k !== 'ignoreAttributes') this.fail(['replicas', i, k], 'unknown key (known: url, ignoreAttributes)');
+      }
       const url = this.string(['replicas', i, 'url']);
       if (!url) this.fail(['replicas', i], 'each replica needs a url');
       this.checkUrl(['replicas', i, 'url'], url!);
-      return { url: url! };
+      const ignored = this.doc?.getIn(['replicas', i, 'ignoreAttributes'], true);
+      if (ignored === undefined || ignored === null) return { url: url! };
+      if (!isSeq(ignored)) this.fail(['replicas', i, 'ignoreAttributes'], 'must be a list of attribute names');
+      const names = (ignored as { items: unknown[] }).items.map((_, j) => {
+        const name = this.string(['replicas', i, 'ignoreAttributes', j]);
+        if (!name || !/^[A-Za-z][A-Za-z0-9-]*(;[A-Za-z0-9-]+)*$/.test(name)) this.fail(['replicas', i, 'ignoreAttributes', j], `not an attribute name: ${JSON.stringify(name)}`);
+        return name!;
+      });
+      return { url: url!, ignoreAttributes: names };
     });
   }
 

@@ -11,6 +11,15 @@ export interface BindSettings {
   passwordFile?: string;
 }
 
+export interface ReplicaSettings {
+  url: string;
+  /**
+   * Attributes this replica does not receive (a fractional replica, OpenLDAP `exattrs=`, 389 DS
+   * `nsDS5ReplicatedAttributeList`): left out when its entries are compared with the master's.
+   */
+  ignoreAttributes?: string[];
+}
+
 /** The resolved configuration (SPEC §3): every default applied, every path absolute. */
 export interface UpgradeConfig {
   /** The configuration file it came from, if any. */
@@ -18,8 +27,18 @@ export interface UpgradeConfig {
   server: ServerKindSetting;
   suffix: string;
   master: { url: string };
-  /** Undefined: discover the replicas from the master's replication configuration. */
-  replicas?: { url: string }[];
+  /**
+   * The replicas as configured. Undefined: discover them from the master's replication
+   * configuration (refused by `upgrade` on OpenLDAP unless `discovery` is `accepted`: read-only
+   * consumers that pull from a provider cannot be found from it).
+   */
+  replicas?: ReplicaSettings[];
+  /**
+   * How the replica list came about: `configured` (a `replicas:` list), `default` (no list:
+   * discovered), `accepted` (`replicas: discover`: discovered, and the administrator accepts
+   * that consumers pulling from an OpenLDAP master cannot be found).
+   */
+  discovery: 'configured' | 'default' | 'accepted';
   bind: BindSettings;
   /** Credentials for cn=config changes (freeze); the same as `bind` unless configured. */
   configBind: BindSettings;

@@ -3,7 +3,11 @@ import { errorMessage } from '../errors.js';
 import type { Directory } from '../ldap/directory.js';
 import { describeLag } from '../servers/csn.js';
 import type { ReplicationState } from '../servers/adapter.js';
+import { canaryArrived, withDeadline } from './canary.js';
+import { ignoreSet } from './entry-compare.js';
 import type { EventSink } from './events.js';
+import { journalDns, readBack, type EntryMismatch } from './read-back.js';
+import type { RunRecord } from './records.js';
 import type { Topology } from './topology.js';
 
 export interface ConvergenceResult {
@@ -11,8 +15,21 @@ export interface ConvergenceResult {
   converged: boolean;
   /** Time from the start of the wait until it was seen converged. */
   waitedMs: number;
-  /** "converged", "behind by 2.0 s", or the last error. */
+  /** "converged", "behind by 2.0 s", "replication stuck: …", or the last error. */
   detail: string;
+  /** Which condition of SPEC §8 was not met (undefined when converged). */
+  failed?: 'state' | 'canary' | 'entries' | 'unreachable';
+  /** An entry that did not read back as on the master. */
+  entry?: EntryMismatch;
+}
+
+/** What a run proves on every replica besides the replication state (SPEC §8). */
+export interface ConvergenceProof {
+  /** The run record holding the canary. */
+  runId: string;
+  canary: string;
+  /** The DNs the run changed (re-iterable: read again at every check). */
+  changed: () => AsyncIterable<string>;
 }
 
 export interface ConvergenceOptions {
@@ -20,10 +37,22 @@ export interface ConvergenceOptions {
   /** Base poll interval: a replica that moves is polled every pollMs/4; one that does not backs off 1.5× up to 2 s. */
   pollMs: number;
   signal?: AbortSignal;
+  /** Canary and changed entries; without it only the replication state is compared. */
+  proof?: ConvergenceProof;
+}
+
+/**
+ * SPEC §8's proof for this run: its current canary, and the entries it changed (from its journal,
+ * and the version entry) read back on each replica as on the master.
+ */
+export function convergenceProof(topology: Topology, record: RunRecord): ConvergenceProof {
+  return { runId: record.runId, canary: record.canary!, changed: () => journalDns(record.journal, [topology.config.versionEntry]) };
 }
 
 /** The longest pause between two polls of a replica that does not move. */
 const MAX_POLL_MS = 2_000;
+/** A replica that is not converged and has not moved for this long is reported as stuck. */
+export const STUCK_AFTER_MS = 10_000;
 
 /**
  * The pause before the next poll of one replica. A replica that is catching up (its state moved
@@ -38,8 +67,10 @@ export function nextPollDelay(previousMs: number, moved: boolean, pollMs: number
 
 /**
  * SPEC §7.5/§8: reads the master's replication state once (after the last write), then polls
- * every replica in parallel until each has it, or until the timeout. A replica whose connection
- * drops is reconnected on the next poll.
+ * every replica in parallel until each has converged — its state caught up, the run's canary
+ * arrived, and every entry the run changed reads back as on the master — or until the timeout.
+ * A replica whose connection drops is reconnected on the next poll; a hung one cannot hold a
+ * poll past the timeout.
  */
 export async function waitForConvergence(topology: Topology, urls: string[], options: ConvergenceOptions, events: EventSink): Promise<ConvergenceResult[]> {
   const target = await topology.adapter.readReplicationState(topology.master, topology.config.suffix);
@@ -47,41 +78,82 @@ export async function waitForConvergence(topology: Topology, urls: string[], opt
   return Promise.all(urls.map((url) => pollReplica(topology, url, target, started, options, events)));
 }
 
+interface Check {
+  done: boolean;
+  failed?: ConvergenceResult['failed'];
+  detail: string;
+  /** What changed between polls tells a moving replica from a stuck one. */
+  fingerprint: string;
+  entry?: EntryMismatch;
+}
+
 async function pollReplica(topology: Topology, url: string, target: ReplicationState, started: number, options: ConvergenceOptions, events: EventSink): Promise<ConvergenceResult> {
   const slot = topology.replicas.find((r) => r.url === url);
+  const ignore = ignoreSet(slot?.ignoreAttributes);
   let conn: Directory | undefined = slot?.data;
-  let detail = 'not polled';
   let last: string | undefined;
+  let lastMoved = started;
   let delay = options.pollMs;
+  let check: Check = { done: false, failed: 'unreachable', detail: 'not polled', fingerprint: '' };
   // Right after the writes a replica that is behind is taken to be catching up.
   let first = true;
+  // After a read-back with mismatches, only those entries are read again (the others matched).
+  const readBackState: { again?: string[] } = {};
   for (;;) {
-    let moved = false;
+    const left = Math.max(1, options.timeoutMs - (Date.now() - started));
     try {
-      conn ??= await topology.openData(url);
+      conn ??= await withDeadline(topology.openData(url), left);
       if (slot) slot.data = conn;
-      const state = await topology.adapter.readReplicationState(conn, topology.config.suffix);
-      const seen = JSON.stringify([...state]);
-      moved = last !== undefined && seen !== last;
-      last = seen;
-      const cmp = topology.adapter.compare(target, state, slot?.ownId);
-      detail = describeLag(cmp);
-      if (cmp.caughtUp) {
-        const waitedMs = Date.now() - started;
-        events({ type: 'converge-progress', url, converged: true, detail, elapsedMs: waitedMs });
-        return { url, converged: true, waitedMs, detail };
-      }
+      check = await withDeadline(checkOnce(topology, conn, target, slot?.ownId, ignore, options.proof, readBackState), left);
     } catch (err) {
-      detail = `unreachable: ${errorMessage(err)}`;
+      check = { done: false, failed: 'unreachable', detail: `unreachable: ${errorMessage(err)}`, fingerprint: 'unreachable' };
       await conn?.close();
       conn = undefined;
       if (slot) slot.data = undefined;
     }
-    const elapsed = Date.now() - started;
+    const now = Date.now();
+    const moved = last !== undefined && check.fingerprint !== last;
+    if (moved || last === undefined) lastMoved = now;
+    last = check.fingerprint;
+    const elapsed = now - started;
+    if (check.done) {
+      events({ type: 'converge-progress', url, converged: true, detail: 'converged', elapsedMs: elapsed });
+      return { url, converged: true, waitedMs: elapsed, detail: 'converged' };
+    }
+    const still = now - lastMoved;
+    let detail = check.detail;
+    if (check.failed !== 'unreachable' && still >= Math.min(STUCK_AFTER_MS, Math.max(1_000, options.timeoutMs * 0.8))) {
+      detail = `replication stuck: nothing has arrived for ${(still / 1000).toFixed(1)} s (${check.detail})`;
+    }
     events({ type: 'converge-progress', url, converged: false, detail, elapsedMs: elapsed });
-    if (elapsed >= options.timeoutMs || options.signal?.aborted) return { url, converged: false, waitedMs: elapsed, detail };
+    if (elapsed >= options.timeoutMs || options.signal?.aborted) {
+      return { url, converged: false, waitedMs: elapsed, detail, failed: check.failed, entry: check.entry };
+    }
     delay = nextPollDelay(delay, moved || first, options.pollMs);
     first = false;
     await sleep(Math.min(delay, Math.max(0, options.timeoutMs - elapsed)));
   }
+}
+
+/** One poll: the three conditions of SPEC §8, cheapest first. */
+async function checkOnce(topology: Topology, replica: Directory, target: ReplicationState, ownId: string | undefined, ignore: ReadonlySet<string> | undefined, proof: ConvergenceProof | undefined, previous: { again?: string[] }): Promise<Check> {
+  const state = await topology.adapter.readReplicationState(replica, topology.config.suffix);
+  const seen = JSON.stringify([...state]);
+  const cmp = topology.adapter.compare(target, state, ownId);
+  if (!cmp.caughtUp) return { done: false, failed: 'state', detail: describeLag(cmp), fingerprint: seen };
+  if (!proof) return { done: true, detail: 'converged', fingerprint: seen };
+  if (!(await canaryArrived(replica, topology.config.versionEntry, proof.runId, proof.canary))) {
+    return {
+      done: false, failed: 'canary', fingerprint: `${seen} canary`,
+      detail: "its replication state has caught up with the master's, but this run's last change (its canary record) has not arrived: it does not receive this master's changes, or not all of them",
+    };
+  }
+  const back = await readBack(topology.master, replica, previous.again ?? proof.changed(), ignore);
+  previous.again = back.again;
+  if (back.count === 0) return { done: true, detail: 'converged', fingerprint: seen };
+  const e = back.first!;
+  return {
+    done: false, failed: 'entries', entry: e, fingerprint: `${seen} ${back.count}`,
+    detail: `${back.count} entr${back.count === 1 ? 'y' : 'ies'} the run changed differ${back.count === 1 ? 's' : ''} from the master's, e.g. ${e.dn}: ${e.what} (a fractional replica? declare what it does not receive in replicas[].ignoreAttributes)`,
+  };
 }

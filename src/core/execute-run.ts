@@ -2,7 +2,8 @@ import { RefusedError, errorMessage } from '../errors.js';
 import type { UpgradePlan } from '../plan/planner.js';
 import { scriptId } from '../scripts/types.js';
 import { LiveStore } from './context/live-store.js';
-import { waitForConvergence, type ConvergenceResult } from './convergence.js';
+import { CANARY_TIMEOUT_MS, newCanary, proveReplicationPath } from './canary.js';
+import { convergenceProof, waitForConvergence, type ConvergenceResult } from './convergence.js';
 import type { EventSink } from './events.js';
 import { failpoint } from './failpoints.js';
 import { DRAIN_TIMEOUT_MS, freezeReplicas, readWriteStates, unfreezeReplicas } from './freeze.js';
@@ -20,6 +21,8 @@ export interface RunSettings {
   /** Writes in flight on the master (default 64). */
   writeConcurrency?: number;
   signal?: AbortSignal;
+  /** A resumed run: its replicas are frozen already and its replication path was proven. */
+  resumed?: boolean;
 }
 
 /**
@@ -44,8 +47,9 @@ export async function executeRun(topology: Topology, record: RunRecord, plan: Up
   lease.unref();
   try {
     // Freeze: original states go to the run record before anything changes.
-    events({ type: 'phase', phase: 'freeze', message: `freeze ${topology.replicas.length} replica(s)` });
     if (record.replicas.length === 0) record.replicas = await readWriteStates(topology);
+    if (!settings.resumed) await proveReplicationPathOrRefuse(topology, record, settings, events);
+    events({ type: 'phase', phase: 'freeze', message: `freeze ${topology.replicas.length} replica(s)` });
     await store.writeRun(record);
     report.replicas = record.replicas.map((r) => ({
       url: r.url, freeze: r.frozenByRun ? 'NotExecuted' : 'Success', alreadyReadOnly: !r.frozenByRun,
@@ -130,13 +134,15 @@ export async function executeRun(topology: Topology, record: RunRecord, plan: Up
       return report;
     }
 
-    // Wait for convergence of everything written, including the records themselves.
+    // Wait for convergence of everything written, including the records themselves: the run
+    // record's last change is a new canary, after every other write.
     record.state = 'waiting';
+    record.canary = newCanary();
     await store.writeRun(record);
     events({ type: 'phase', phase: 'converge', message: `waiting for ${topology.replicas.length} replica(s) to converge` });
     await failpoint('converge');
     const waitStarted = Date.now();
-    const converged = await waitForConvergence(topology, record.replicas.map((r) => r.url), { timeoutMs: settings.timeoutMs, pollMs: settings.pollMs, signal: settings.signal }, events);
+    const converged = await waitForConvergence(topology, record.replicas.map((r) => r.url), { timeoutMs: settings.timeoutMs, pollMs: settings.pollMs, signal: settings.signal, proof: convergenceProof(topology, record) }, events);
     report.convergeMs = Date.now() - waitStarted;
     applyConvergence(report, converged);
     const lagging = converged.filter((c) => !c.converged);
@@ -164,6 +170,22 @@ export async function executeRun(topology: Topology, record: RunRecord, plan: Up
 }
 
 class Interrupted extends Error {}
+
+/**
+ * Before anything is frozen: every replica must show a change made on the master now. One that
+ * does not is refused (exit 7) with only the run's record written; the lock is released.
+ */
+async function proveReplicationPathOrRefuse(topology: Topology, record: RunRecord, settings: RunSettings, events: EventSink): Promise<void> {
+  if (topology.replicas.length === 0) return;
+  events({ type: 'phase', phase: 'freeze', message: `proving that ${topology.replicas.length} replica(s) replicate from the master (canary)` });
+  const proofs = await proveReplicationPath(topology, record, Math.min(settings.timeoutMs, CANARY_TIMEOUT_MS), events);
+  const failed = proofs.filter((p) => !p.ok);
+  if (failed.length === 0) return;
+  record.state = 'failed';
+  record.error = `replication path not proven: ${failed.map((f) => `${f.url}: ${f.error}`).join('; ')}`;
+  await finish(topology, record);
+  throw new RefusedError(`${record.error}; nothing was frozen or changed (only the run record was written), the lock is released`);
+}
 
 /** Rejects with Interrupted when the signal fires; never settles otherwise. */
 function aborted(signal: AbortSignal | undefined): Promise<never> {
@@ -232,7 +254,9 @@ async function rollBack(topology: Topology, record: RunRecord, report: RunReport
     return;
   }
   report.rolledBack = true;
-  const converged = await waitForConvergence(topology, record.replicas.map((r) => r.url), { timeoutMs: settings.timeoutMs, pollMs: settings.pollMs }, events);
+  record.canary = newCanary();
+  await store.writeRun(record);
+  const converged = await waitForConvergence(topology, record.replicas.map((r) => r.url), { timeoutMs: settings.timeoutMs, pollMs: settings.pollMs, proof: convergenceProof(topology, record) }, events);
   applyConvergence(report, converged);
   await giveBack(topology, record, report, events);
   record.state = 'rolled-back';

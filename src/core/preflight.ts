@@ -1,8 +1,9 @@
-import { errorMessage } from '../errors.js';
+import { ConnectionError, errorMessage } from '../errors.js';
 import type { WriteState, ReplicationState } from '../servers/adapter.js';
 import { describeLag } from '../servers/csn.js';
 import type { EventSink } from './events.js';
 import { waitUntilHolds } from './freeze.js';
+import { sameServer } from './server-identity.js';
 import type { Topology } from './topology.js';
 
 /** How long preflight lets a replica catch up with the master's state read at its start. */
@@ -35,28 +36,34 @@ export async function preflight(topology: Topology, events: EventSink): Promise<
   events({ type: 'phase', phase: 'preflight', message: `preflight: ${topology.identity.product} master ${config.master.url}, ${topology.replicas.length} replica(s)` });
   const masterState = await adapter.readReplicationState(topology.master, config.suffix);
   const problems: string[] = [];
+  const source = topology.replicaSource;
+  if (source.how === 'discovered' && source.blindSpot && !source.accepted) {
+    problems.push(`${config.master.url}: no replicas are configured, and discovery may miss some: ${source.blindSpot}. Discovered: ${topology.replicas.map((r) => r.url).join(', ') || 'none'}. List every replica under \`replicas:\` in the configuration (or --replica URL), or set \`replicas: discover\` to accept what discovery finds`);
+  }
   if (!(await topology.master.get(config.suffix, ['objectClass']))) problems.push(`${config.master.url}: the suffix ${config.suffix} does not exist on the master`);
   if (topology.replicas.length > 0 && masterState.size === 0) {
     problems.push(`${config.master.url}: no replication state (contextCSN) on ${config.suffix}: is it replicated?`);
   }
-  if (topology.replicas.length > 0) {
+  let masterIdentity: string | undefined;
+  try {
+    const cfg = await topology.openConfig(config.master.url);
     try {
-      const cfg = await topology.openConfig(config.master.url);
-      try {
-        for (const p of (await topology.adapter.replicationProblems?.(cfg, config.suffix)) ?? []) problems.push(`${config.master.url}: ${p}`);
-        // Pointed at a replica by mistake: its first write (the lock) would be refused or referred.
-        const own = await topology.adapter.readWriteState(cfg, config.suffix);
-        if (own.frozen) {
-          problems.push(`${config.master.url}: it does not take client writes for ${config.suffix} (${own.attribute}: ${own.original.join(', ') || 'unset'}): the master must be a writable provider/supplier`);
-        }
-      } finally {
-        await cfg.close();
+      if (topology.replicas.length > 0) for (const p of (await topology.adapter.replicationProblems?.(cfg, config.suffix)) ?? []) problems.push(`${config.master.url}: ${p}`);
+      // Pointed at a replica, hub or consumer by mistake: its first write (the lock) would be refused or referred.
+      const own = await topology.adapter.readWriteState(cfg, config.suffix);
+      if (own.frozen) {
+        problems.push(`${config.master.url}: it does not take client writes for ${config.suffix} (${own.why ?? `${own.attribute}: ${own.original.join(', ') || 'unset'}`}): the master must be a writable provider/supplier`);
       }
-    } catch (err) {
-      problems.push(`${config.master.url}: cannot read its configuration as ${config.configBind.dn}: ${errorMessage(err)}`);
+      masterIdentity = await topology.adapter.serverIdentity?.(cfg, config.suffix);
+    } finally {
+      await cfg.close();
     }
+  } catch (err) {
+    if (err instanceof ConnectionError && err.ldapCode !== undefined) throw err;
+    // Without replicas, nothing needs the master's cn=config (a refused lock write says the rest).
+    if (topology.replicas.length > 0) problems.push(`${config.master.url}: cannot read its configuration as ${config.configBind.dn}: ${errorMessage(err)}`);
   }
-  const replicas = await Promise.all(topology.replicas.map((r) => checkReplica(topology, r.url, r.data !== undefined, r.error, masterState)));
+  const replicas = await Promise.all(topology.replicas.map((r) => checkReplica(topology, r.url, r.data !== undefined, r.error, masterState, masterIdentity)));
   for (const r of replicas) for (const p of r.problems) problems.push(`${r.url}: ${p}`);
   for (const r of replicas) {
     events({ type: 'server', url: r.url, ok: r.problems.length === 0, message: r.problems.length ? r.problems.join('; ') : `reachable, ${!r.writeState?.frozen ? 'writable' : r.writeState.transient ? 'read-only until its next replication session (frozen by the run all the same)' : 'already read-only'}, ${r.lag}` });
@@ -64,8 +71,14 @@ export async function preflight(topology: Topology, events: EventSink): Promise<
   return { master: { url: config.master.url, product: topology.identity.product }, replicas, problems };
 }
 
-async function checkReplica(topology: Topology, url: string, reachable: boolean, error: string | undefined, masterState: ReplicationState): Promise<ReplicaFinding> {
+async function checkReplica(topology: Topology, url: string, reachable: boolean, error: string | undefined, masterState: ReplicationState, masterIdentity: string | undefined): Promise<ReplicaFinding> {
   const finding: ReplicaFinding = { url, reachable, problems: [] };
+  const same = await sameServer(topology.config.master.url, url);
+  if (same) {
+    // Freezing it would freeze the master.
+    finding.problems.push(`it is the master itself (${same}): remove it from the replicas`);
+    return finding;
+  }
   if (!reachable) {
     finding.problems.push(`unreachable: ${error}`);
     return finding;
@@ -77,11 +90,17 @@ async function checkReplica(topology: Topology, url: string, reachable: boolean,
     try {
       finding.writeState = await topology.adapter.readWriteState(cfg, topology.config.suffix);
       if (finding.writeState.frozen) slot.ownId = finding.writeState.ownId;
+      const identity = await topology.adapter.serverIdentity?.(cfg, topology.config.suffix);
+      if (identity !== undefined && identity === masterIdentity) {
+        finding.problems.push(`it has the master's ${identity}: it is the master itself under another URL (or a misconfigured copy of it); remove it from the replicas`);
+        return finding;
+      }
       finding.problems.push(...(await topology.adapter.replicationProblems?.(cfg, topology.config.suffix)) ?? []);
     } finally {
       await cfg.close();
     }
   } catch (err) {
+    if (err instanceof ConnectionError && err.ldapCode !== undefined) throw err;
     finding.problems.push(`cannot read its configuration as ${topology.config.configBind.dn}: ${errorMessage(err)}`);
   }
   try {

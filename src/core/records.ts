@@ -63,4 +63,9 @@ export interface RunRecord {
   journal: string;
   replicas: RunReplica[];
   error?: string;
+  /**
+   * The run's canary (SPEC §8): a token changed before the freeze and again after the last
+   * write; a replica that shows the current one receives this master's changes.
+   */
+  canary?: string;
 }

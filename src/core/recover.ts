@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { ConnectionError, LockedError, RefusedError } from '../errors.js';
-import { waitForConvergence } from './convergence.js';
+import { newCanary } from './canary.js';
+import { convergenceProof, waitForConvergence } from './convergence.js';
 import type { EventSink } from './events.js';
 import { unfreezeReplicas } from './freeze.js';
 import { readJournal } from './journal.js';
@@ -67,7 +68,9 @@ export async function recover(topology: Topology, options: RecoverOptions, event
     await store.removeHistory(record.runId);
     await store.setVersion(record.storedBefore);
     events({ type: 'info', message: `rollback: ${report.changesUndone} change(s) undone` });
-    await waitForConvergence(topology, record.replicas.map((r) => r.url), { timeoutMs: options.timeoutMs, pollMs: options.pollMs }, events);
+    record.canary = newCanary();
+    await store.writeRun(record);
+    await waitForConvergence(topology, record.replicas.map((r) => r.url), { timeoutMs: options.timeoutMs, pollMs: options.pollMs, proof: convergenceProof(topology, record) }, events);
   }
   if (record) {
     // A change on the master (the record's time of update): see giveBack in execute-run.ts.

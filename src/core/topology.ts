@@ -20,6 +20,18 @@ export interface ReplicaConnection {
   error?: string;
   /** Left out of its convergence checks: its own id, when it was read-only before the run (see WriteState.ownId). */
   ownId?: string;
+  /** Attributes it does not receive (a fractional replica): left out when its entries are compared. */
+  ignoreAttributes?: string[];
+}
+
+/** Where the replica list came from, as `status` shows it and `upgrade` judges it. */
+export interface ReplicaSource {
+  /** `configured`: the `replicas:` list; `discovered`: found from the master's replication configuration. */
+  how: 'configured' | 'discovered';
+  /** The administrator asked for discovery (`replicas: discover`), accepting what it cannot find. */
+  accepted: boolean;
+  /** What discovery cannot see on this server kind (OpenLDAP: consumers that pull from the master). */
+  blindSpot?: string;
 }
 
 /** Open connections to the master and every replica, with the server adapter. */
@@ -32,6 +44,7 @@ export interface Topology {
   replicas: ReplicaConnection[];
   /** Whether the replica list came from the master's replication configuration. */
   discovered: boolean;
+  replicaSource: ReplicaSource;
   store: StateStore;
   /** Opens a cn=config connection to a server (closed by the caller). */
   openConfig(url: string): Promise<Directory>;
@@ -68,18 +81,12 @@ export async function openTopology(config: UpgradeConfig, credentials: Credentia
     let urls = config.replicas?.map((r) => r.url);
     const discovered = urls === undefined;
     if (!urls) {
-      const cfg = await openConfig(config.master.url);
-      try {
-        urls = await adapter.discoverReplicas(cfg, config.suffix);
-      } finally {
-        await cfg.close();
-      }
-      const self = hostPort(config.master.url);
-      urls = [...new Set(urls)].filter((u) => hostPort(u) !== self);
-      events({ type: 'info', message: `replicas discovered from the master: ${urls.join(', ') || 'none'}` });
+      urls = await discoverTopology(config, adapter, openConfig);
+      events({ type: 'info', message: `replicas discovered from the master${adapter.discoveryBlindSpot ? '' : ' (following agreements level by level)'}: ${urls.join(', ') || 'none'}` });
     }
     await Promise.all(urls.map(async (url) => {
-      const entry: ReplicaConnection = { url };
+      const ignoreAttributes = config.replicas?.find((r) => r.url === url)?.ignoreAttributes;
+      const entry: ReplicaConnection = { url, ...(ignoreAttributes ? { ignoreAttributes } : {}) };
       replicas.push(entry);
       try {
         entry.data = await openData(url);
@@ -92,6 +99,7 @@ export async function openTopology(config: UpgradeConfig, credentials: Credentia
     replicas.sort((a, b) => urls!.indexOf(a.url) - urls!.indexOf(b.url));
     return {
       config, credentials, master, identity, adapter, replicas, discovered,
+      replicaSource: { how: discovered ? 'discovered' : 'configured', accepted: config.discovery === 'accepted', blindSpot: discovered ? adapter.discoveryBlindSpot : undefined },
       store: new StateStore(master, config.versionEntry),
       openConfig, openData,
       close: async () => {
@@ -102,6 +110,44 @@ export async function openTopology(config: UpgradeConfig, credentials: Credentia
     await Promise.all([master.close(), ...replicas.map((r) => r.data?.close())]);
     throw err;
   }
+}
+
+/**
+ * The master's replication partners, then theirs, level by level (389 DS: a supplier's
+ * agreements name its consumers and hubs, whose agreements name theirs), without the master.
+ * A server whose configuration cannot be read ends that branch: preflight reports it.
+ */
+async function discoverTopology(config: UpgradeConfig, adapter: ServerAdapter, openConfig: (url: string) => Promise<Directory>): Promise<string[]> {
+  const self = hostPort(config.master.url);
+  const seen = new Set<string>([self]);
+  const found: string[] = [];
+  let level = [config.master.url];
+  for (let depth = 0; level.length > 0 && depth < 10; depth++) {
+    const next: string[] = [];
+    for (const url of level) {
+      let partners: string[];
+      try {
+        const cfg = await openConfig(url);
+        try {
+          partners = await adapter.discoverReplicas(cfg, config.suffix);
+        } finally {
+          await cfg.close();
+        }
+      } catch (err) {
+        if (url === config.master.url) throw err;
+        continue;
+      }
+      for (const p of partners) {
+        const key = hostPort(p);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        found.push(p);
+        next.push(p);
+      }
+    }
+    level = next;
+  }
+  return found;
 }
 
 export function requireReachable(topology: Topology): void {

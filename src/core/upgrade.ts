@@ -78,7 +78,7 @@ export async function runUpgrade(topology: Topology, options: UpgradeOptions, ev
     events({ type: 'info', message: `backup: ${backup.entries} entries written to ${backup.file} in ${backup.durationMs} ms` });
     backupFile = options.backupFile;
   }
-  const settings: RunSettings = { timeoutMs: options.timeoutMs, pollMs: options.pollMs, writeConcurrency: options.writeConcurrency, signal: options.signal };
+  const settings: RunSettings = { timeoutMs: options.timeoutMs, pollMs: options.pollMs, writeConcurrency: options.writeConcurrency, signal: options.signal, resumed: interrupted !== undefined };
   const report = await executeRun(topology, record, loaded.plan, settings, events, started);
   report.backupFile = backupFile;
   report.warnings.push(...loaded.changedScripts.map((s) => `${s} changed since it was applied`));

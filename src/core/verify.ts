@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { errorMessage } from '../errors.js';
 import type { Directory } from '../ldap/directory.js';
-import { getValues, isOperational, normalizeDn, type LdapEntry } from '../ldap/entry.js';
+import { normalizeDn } from '../ldap/entry.js';
+import { differingAttributes, entryDigest as digest, ignoreSet } from './entry-compare.js';
 import type { EventSink } from './events.js';
 import { FORMAT_VERSION } from './reports.js';
 import type { Topology } from './topology.js';
@@ -40,16 +40,26 @@ export interface VerifyReport {
 export async function verifyTopology(topology: Topology, events: EventSink): Promise<VerifyReport> {
   const { suffix } = topology.config;
   events({ type: 'phase', phase: 'preflight', message: `reading ${suffix} on the master` });
-  const master = new Map<string, { dn: string; digest: string }>();
-  for await (const e of topology.master.search({ base: suffix, attributes: ['*'] })) master.set(normalizeDn(e.dn), { dn: e.dn, digest: digest(e) });
-  const replicas = await Promise.all(topology.replicas.map((r) => compareReplica(topology, r.url, r.data, r.error, master)));
+  // One digest per DN for each distinct set of ignored attributes (fractional replicas).
+  const ignoreKeys = [...new Set(topology.replicas.map((r) => ignoreKey(r.ignoreAttributes)))];
+  const ignores = ignoreKeys.map((k) => ignoreSet(k ? k.split(',') : undefined));
+  const master = new Map<string, { dn: string; digests: string[] }>();
+  for await (const e of topology.master.search({ base: suffix, attributes: ['*'] })) master.set(normalizeDn(e.dn), { dn: e.dn, digests: ignores.map((i) => digest(e, i)) });
+  const replicas = await Promise.all(topology.replicas.map((r) => {
+    const index = ignoreKeys.indexOf(ignoreKey(r.ignoreAttributes));
+    return compareReplica(topology, r.url, r.data, r.error, master, index, ignores[index]);
+  }));
   return {
     kind: 'verify', formatVersion: FORMAT_VERSION, master: topology.config.master.url, entries: master.size,
     identical: replicas.every((r) => r.identical), replicas,
   };
 }
 
-async function compareReplica(topology: Topology, url: string, data: Directory | undefined, error: string | undefined, master: Map<string, { dn: string; digest: string }>): Promise<ReplicaComparison> {
+function ignoreKey(names: string[] | undefined): string {
+  return (names ?? []).map((n) => n.toLowerCase()).sort().join(',');
+}
+
+async function compareReplica(topology: Topology, url: string, data: Directory | undefined, error: string | undefined, master: Map<string, { dn: string; digests: string[] }>, index: number, ignore: ReadonlySet<string> | undefined): Promise<ReplicaComparison> {
   const result: ReplicaComparison = {
     url, reachable: data !== undefined, identical: false, entries: 0,
     missing: { count: 0, dns: [] }, extra: { count: 0, dns: [] }, differing: { count: 0, entries: [] },
@@ -69,11 +79,11 @@ async function compareReplica(topology: Topology, url: string, data: Directory |
         continue;
       }
       seen.add(key);
-      if (expected.digest === digest(e)) continue;
+      if (expected.digests[index] === digest(e, ignore)) continue;
       result.differing.count++;
       if (result.differing.entries.length < LISTED) {
         const theirs = await topology.master.get(e.dn);
-        result.differing.entries.push({ dn: e.dn, attributes: theirs ? differingAttributes(theirs, e) : ['(gone from the master)'] });
+        result.differing.entries.push({ dn: e.dn, attributes: theirs ? differingAttributes(theirs, e, ignore) : ['(gone from the master)'] });
       }
     }
   } catch (err) {
@@ -88,21 +98,4 @@ async function compareReplica(topology: Topology, url: string, data: Directory |
 function add(list: { count: number; dns: string[] }, dn: string): void {
   list.count++;
   if (list.dns.length < LISTED) list.dns.push(dn);
-}
-
-/** A digest of an entry's user attributes: names lower-cased and sorted, values sorted. */
-function digest(e: LdapEntry): string {
-  const hash = createHash('sha256');
-  for (const name of Object.keys(e.attributes).filter((n) => !isOperational(n)).map((n) => n.toLowerCase()).sort()) {
-    hash.update(`${name}\0`);
-    for (const v of getValues(e, name).map((x) => (Buffer.isBuffer(x) ? x.toString('base64') : x)).sort()) hash.update(`${v}\0`);
-    hash.update('\n');
-  }
-  return hash.digest('hex');
-}
-
-function differingAttributes(a: LdapEntry, b: LdapEntry): string[] {
-  const names = new Set([...Object.keys(a.attributes), ...Object.keys(b.attributes)].filter((n) => !isOperational(n)).map((n) => n.toLowerCase()));
-  const canonical = (e: LdapEntry, n: string) => getValues(e, n).map((x) => (Buffer.isBuffer(x) ? x.toString('base64') : x)).sort().join('\0');
-  return [...names].filter((n) => canonical(a, n) !== canonical(b, n)).sort();
 }

@@ -215,7 +215,7 @@ export class Directory {
     if (code !== undefined) {
       const who = code === ResultCode.invalidCredentials && bindDn ? ` for ${bindDn}` : '';
       const diagnostic = diagnosticOf(err);
-      return new ConnectionError(`${this.server}: ${resultCodeName(code)}${who}${diagnostic ? `: ${diagnostic}` : ''} (${code})`, { cause: err });
+      return new ConnectionError(`${this.server}: ${resultCodeName(code)}${who}${diagnostic ? `: ${diagnostic}` : ''} (${code})`, { cause: err, ldapCode: code });
     }
     return new ConnectionError(`${this.server}: ${describeNetworkError(err)}`, { cause: err });
   }

@@ -10,8 +10,10 @@ export interface WriteState {
   attribute: string;
   /** The attribute's values before the freeze; [] when it was absent. */
   original: string[];
-  /** Whether the replica refused client writes already (its administrator froze it). */
+  /** Whether the replica refused client writes already (its administrator froze it, or it is a read-only consumer). */
   frozen: boolean;
+  /** Why it refuses client writes, in words (e.g. "a read-only consumer: olcSyncrepl without olcMultiProvider"). */
+  why?: string;
   /**
    * Read-only now, but not for long: its server undoes the setting by itself (389 DS resets a
    * supplier's mapping-tree state at its next incoming replication session). The run freezes it
@@ -71,8 +73,19 @@ export interface ServerAdapter {
    * back while the master still sends it changes.
    */
   unfreeze(config: Directory, state: WriteState, context: UnfreezeContext): Promise<void>;
+  /**
+   * What replica discovery cannot find on this kind (undefined: it finds every replica by
+   * following the replication configuration from the master).
+   */
+  readonly discoveryBlindSpot?: string;
   /** Provider / consumer URLs the master replicates the suffix with (for replica discovery). */
   discoverReplicas(config: Directory, suffix: string): Promise<string[]>;
+  /**
+   * Something that names this server among its replication partners whatever URL it is reached
+   * by (389 DS: a supplier's replica id; OpenLDAP: a single-valued olcServerID), or undefined.
+   * Two URLs with one identity are one server: a replica must never be the master itself.
+   */
+  serverIdentity?(config: Directory, suffix: string): Promise<string | undefined>;
   /** Replication problems a server reports about itself (e.g. agreements in error), for preflight. */
   replicationProblems?(config: Directory, suffix: string): Promise<string[]>;
 }

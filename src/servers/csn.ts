@@ -55,7 +55,8 @@ export function describeLag(result: CatchUp): string {
     if (m !== undefined && r !== undefined) worst = Math.max(worst, m - r);
     else worst = Infinity;
   }
-  if (worst !== Infinity) return `behind by ${(worst / 1000).toFixed(1)} s`;
+  // Equal times to the CSN's resolution (389 DS: a second) are not "behind by 0.0 s".
+  if (worst !== Infinity) return worst < 100 ? `behind (by less than ${/^[0-9a-f]{20}$/i.test(result.behind[0]!.master) ? 'a second' : '0.1 s'}: changes of server id ${result.behind.map((b) => b.sid).join(', ')} have not arrived)` : `behind by ${(worst / 1000).toFixed(1)} s`;
   const unknown = result.behind.filter((b) => b.replica === undefined).map((b) => b.sid);
   return `missing changes of server id ${unknown.join(', ')}, which it has never heard from`;
 }

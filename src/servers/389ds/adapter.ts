@@ -52,6 +52,7 @@ export const dirsrvAdapter: ServerAdapter = {
       entryDn: replica.dn, attribute: 'nsDS5ReplicaType', original: [type],
       // Not a supplier (a hub or a consumer): read-only for good, left alone by the run.
       frozen: type !== SUPPLIER || referring,
+      why: type !== SUPPLIER ? `not a supplier (nsDS5ReplicaType: ${type || 'unset'}: a hub or consumer)` : referring ? `nsslapd-state: ${state}` : undefined,
       // A supplier its administrator set to "referral on update" refers client writes only until
       // its next incoming replication session: frozen by the run all the same, given back so.
       transient: type === SUPPLIER && referring ? true : undefined,
@@ -114,6 +115,13 @@ export const dirsrvAdapter: ServerAdapter = {
       }
     }
     await resumeAgreements(config, others.filter((o) => o.dn && o.attribute === AGREEMENT_ENABLED).map((o) => ({ dn: o.dn!, enabled: o.original })));
+  },
+
+  async serverIdentity(config, suffix) {
+    const tree = await findMappingTree(config, suffix);
+    const replica = await config.get(`cn=replica,${tree.dn}`, REPLICA_ATTRIBUTES);
+    const id = replica ? ownId(replica) : undefined;
+    return id ? `replica id ${id}` : undefined;
   },
 
   async discoverReplicas(config, suffix) {

@@ -11,6 +11,8 @@ import { compareCsnSets, parseContextCsn } from '../csn.js';
  */
 export const openLdapAdapter: ServerAdapter = {
   kind: 'openldap',
+  // syncprov keeps no list of the consumers that pull from it.
+  discoveryBlindSpot: 'read-only consumers that pull from a provider cannot be found from it (syncprov keeps no list of them)',
   backupAttributes: ['*', 'entryUUID', 'entryCSN', 'structuralObjectClass', 'createTimestamp', 'creatorsName', 'modifyTimestamp', 'modifiersName', 'contextCSN'],
 
   async readReplicationState(data, suffix) {
@@ -23,7 +25,22 @@ export const openLdapAdapter: ServerAdapter = {
   async readWriteState(config, suffix) {
     const db = await findDatabase(config, suffix);
     const original = getValues(db.entry, 'olcReadOnly').map(String);
-    return { entryDn: db.entry.dn, attribute: 'olcReadOnly', original, frozen: original.some((v) => v.toUpperCase() === 'TRUE') };
+    const readOnly = original.some((v) => v.toUpperCase() === 'TRUE');
+    // A syncrepl consumer that is not a provider in turn takes no client writes ("shadow
+    // context"): read-only by nature, never frozen by a run, and never a master.
+    const consumer = getValues(db.entry, 'olcSyncrepl').length > 0
+      && !getValues(db.entry, 'olcMultiProvider').concat(getValues(db.entry, 'olcMirrorMode')).some((v) => String(v).toUpperCase() === 'TRUE');
+    return {
+      entryDn: db.entry.dn, attribute: 'olcReadOnly', original, frozen: readOnly || consumer,
+      why: consumer ? 'a read-only consumer (olcSyncrepl without olcMultiProvider)' : readOnly ? 'olcReadOnly: TRUE' : undefined,
+    };
+  },
+
+  async serverIdentity(config) {
+    const root = await config.get('cn=config', ['olcServerID']);
+    const ids = root ? getValues(root, 'olcServerID').map(String) : [];
+    // "1 ldap://host" lists (one for every node, as a replicated cn=config has) name no single node.
+    return ids.length === 1 && /^\s*\d+\s*$/.test(ids[0]!) && Number(ids[0]) !== 0 ? `olcServerID ${Number(ids[0])}` : undefined;
   },
 
   async freeze(config, state, context) {
@@ -56,7 +73,7 @@ async function findDatabase(config: Directory, suffix: string) {
   const want = normalizeDn(suffix);
   for await (const entry of config.search({
     base: 'cn=config', scope: 'one', filter: `(olcSuffix=${escapeFilterValue(suffix)})`,
-    attributes: ['olcSuffix', 'olcReadOnly', 'olcSyncrepl', 'olcDatabase'],
+    attributes: ['olcSuffix', 'olcReadOnly', 'olcSyncrepl', 'olcDatabase', 'olcMultiProvider', 'olcMirrorMode'],
   })) {
     if (getValues(entry, 'olcSuffix').some((s) => normalizeDn(String(s)) === want)) return { entry };
   }

@@ -8,6 +8,9 @@ import { isUnfinishedRun } from './records.js';
 import { FORMAT_VERSION } from './reports.js';
 import { scriptId } from '../scripts/types.js';
 import type { Topology } from './topology.js';
+import type { Directory } from '../ldap/directory.js';
+import { ignoreSet } from './entry-compare.js';
+import { readBack } from './read-back.js';
 
 export interface ReplicaStatus {
   url: string;
@@ -40,6 +43,8 @@ export interface StatusReport {
   /** A run that did not finish cleanly (recover or resume it). */
   interruptedRun?: { runId: string; state: string; host: string };
   replicas: ReplicaStatus[];
+  /** Where the replica list came from (configured, or discovered and what discovery cannot see). */
+  replicaSource: { how: 'configured' | 'discovered'; accepted: boolean; blindSpot?: string };
   warnings: string[];
 }
 
@@ -84,6 +89,13 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
       const cmp = adapter.compare(masterState, await adapter.readReplicationState(r.data, config.suffix), r.ownId);
       status.converged = cmp.caughtUp;
       status.lag = describeLag(cmp);
+      // An equal state is not enough (SPEC §8): the tool's own latest changes on the master must
+      // be there too — the version entry and the newest run record stand in for a run's canary.
+      const mismatch = cmp.caughtUp ? await ownRecordsDiffer(topology, r.data, runs[0]?.runId, r.ignoreAttributes) : undefined;
+      if (mismatch) {
+        status.converged = false;
+        status.lag = `its replication state equals the master's, but ${mismatch}: it does not receive this master's changes, or not all of them`;
+      }
     } catch (err) {
       status.error = status.error ?? errorMessage(err);
     }
@@ -99,8 +111,20 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
     lock: lock ? { ...lock, ...liveness(lock) } : undefined,
     interruptedRun: unfinished ? { runId: unfinished.runId, state: unfinished.state, host: unfinished.host } : undefined,
     replicas,
-    warnings: (loaded?.changedScripts ?? []).map((s) => `${s} changed since it was applied`),
+    replicaSource: topology.replicaSource,
+    warnings: [
+      ...(loaded?.changedScripts ?? []).map((s) => `${s} changed since it was applied`),
+      ...(topology.replicaSource.how === 'discovered' && topology.replicaSource.blindSpot && !topology.replicaSource.accepted
+        ? [`the replicas were discovered from the master, and ${topology.replicaSource.blindSpot}: upgrade refuses until they are listed under replicas: (or replicas: discover accepts it)`] : []),
+    ],
   };
+}
+
+/** Which of the tool's own entries reads differently on the replica than on the master, if any. */
+async function ownRecordsDiffer(topology: Topology, replica: Directory, newestRun: string | undefined, ignore: string[] | undefined): Promise<string | undefined> {
+  const dns = [topology.config.versionEntry, ...(newestRun ? [`cn=${newestRun},${topology.store.runsDn}`] : [])];
+  const back = await readBack(topology.master, replica, dns, ignoreSet(ignore));
+  return back.first ? `${back.first.dn}: ${back.first.what}` : undefined;
 }
 
 function liveness(lock: LockInfo): { holderDead: boolean; why: string } {

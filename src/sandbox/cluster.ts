@@ -14,6 +14,8 @@ export interface SandboxNode {
   pid: number;
   /** 389 DS instance name (slapd-<instance>). */
   instance?: string;
+  /** A read-only consumer of node 1 (default: a provider/supplier among the others). */
+  consumer?: boolean;
 }
 
 /** What `sandbox up` leaves in `DIR/sandbox.json`. Holds no password (those are in files, mode 600). */

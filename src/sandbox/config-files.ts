@@ -21,7 +21,7 @@ export function sandboxYaml(state: SandboxState, scriptsDir?: string): string {
     'master:',
     `  url: ${master!.url}`,
     'replicas:',
-    ...replicas.map((r) => `  - url: ${r.url}`),
+    ...replicas.map((r) => `  - url: ${r.url}${r.consumer ? '   # a read-only consumer of the master: list it (discovery cannot find it)' : ''}`),
     'bind:',
     `  dn: ${state.bindDn}`,
     `  passwordFile: ${state.passwordFile}`,

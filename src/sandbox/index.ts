@@ -31,6 +31,10 @@ export interface StartOptions {
   sampleData?: boolean;
   scriptsDir?: string;
   slapdPath?: string;
+  /** OpenLDAP: how many of the nodes are read-only consumers of node 1 (the last ones). */
+  consumers?: number;
+  /** OpenLDAP: extra syncrepl parameters of the consumers (e.g. `exattrs=title`: fractional). */
+  consumerSyncrepl?: string;
 }
 
 /**
@@ -48,6 +52,7 @@ export async function startCluster(options: StartOptions): Promise<SandboxCluste
     await stopCluster(options.dir); // a dead sandbox's leftovers
   }
   const ports = options.ports ?? (options.basePort === undefined ? await freePorts(nodes) : Array.from({ length: nodes }, (_, i) => options.basePort! + i));
+  if (kind === '389ds' && options.consumers) throw new UsageError('--consumers: the 389 DS sandbox has suppliers only for now');
   if (kind === '389ds') {
     const { startDirsrvCluster } = await import('./dirsrv/cluster.js');
     return { ...(await startDirsrvCluster({ ...options, nodes, ports })), reused: false };

@@ -27,6 +27,13 @@ export interface OpenLdapSandboxOptions {
   scriptsDir?: string;
   /** Path of slapd; default `$LDAP_UPGRADE_SLAPD`, else /usr/sbin/slapd. */
   slapdPath?: string;
+  /**
+   * The last `consumers` of the nodes are read-only consumers that pull from node 1 only (a
+   * provider with consumers, which it cannot list); the others are multi-providers. Default 0.
+   */
+  consumers?: number;
+  /** Extra syncrepl parameters of the consumers, e.g. `exattrs=title` (a fractional replica). */
+  consumerSyncrepl?: string;
 }
 
 export function findSlapd(explicit?: string): { slapd: string; slapadd: string } {
@@ -60,21 +67,27 @@ export async function startOpenLdapCluster(options: OpenLdapSandboxOptions): Pro
   writeSecret(state.passwordFile, password);
   writeSecret(state.configPasswordFile, configPassword);
 
+  const consumers = options.consumers ?? 0;
+  const providers = ports.length - consumers;
+  if (consumers < 0 || providers < 1) throw new UsageError(`--consumers ${consumers}: at least one of the ${ports.length} node(s) must be a provider`);
   try {
     state.nodes = await Promise.all(ports.map(async (port, i): Promise<SandboxNode> => {
       const id = i + 1;
+      const consumer = i >= providers;
       const nodeDir = join(dir, `node${id}`);
       mkdirSync(join(nodeDir, 'data'), { recursive: true });
       mkdirSync(join(nodeDir, 'slapd.d'), { recursive: true });
+      // Providers replicate with each other; a consumer pulls from node 1 only.
+      const peers = urls.map((url, j) => ({ id: j + 1, url })).filter((p) => p.id !== id && (consumer ? p.id === 1 : p.id <= providers));
       const ldif = slapdConfigLdif({
-        id, dir: nodeDir, suffix, rootDn: state.bindDn, rootPassword: password, configPassword,
-        peers: urls.map((url, j) => ({ id: j + 1, url })).filter((p) => p.id !== id),
+        id, dir: nodeDir, suffix, rootDn: state.bindDn, rootPassword: password, configPassword, peers,
+        consumer, syncreplExtra: consumer ? options.consumerSyncrepl : undefined,
       });
       writeFileSync(join(nodeDir, 'config.ldif'), ldif, { mode: 0o600 });
       await run(slapadd, ['-n0', '-F', join(nodeDir, 'slapd.d'), '-l', join(nodeDir, 'config.ldif')]);
       const log = join(nodeDir, 'slapd.log');
       const pid = await spawnDetached(slapd, ['-h', urls[i]!, '-F', join(nodeDir, 'slapd.d'), '-d', 'none'], log);
-      const node = { id, port, url: urls[i]!.replace(/\/$/, ''), pid };
+      const node: SandboxNode = { id, port, url: urls[i]!.replace(/\/$/, ''), pid, ...(consumer ? { consumer: true } : {}) };
       state.nodes.push(node);
       await waitForPort(port, pid, log);
       return node;

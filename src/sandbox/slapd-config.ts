@@ -11,6 +11,13 @@ export interface SlapdNodeConfig {
   configPassword: string;
   /** URLs of every other node, to replicate from. */
   peers: { id: number; url: string }[];
+  /**
+   * A read-only consumer of its peers (olcSyncrepl without olcMultiProvider): client writes are
+   * refused, and the provider keeps no trace of it. Default: a provider among providers.
+   */
+  consumer?: boolean;
+  /** Extra syncrepl parameters, e.g. `exattrs=title` for a fractional consumer. */
+  syncreplExtra?: string;
 }
 
 /** `{SSHA}` hash for olcRootPW, so no cleartext admin password sits in cn=config. */
@@ -28,7 +35,7 @@ export function slapdConfigLdif(node: SlapdNodeConfig): string {
   const syncrepl = node.peers.map((peer) =>
     `olcSyncrepl: {${peer.id - 1}}rid=${String(peer.id).padStart(3, '0')} provider=${peer.url} bindmethod=simple ` +
     `binddn="${node.rootDn}" credentials="${node.rootPassword}" searchbase="${node.suffix}" ` +
-    'type=refreshAndPersist retry="1 +" timeout=1 network-timeout=3');
+    'type=refreshAndPersist retry="1 +" timeout=1 network-timeout=3' + (node.syncreplExtra ? ` ${node.syncreplExtra}` : ''));
   return `dn: cn=config
 objectClass: olcGlobal
 cn: config
@@ -81,7 +88,7 @@ olcDbIndex: cn,uid,mail eq
 olcLimits: {0}dn.exact="${node.rootDn}" size=unlimited time=unlimited
 olcAccess: {0}to * by dn.exact="${node.rootDn}" manage by * read
 ${syncrepl.join('\n')}
-olcMultiProvider: ${node.peers.length > 0 ? 'TRUE' : 'FALSE'}
+olcMultiProvider: ${node.peers.length > 0 && !node.consumer ? 'TRUE' : 'FALSE'}
 
 dn: olcOverlay={0}syncprov,olcDatabase={1}mdb,cn=config
 objectClass: olcOverlayConfig

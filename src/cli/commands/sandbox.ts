@@ -10,6 +10,7 @@ interface Args {
   server: 'openldap' | '389ds';
   dir: string;
   'base-port': number;
+  consumers?: number;
   keep?: boolean;
   json?: boolean;
 }
@@ -23,6 +24,7 @@ export const sandboxCommand: CommandModule<object, Args> = {
     .option('server', { choices: ['openldap', '389ds'] as const, default: 'openldap' as const, describe: 'server kind' })
     .option('dir', { type: 'string', default: '.sandbox', describe: 'folder for the nodes, ldap-upgrade.yaml and password files' })
     .option('base-port', { type: 'string', default: '3890', coerce: integerOption('base-port', 1, 65526), describe: 'node i listens on base-port + i - 1' })
+    .option('consumers', { type: 'string', coerce: integerOption('consumers', 0, 8), describe: 'OpenLDAP: the last N nodes are read-only consumers that pull from node 1 (default 0: all multi-provider)' })
     .option('keep', { type: 'boolean', describe: 'down: keep the folder' })
     .option('json', { type: 'boolean', describe: 'print JSON' }) as never,
   handler: async (argv) => {
@@ -31,12 +33,12 @@ export const sandboxCommand: CommandModule<object, Args> = {
     const out = (value: unknown, text: string) => process.stdout.write(argv.json ? JSON.stringify(value, null, 2) + '\n' : text);
     if (argv.action === 'up') {
       const t0 = Date.now();
-      const c = await sandbox.startCluster({ nodes: argv.nodes, kind: argv.server, dir, basePort: argv['base-port'] });
+      const c = await sandbox.startCluster({ nodes: argv.nodes, kind: argv.server, dir, basePort: argv['base-port'], consumers: argv.consumers });
       const ms = Date.now() - t0;
-      const info = { kind: 'sandbox', reused: c.reused, dir: c.dir, config: c.configFile, startMs: ms, nodes: c.nodes.map(({ id, url, pid }) => ({ id, url, pid })) };
+      const info = { kind: 'sandbox', reused: c.reused, dir: c.dir, config: c.configFile, startMs: ms, nodes: c.nodes.map(({ id, url, pid, consumer }) => ({ id, url, pid, role: id === 1 ? 'master' : consumer ? 'consumer' : 'provider' })) };
       out(info, [
         c.reused ? `a sandbox is already running in ${c.dir} (not starting another):` : `sandbox up in ${(ms / 1000).toFixed(2)} s: ${c.nodes.length} ${c.kind} node(s), converged`,
-        ...c.nodes.map((n) => `  node ${n.id}${n.id === 1 ? ' (master)' : ''}: ${n.url}  pid ${n.pid}`),
+        ...c.nodes.map((n) => `  node ${n.id}${n.id === 1 ? ' (master)' : n.consumer ? ' (read-only consumer of node 1)' : ''}: ${n.url}  pid ${n.pid}`),
         `configuration: ${c.configFile}`,
         'try:',
         `  export LDAP_UPGRADE_CONFIG=${c.configFile}`,

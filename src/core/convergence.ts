@@ -51,6 +51,8 @@ export function convergenceProof(topology: Topology, record: RunRecord): Converg
 
 /** The longest pause between two polls of a replica that does not move. */
 const MAX_POLL_MS = 2_000;
+/** The least time a poll is given to answer, the last one included. */
+const FINAL_POLL_MS = 1_000;
 /** A replica that is not converged and has not moved for this long is reported as stuck. */
 export const STUCK_AFTER_MS = 10_000;
 
@@ -100,7 +102,9 @@ async function pollReplica(topology: Topology, url: string, target: ReplicationS
   // After a read-back with mismatches, only those entries are read again (the others matched).
   const readBackState: { again?: string[] } = {};
   for (;;) {
-    const left = Math.max(1, options.timeoutMs - (Date.now() - started));
+    // The poll that ends at the timeout still gets a moment to answer: a hung server holds it
+    // no longer than that.
+    const left = Math.max(FINAL_POLL_MS, options.timeoutMs - (Date.now() - started));
     try {
       conn ??= await withDeadline(topology.openData(url), left);
       if (slot) slot.data = conn;

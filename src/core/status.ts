@@ -10,7 +10,7 @@ import { scriptId } from '../scripts/types.js';
 import type { Topology } from './topology.js';
 import type { Directory } from '../ldap/directory.js';
 import { ignoreSet } from './entry-compare.js';
-import { readBack } from './read-back.js';
+import { journalDns, readBack } from './read-back.js';
 
 export interface ReplicaStatus {
   url: string;
@@ -91,7 +91,7 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
       status.lag = describeLag(cmp);
       // An equal state is not enough (SPEC §8): the tool's own latest changes on the master must
       // be there too — the version entry and the newest run record stand in for a run's canary.
-      const mismatch = cmp.caughtUp ? await ownRecordsDiffer(topology, r.data, runs[0]?.runId, r.ignoreAttributes) : undefined;
+      const mismatch = cmp.caughtUp ? await ownRecordsDiffer(topology, r.data, runs[0], r.ignoreAttributes) : undefined;
       if (mismatch) {
         status.converged = false;
         status.lag = `its replication state equals the master's, but ${mismatch}: it does not receive this master's changes, or not all of them`;
@@ -120,11 +120,26 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
   };
 }
 
-/** Which of the tool's own entries reads differently on the replica than on the master, if any. */
-async function ownRecordsDiffer(topology: Topology, replica: Directory, newestRun: string | undefined, ignore: string[] | undefined): Promise<string | undefined> {
-  const dns = [topology.config.versionEntry, ...(newestRun ? [`cn=${newestRun},${topology.store.runsDn}`] : [])];
-  const back = await readBack(topology.master, replica, dns, ignoreSet(ignore));
+/** At most this many entries of the newest run's journal are read back by `status`. */
+const STATUS_READ_BACK = 10_000;
+
+/**
+ * Which entry reads differently on the replica than on the master, if any: the tool's own
+ * version entry and newest run record, then the entries that run changed (when its journal is on
+ * this machine; the first 10,000).
+ */
+async function ownRecordsDiffer(topology: Topology, replica: Directory, newest: RunRecord | undefined, ignore: string[] | undefined): Promise<string | undefined> {
+  const dns = [topology.config.versionEntry, ...(newest ? [`cn=${newest.runId},${topology.store.runsDn}`] : [])];
+  const back = await readBack(topology.master, replica, limited(journalDns(newest?.journal, dns), STATUS_READ_BACK + dns.length), ignoreSet(ignore));
   return back.first ? `${back.first.dn}: ${back.first.what}` : undefined;
+}
+
+async function* limited<T>(items: AsyncIterable<T>, max: number): AsyncGenerator<T> {
+  let n = 0;
+  for await (const item of items) {
+    if (n++ >= max) return;
+    yield item;
+  }
 }
 
 function liveness(lock: LockInfo): { holderDead: boolean; why: string } {

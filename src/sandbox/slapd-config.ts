@@ -87,9 +87,7 @@ olcDbIndex: entryUUID eq
 olcDbIndex: cn,uid,mail eq
 olcLimits: {0}dn.exact="${node.rootDn}" size=unlimited time=unlimited
 olcAccess: {0}to * by dn.exact="${node.rootDn}" manage by * read
-${syncrepl.join('\n')}
-olcMultiProvider: ${node.peers.length > 0 && !node.consumer ? 'TRUE' : 'FALSE'}
-
+${syncrepl.map((l) => `${l}\n`).join('')}${node.peers.length > 0 && !node.consumer ? 'olcMultiProvider: TRUE\n' : ''}
 dn: olcOverlay={0}syncprov,olcDatabase={1}mdb,cn=config
 objectClass: olcOverlayConfig
 objectClass: olcSyncProvConfig

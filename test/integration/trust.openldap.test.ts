@@ -1,0 +1,163 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type SandboxCluster } from '../../src/sandbox/index.js';
+import { BIN, runCli, startCli } from '../helpers/cli.js';
+import { FIXTURES } from '../helpers/cluster.js';
+import { isFrozen } from '../helpers/kinds.js';
+import { clientWrite, eventually, readAttr } from '../helpers/ldap.js';
+import { configVariant, startClone, stopReceiving } from '../helpers/topologies.js';
+
+/**
+ * Topologies the multi-provider sandbox alone does not build (issue "Never a false word"): a
+ * provider with a read-only consumer, a clone that does not replicate, a fractional consumer, a
+ * replica whose replication stops. Each test keeps its own version entry, so that runs do not
+ * depend on one another.
+ */
+describe('trust on OpenLDAP: 2 providers and a read-only consumer of node 1', () => {
+  let c: SandboxCluster;
+  let url: (i: number) => string;
+  const lockOf = (versionEntry: string) => readAttr(c, url(0), `cn=lock,${versionEntry}`, 'cn');
+  const versionOf = (versionEntry: string) => readAttr(c, url(0), versionEntry, 'description');
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-trust-'));
+    c = await startCluster({ nodes: 3, consumers: 1, dir, scriptsDir: join(FIXTURES, 'basic') });
+    url = (i) => c.nodes[i]!.url;
+  });
+  afterAll(async () => c?.stop({ graceMs: 300 }));
+
+  it('no replicas listed: refused (7) showing what was discovered, nothing written; replicas: discover accepts it', async () => {
+    const v = `cn=v-discovery,${c.suffix}`;
+    const config = configVariant(c, 'discovery', { versionEntry: v, scripts: join(FIXTURES, 'basic') });
+    const r = await runCli(['upgrade', '--yes'], { config });
+    expect(r.code, r.stderr).toBe(7);
+    expect(r.stderr).toContain(`Discovered: ${url(1)}`);
+    expect(r.stderr).toMatch(/read-only consumers that pull from a provider cannot be found/);
+    expect(r.stderr).toContain('replicas: discover');
+    expect(await readAttr(c, url(0), v, 'cn')).toBeNull();
+    const status = JSON.parse((await runCli(['status', '--json'], { config })).stdout);
+    expect(status.replicaSource).toMatchObject({ how: 'discovered', accepted: false });
+    expect(status.warnings.join('\n')).toMatch(/upgrade refuses/);
+
+    const accepted = configVariant(c, 'discover-accepted', { versionEntry: v, scripts: join(FIXTURES, 'basic'), replicas: 'discover' });
+    const ok = await runCli(['upgrade', '--yes'], { config: accepted });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(await versionOf(v)).toEqual(['1.1.0']);
+  });
+
+  it('the read-only consumer given as the master: refused (7) by preflight, nothing written', async () => {
+    const v = `cn=v-consumer-master,${c.suffix}`;
+    const config = configVariant(c, 'consumer-master', { versionEntry: v, scripts: join(FIXTURES, 'basic'), master: url(2), replicas: [url(0), url(1)] });
+    const r = await runCli(['upgrade', '--yes'], { config });
+    expect(r.code, r.stderr).toBe(7);
+    expect(r.stderr).toMatch(/does not take client writes .*read-only consumer/);
+    expect(await readAttr(c, url(0), v, 'cn')).toBeNull();
+  });
+
+  it('a replica that is the master under another URL: refused (7), the master never frozen', async () => {
+    const v = `cn=v-self,${c.suffix}`;
+    const self = url(0).replace('127.0.0.1', 'localhost');
+    const config = configVariant(c, 'self', { versionEntry: v, scripts: join(FIXTURES, 'basic'), replicas: [self, url(1), url(2)] });
+    const r = await runCli(['upgrade', '--yes'], { config });
+    expect(r.code, r.stderr).toBe(7);
+    expect(r.stderr).toContain(`${self}: it is the master itself`);
+    expect(await isFrozen(c, url(0))).toBe(false);
+    expect(await clientWrite(c, url(0))).toBe(0);
+    expect(await readAttr(c, url(0), v, 'cn')).toBeNull();
+  });
+
+  it('a wrong cn=config password: exit 3 naming the server and the refusal', async () => {
+    const wrong = join(c.dir, 'wrong-config-password');
+    writeFileSync(wrong, 'not-the-password\n', { mode: 0o600 });
+    const config = configVariant(c, 'wrong-config', { versionEntry: `cn=v-wrong,${c.suffix}`, scripts: join(FIXTURES, 'basic'), replicas: [url(1), url(2)], configPasswordFile: wrong });
+    const r = await runCli(['upgrade', '--yes'], { config });
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/invalid credentials for cn=config/);
+  });
+
+  it('Ctrl-C at the confirmation prompt: exit 130 at once, nothing written', () => {
+    const v = `cn=v-prompt,${c.suffix}`;
+    const config = configVariant(c, 'prompt', { versionEntry: v, scripts: join(FIXTURES, 'basic'), replicas: [url(1), url(2)] });
+    const r = spawnSync('python3', [join(import.meta.dirname, '..', 'helpers', 'pty-run.py'), 'Continue?', '\\x03', '30', '--', process.execPath, BIN, 'upgrade', '--config', config], { encoding: 'utf8' });
+    expect(r.stdout).toMatch(/cancelled at the confirmation prompt: nothing was changed/);
+    expect(r.stdout).toMatch(/exit=130\s*$/);
+    return readAttr(c, url(0), v, 'cn').then((e) => expect(e).toBeNull());
+  });
+
+  it('a clone that does not replicate from the master (same entries and CSNs): refused (7) naming it; only the run record written; lock released', async () => {
+    const clone = await startClone(c);
+    try {
+      const v = `cn=v-clone,${c.suffix}`;
+      const config = configVariant(c, 'clone', { versionEntry: v, scripts: join(FIXTURES, 'basic'), replicas: [url(1), url(2), clone.url] });
+      // Preflight cannot tell it from a replica (same contextCSN); the canary can.
+      const st = JSON.parse((await runCli(['status', '--json'], { config })).stdout);
+      expect(st.replicas.find((x: { url: string }) => x.url === clone.url).converged).toBe(true);
+      const t0 = Date.now();
+      const r = await runCli(['upgrade', '--yes', '--timeout', '4'], { config });
+      expect(r.code, r.stderr).toBe(7);
+      expect(r.stderr).toContain(`${clone.url}: this run's canary (its record on the master) did not reach it within 4 s`);
+      expect(r.stderr).toContain('nothing was frozen or changed');
+      expect(Date.now() - t0).toBeLessThan(20_000);
+      expect(await lockOf(v)).toBeNull();
+      expect((await versionOf(v)) ?? []).toEqual([]);
+      expect(await readAttr(c, url(0), `uid=user0001,ou=people,${c.suffix}`, 'title')).not.toEqual(['migrated-by-clone-test']);
+      for (const i of [1, 2]) expect(await isFrozen(c, url(i))).toBe(false);
+      expect(await clientWrite(c, url(1))).toBe(0);
+    } finally {
+      await clone.stop();
+    }
+  });
+
+  // Last on this cluster: the consumer stops receiving for good.
+  it('a consumer whose replication stops during the scripts: exit 6 reporting it as stuck, the others given back', async () => {
+    const v = `cn=v-stuck,${c.suffix}`;
+    const config = configVariant(c, 'stuck', { versionEntry: v, scripts: join(FIXTURES, 'slow'), replicas: [url(1), url(2)] });
+    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-hs-'));
+    const marker = join(dir, 'marker');
+    const release = join(dir, 'release');
+    const run = startCli(['upgrade', '--yes', '--timeout', '4'], { LDAP_UPGRADE_CONFIG: config, LDAP_UPGRADE_TEST_MARKER: marker, LDAP_UPGRADE_TEST_RELEASE: release });
+    await eventually(async () => existsSync(marker), 30_000);
+    await stopReceiving(c, url(2));
+    writeFileSync(release, '');
+    const r = await run.result;
+    expect(r.code, r.stderr).toBe(6);
+    expect(r.stderr).toMatch(new RegExp(`${url(2).replace(/[.]/g, '\\.')} \\(replication stuck: nothing has arrived for \\d+\\.\\d s`));
+    expect(r.stderr).not.toContain('behind by 0.0 s');
+    expect(await isFrozen(c, url(1))).toBe(false);
+    expect(await lockOf(v)).toBeNull();
+    expect(await versionOf(v)).toEqual(['1.2.0']);
+  });
+});
+
+describe('trust on OpenLDAP: a fractional consumer (exattrs=title)', () => {
+  let c: SandboxCluster;
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-fractional-'));
+    c = await startCluster({ nodes: 2, consumers: 1, consumerSyncrepl: 'exattrs=title', dir, scriptsDir: join(FIXTURES, 'basic') });
+  });
+  afterAll(async () => c?.stop({ graceMs: 300 }));
+
+  it('its replication state equals the master\'s but the changed entries do not read back: exit 6 naming it, an entry and the attribute; declared ignoreAttributes: exit 0', async () => {
+    const replica = c.nodes[1]!.url;
+    const v = `cn=v-fractional,${c.suffix}`;
+    const config = configVariant(c, 'fractional', { versionEntry: v, scripts: join(FIXTURES, 'basic'), replicas: [replica] });
+    const r = await runCli(['upgrade', '--yes', '--timeout', '3'], { config });
+    expect(r.code, r.stderr).toBe(6);
+    expect(r.stderr).toMatch(new RegExp(`${replica.replace(/[.]/g, '\\.')} \\(.*entr(y|ies) the run changed differs?.*uid=user\\d+,ou=people,dc=example,dc=com: attribute title differs`));
+    const status = JSON.parse((await runCli(['status', '--json'], { config })).stdout);
+    expect(status.replicas[0]).toMatchObject({ url: replica, converged: false });
+    expect(status.replicas[0].lag).toMatch(/attribute title differs/);
+
+    // Declared: title is not compared on it (the slow fixture rewrites title on other people).
+    const declared = configVariant(c, 'fractional-declared', { versionEntry: `cn=v-fractional-2,${c.suffix}`, scripts: join(FIXTURES, 'slow'), replicas: [{ url: replica, ignoreAttributes: ['title'] }] });
+    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-hs-'));
+    writeFileSync(join(dir, 'release'), '');
+    const ok = await runCli(['upgrade', '--yes', '--timeout', '10'], { config: declared, env: { LDAP_UPGRADE_TEST_RELEASE: join(dir, 'release') } });
+    expect(ok.code, ok.stderr).toBe(0);
+    const verify = await runCli(['verify', '--json'], { config: declared });
+    expect(JSON.parse(verify.stdout).identical, verify.stdout).toBe(true);
+  });
+});

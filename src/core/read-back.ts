@@ -1,7 +1,7 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Directory } from '../ldap/directory.js';
-import { normalizeDn } from '../ldap/entry.js';
+import { normalizeDn, parentDn, type LdapEntry } from '../ldap/entry.js';
 import { differingAttributes, entryDigest } from './entry-compare.js';
 
 /** One entry that does not read back on a replica as on the master. */
@@ -47,35 +47,89 @@ export interface ReadBackResult {
   again?: string[];
 }
 
+/** DNs taken per round: their parents are grouped within one round. */
+const ROUND = 20_000;
+/**
+ * A parent with at least this many changed children is read with one paged one-level search on
+ * each side instead of a read per entry (a search streams ~25× faster than base reads here).
+ */
+const SEARCH_AT = 64;
+
 /**
  * Reads the given entries on the master and on a replica and compares them (user attributes,
- * `ignore` left out). Streamed in batches: memory holds one batch and the mismatches kept.
+ * `ignore` left out). Streamed in rounds: memory holds one round's DNs and the mismatches kept.
  */
 export async function readBack(master: Directory, replica: Directory, dns: AsyncIterable<string> | Iterable<string>, ignore?: ReadonlySet<string>): Promise<ReadBackResult> {
   const result: ReadBackResult = { count: 0, again: [] };
-  let batch = new Map<string, string>();
+  const report = (dn: string, what: string) => {
+    result.count++;
+    result.first ??= { dn, what };
+    if (result.again && result.again.length < KEPT) result.again.push(dn);
+    else result.again = undefined;
+  };
+  let round = new Map<string, string>();
   const flush = async () => {
-    const list = [...batch.values()];
-    batch = new Map();
-    const pairs = await Promise.all(list.map((dn) => Promise.all([master.get(dn, ['*']), replica.get(dn, ['*'])])));
-    pairs.forEach(([m, r], i) => {
-      const dn = list[i]!;
-      let what: string | undefined;
-      if (!m && r) what = 'it was deleted on the master but is still there';
-      else if (m && !r) what = 'it is missing';
-      else if (m && r && entryDigest(m, ignore) !== entryDigest(r, ignore)) what = `attribute ${differingAttributes(m, r, ignore)[0] ?? '(unknown)'} differs`;
-      if (what === undefined) return;
-      result.count++;
-      result.first ??= { dn, what };
-      if (result.again && result.again.length < KEPT) result.again.push(dn);
-      else result.again = undefined;
-    });
+    const byParent = new Map<string, Map<string, string>>();
+    for (const [key, dn] of round) {
+      const parent = normalizeDn(parentDn(dn));
+      let group = byParent.get(parent);
+      if (!group) byParent.set(parent, (group = new Map()));
+      group.set(key, dn);
+    }
+    round = new Map();
+    const single: string[] = [];
+    for (const [parent, group] of byParent) {
+      if (group.size >= SEARCH_AT && parent) await compareChildren(master, replica, parent, group, ignore, report);
+      else single.push(...group.values());
+    }
+    for (let i = 0; i < single.length; i += BATCH) await compareEach(master, replica, single.slice(i, i + BATCH), ignore, report);
   };
   for await (const dn of dns) {
     const key = normalizeDn(dn);
-    if (!batch.has(key)) batch.set(key, dn);
-    if (batch.size >= BATCH) await flush();
+    if (!round.has(key)) round.set(key, dn);
+    if (round.size >= ROUND) await flush();
   }
-  if (batch.size > 0) await flush();
+  if (round.size > 0) await flush();
   return result;
+}
+
+type Report = (dn: string, what: string) => void;
+
+function mismatch(m: LdapEntry | null, r: LdapEntry | null, ignore: ReadonlySet<string> | undefined): string | undefined {
+  if (!m && r) return 'it was deleted on the master but is still there';
+  if (m && !r) return 'it is missing';
+  if (m && r && entryDigest(m, ignore) !== entryDigest(r, ignore)) return `attribute ${differingAttributes(m, r, ignore)[0] ?? '(unknown)'} differs`;
+  return undefined;
+}
+
+/** A read per entry on each side, all of the batch in flight together. */
+async function compareEach(master: Directory, replica: Directory, dns: string[], ignore: ReadonlySet<string> | undefined, report: Report): Promise<void> {
+  const pairs = await Promise.all(dns.map((dn) => Promise.all([master.get(dn, ['*']), replica.get(dn, ['*'])])));
+  pairs.forEach(([m, r], i) => {
+    const what = mismatch(m, r, ignore);
+    if (what) report(dns[i]!, what);
+  });
+}
+
+/** One paged one-level search of `parent` on each side (in parallel); only `group`'s DNs are compared. */
+async function compareChildren(master: Directory, replica: Directory, parent: string, group: Map<string, string>, ignore: ReadonlySet<string> | undefined, report: Report): Promise<void> {
+  const digests = async (d: Directory) => {
+    const out = new Map<string, string>();
+    for await (const e of d.search({ base: parent, scope: 'one', attributes: ['*'] })) {
+      const key = normalizeDn(e.dn);
+      if (group.has(key)) out.set(key, entryDigest(e, ignore));
+    }
+    return out;
+  };
+  const [m, r] = await Promise.all([digests(master), digests(replica)]);
+  const differ: string[] = [];
+  for (const [key, dn] of group) {
+    const a = m.get(key);
+    const b = r.get(key);
+    if (a === undefined && b !== undefined) report(dn, 'it was deleted on the master but is still there');
+    else if (a !== undefined && b === undefined) report(dn, 'it is missing');
+    else if (a !== b) differ.push(dn);
+  }
+  // Name the attribute for the entries that differ (a read of each on both sides).
+  for (let i = 0; i < differ.length; i += BATCH) await compareEach(master, replica, differ.slice(i, i + BATCH), ignore, report);
 }

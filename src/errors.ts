@@ -42,6 +42,9 @@ export class ConfigError extends UsageError {}
 /** An upgrade script folder or file that cannot be used. Exit 2. */
 export class ScriptFileError extends UsageError {}
 
+/** A local file or folder (journal, log, backup) that cannot be created or written. Exit 2. */
+export class LocalFileError extends UsageError {}
+
 /** Cannot connect, TLS failure, bind refused, no password available. Exit 3. */
 export class ConnectionError extends UpgradeError {
   readonly exitCode = ExitCode.connection;

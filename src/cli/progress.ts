@@ -1,4 +1,5 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
+import { ensureDir } from '../core/local-files.js';
 import { join } from 'node:path';
 import type { EventSink, UpgradeEvent } from '../core/events.js';
 
@@ -54,7 +55,7 @@ export function progressSink(mode: 'json' | 'tty' | 'plain', logFile?: string): 
 /** Creates the log file of this invocation in `logDir`: `<time>-<command>.log`. */
 export function openLogFile(logDir: string, command: string): string | undefined {
   try {
-    mkdirSync(logDir, { recursive: true, mode: 0o700 });
+    ensureDir(logDir);
     const file = join(logDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${command}-${process.pid}.log`);
     appendFileSync(file, `${new Date().toISOString()} ldap-upgrade ${command} (pid ${process.pid})\n`, { mode: 0o600 });
     return file;

@@ -1,7 +1,8 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
+import { LocalFileError } from '../errors.js';
+import { describeFsError, openForWrite } from './local-files.js';
 import type { Directory } from '../ldap/directory.js';
 import { formatEntry } from '../ldif/write.js';
 
@@ -20,22 +21,30 @@ export interface BackupResult {
  */
 export async function backupSuffix(master: Directory, suffix: string, file: string, attributes: string[]): Promise<BackupResult> {
   const started = Date.now();
-  await mkdir(dirname(file), { recursive: true });
   const part = `${file}.part`;
-  const out = createWriteStream(part, { mode: 0o600 });
+  // Opened here, so that a path that cannot be written is a clear error before any read.
+  const out = createWriteStream(part, { fd: openForWrite(part, 'w') });
+  let failed: unknown;
+  out.on('error', (err) => (failed ??= err));
   let entries = 0;
   try {
     out.write(`# ldap-upgrade backup of ${suffix} from ${master.server} at ${new Date().toISOString()}\nversion: 1\n\n`);
     for await (const page of master.searchPages({ base: suffix, scope: 'sub', attributes })) {
       const text = page.map((entry) => formatEntry(entry) + '\n\n').join('');
-      if (!out.write(text)) await once(out, 'drain');
+      if (failed) throw failed;
+      if (!out.write(text)) await Promise.race([once(out, 'drain'), once(out, 'error')]);
+      if (failed) throw failed;
       entries += page.length;
     }
     out.end();
     await once(out, 'close');
+    if (failed) throw failed;
   } catch (err) {
     out.destroy();
     await rm(part, { force: true });
+    if (err instanceof Error && 'code' in err && typeof (err as NodeJS.ErrnoException).syscall === 'string') {
+      throw new LocalFileError(`cannot write the backup ${part}: ${describeFsError(err)}`, { cause: err });
+    }
     throw err;
   }
   await rename(part, file);

@@ -1,5 +1,5 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, existsSync, fsyncSync, readFileSync, writeSync } from 'node:fs';
+import { openForWrite } from './local-files.js';
 import type { AttributeValue, LdapEntry } from '../ldap/entry.js';
 import type { PlannedWrite } from './context/entry-store.js';
 
@@ -29,10 +29,9 @@ export class Journal {
   private deferred = false;
 
   constructor(readonly path: string) {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     // Reopened (resume): number on after every record it holds, refused ones included.
     this.seq = parseJournal(path).records.reduce((max, r) => Math.max(max, r.seq), 0);
-    this.fd = openSync(path, 'a', 0o600);
+    this.fd = openForWrite(path, 'a');
   }
 
   /** Records a write before it is sent; returns its sequence number. */

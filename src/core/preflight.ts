@@ -3,6 +3,7 @@ import type { WriteState, ReplicationState } from '../servers/adapter.js';
 import { describeLag } from '../servers/csn.js';
 import type { EventSink } from './events.js';
 import { waitUntilHolds } from './freeze.js';
+import { writableDirProblem } from './local-files.js';
 import { sameServer } from './server-identity.js';
 import type { Topology } from './topology.js';
 
@@ -36,6 +37,11 @@ export async function preflight(topology: Topology, events: EventSink): Promise<
   events({ type: 'phase', phase: 'preflight', message: `preflight: ${topology.identity.product} master ${config.master.url}, ${topology.replicas.length} replica(s)` });
   const masterState = await adapter.readReplicationState(topology.master, config.suffix);
   const problems: string[] = [];
+  // The journal (before every write) and the log must be writable before the lock is taken.
+  for (const [dir, what] of [[config.backupDir, 'backupDir'], [config.logDir, 'logDir']] as const) {
+    const problem = writableDirProblem(dir, what);
+    if (problem) problems.push(`this machine: ${problem}`);
+  }
   const source = topology.replicaSource;
   if (source.how === 'discovered' && source.blindSpot && !source.accepted) {
     problems.push(`${config.master.url}: no replicas are configured, and discovery may miss some: ${source.blindSpot}. Discovered: ${topology.replicas.map((r) => r.url).join(', ') || 'none'}. List every replica under \`replicas:\` in the configuration (or --replica URL), or set \`replicas: discover\` to accept what discovery finds`);

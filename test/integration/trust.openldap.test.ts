@@ -78,6 +78,22 @@ describe('trust on OpenLDAP: 2 providers and a read-only consumer of node 1', ()
     expect(r.stderr).toMatch(/invalid credentials for cn=config/);
   });
 
+  it('a backupDir or logDir it cannot write: refused (7) by preflight, before the lock; backup --out there: exit 2', async () => {
+    const v = `cn=v-dirs,${c.suffix}`;
+    const config = configVariant(c, 'dirs', { versionEntry: v, scripts: join(FIXTURES, 'basic'), replicas: [url(1), url(2)] });
+    const file = join(c.dir, 'a-file');
+    writeFileSync(file, '');
+    for (const flag of ['--backup-dir', '--log-dir']) {
+      const r = await runCli(['upgrade', '--yes', flag, join(file, 'sub')], { config });
+      expect(r.code, r.stderr).toBe(7);
+      expect(r.stderr).toMatch(new RegExp(`${flag === '--backup-dir' ? 'backupDir' : 'logDir'} .*a-file is not a folder`));
+      expect(await readAttr(c, url(0), v, 'cn')).toBeNull();
+    }
+    const b = await runCli(['backup', '--out', join(file, 'x.ldif')], { config });
+    expect(b.code, b.stderr).toBe(2);
+    expect(b.stderr).toMatch(/cannot create the folder .*a-file/);
+  });
+
   it('Ctrl-C at the confirmation prompt: exit 130 at once, nothing written', () => {
     const v = `cn=v-prompt,${c.suffix}`;
     const config = configVariant(c, 'prompt', { versionEntry: v, scripts: join(FIXTURES, 'basic'), replicas: [url(1), url(2)] });

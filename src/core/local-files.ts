@@ -1,0 +1,96 @@
+import { accessSync, constants, mkdirSync, openSync, statfsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { LocalFileError } from '../errors.js';
+
+/**
+ * Local folders and files of a run (journal, logs, backups): made and checked with clear errors
+ * naming the path and the cause.
+ */
+
+/** The least free space wanted in `backupDir` and `logDir` before a run starts. */
+export const MIN_FREE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Creates a folder and its missing parents, one level at a time. (Node's own recursive mkdirSync
+ * loops forever where a level cannot be created, e.g. under /proc.)
+ */
+export function ensureDir(path: string, mode = 0o700): void {
+  const full = resolve(path);
+  const missing: string[] = [];
+  for (let p = full; ; p = dirname(p)) {
+    if (isDirectory(p)) break;
+    missing.push(p);
+    if (dirname(p) === p) break;
+  }
+  for (const p of missing.reverse()) {
+    try {
+      mkdirSync(p, { mode });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && isDirectory(p)) continue;
+      throw new LocalFileError(`cannot create the folder ${p}: ${describeFsError(err)}`, { cause: err });
+    }
+  }
+}
+
+/**
+ * Whether a run could write in `path` (made if missing), without writing anything: the folder
+ * (or its nearest existing parent) must be a writable folder on a file system with at least
+ * MIN_FREE_BYTES free. Returns the problem, or undefined.
+ */
+export function writableDirProblem(path: string, what: string): string | undefined {
+  let p = resolve(path);
+  while (!exists(p) && dirname(p) !== p) p = dirname(p);
+  if (!isDirectory(p)) return `${what} ${path}: ${p} is not a folder`;
+  try {
+    accessSync(p, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    return `${what} ${path}: ${p} is not writable (${describeFsError(err)})`;
+  }
+  try {
+    const fs = statfsSync(p);
+    const free = Number(fs.bavail) * Number(fs.bsize);
+    if (free < MIN_FREE_BYTES) return `${what} ${path}: only ${(free / 1024 / 1024).toFixed(1)} MB free on its file system (at least ${MIN_FREE_BYTES / 1024 / 1024} MB wanted)`;
+  } catch {
+    // No statfs here: the write itself will say.
+  }
+  return undefined;
+}
+
+/** Opens a file for writing (created with `mode`), or throws LocalFileError naming it. */
+export function openForWrite(path: string, flags: 'a' | 'w' | 'wx', mode = 0o600): number {
+  try {
+    ensureDir(dirname(path));
+    return openSync(path, flags, mode);
+  } catch (err) {
+    if (err instanceof LocalFileError) throw err;
+    throw new LocalFileError(`cannot write ${path}: ${describeFsError(err)}`, { cause: err });
+  }
+}
+
+/** "no space left on device (ENOSPC)" and the like. */
+export function describeFsError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const words: Record<string, string> = {
+    ENOSPC: 'no space left on device', EACCES: 'permission denied', EPERM: 'operation not permitted',
+    ENOENT: 'no such file or folder', EROFS: 'read-only file system', EIO: 'input/output error',
+    ENOTDIR: 'a part of the path is not a folder', EISDIR: 'it is a folder', EDQUOT: 'disk quota exceeded',
+  };
+  return e?.code ? `${words[e.code] ?? e.message} (${e.code})` : String(err);
+}
+
+function exists(p: string): boolean {
+  try {
+    statSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}

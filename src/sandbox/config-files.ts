@@ -21,7 +21,7 @@ export function sandboxYaml(state: SandboxState, scriptsDir?: string): string {
     'master:',
     `  url: ${master!.url}`,
     'replicas:',
-    ...replicas.map((r) => `  - url: ${r.url}${r.consumer ? '   # a read-only consumer of the master: list it (discovery cannot find it)' : ''}`),
+    ...replicas.map((r) => `  - url: ${r.url}${r.consumer ? '   # a read-only consumer of node 1' : ''}`),
     'bind:',
     `  dn: ${state.bindDn}`,
     `  passwordFile: ${state.passwordFile}`,

@@ -52,7 +52,7 @@ export async function startCluster(options: StartOptions): Promise<SandboxCluste
     await stopCluster(options.dir); // a dead sandbox's leftovers
   }
   const ports = options.ports ?? (options.basePort === undefined ? await freePorts(nodes) : Array.from({ length: nodes }, (_, i) => options.basePort! + i));
-  if (kind === '389ds' && options.consumers) throw new UsageError('--consumers: the 389 DS sandbox has suppliers only for now');
+  if (kind === '389ds' && (options.consumers ?? 0) > nodes - 1) throw new UsageError(`--consumers ${options.consumers}: at least one of the ${nodes} node(s) must be a supplier`);
   if (kind === '389ds') {
     const { startDirsrvCluster } = await import('./dirsrv/cluster.js');
     return { ...(await startDirsrvCluster({ ...options, nodes, ports })), reused: false };

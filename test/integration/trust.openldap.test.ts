@@ -94,6 +94,16 @@ describe('trust on OpenLDAP: 2 providers and a read-only consumer of node 1', ()
     expect(b.stderr).toMatch(/cannot create the folder .*a-file/);
   });
 
+  it("a refused write keeps the server's own words (attribute type undefined): exit 5, rolled back", async () => {
+    const v = `cn=v-diagnostic,${c.suffix}`;
+    const config = configVariant(c, 'diagnostic', { versionEntry: v, scripts: join(FIXTURES, 'undefined-attribute'), replicas: [url(1), url(2)] });
+    const r = await runCli(['upgrade', '--yes', '--json'], { config });
+    expect(r.code, r.stderr).toBe(5);
+    expect(r.stderr).toMatch(/undefined attribute type: ldapUpgradeNoSuchAttribute: attribute type undefined \(17\)/);
+    expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'script-failed', rolledBack: true });
+    expect(await lockOf(v)).toBeNull();
+  });
+
   it('Ctrl-C at the confirmation prompt: exit 130 at once, nothing written', () => {
     const v = `cn=v-prompt,${c.suffix}`;
     const config = configVariant(c, 'prompt', { versionEntry: v, scripts: join(FIXTURES, 'basic'), replicas: [url(1), url(2)] });

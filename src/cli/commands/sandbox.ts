@@ -24,7 +24,7 @@ export const sandboxCommand: CommandModule<object, Args> = {
     .option('server', { choices: ['openldap', '389ds'] as const, default: 'openldap' as const, describe: 'server kind' })
     .option('dir', { type: 'string', default: '.sandbox', describe: 'folder for the nodes, ldap-upgrade.yaml and password files' })
     .option('base-port', { type: 'string', default: '3890', coerce: integerOption('base-port', 1, 65526), describe: 'node i listens on base-port + i - 1' })
-    .option('consumers', { type: 'string', coerce: integerOption('consumers', 0, 8), describe: 'OpenLDAP: the last N nodes are read-only consumers that pull from node 1 (default 0: all multi-provider)' })
+    .option('consumers', { type: 'string', coerce: integerOption('consumers', 0, 8), describe: 'the last N nodes are read-only consumers of node 1 (OpenLDAP: they pull from it; 389 DS: node 1 has agreements to them); default 0' })
     .option('keep', { type: 'boolean', describe: 'down: keep the folder' })
     .option('json', { type: 'boolean', describe: 'print JSON' }) as never,
   handler: async (argv) => {

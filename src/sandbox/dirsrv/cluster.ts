@@ -11,7 +11,7 @@ import { waitUntilNodesAgree } from '../convergence.js';
 import { isAlive, portIsFree } from '../processes.js';
 import { loadSampleTree } from '../sample-tree.js';
 import { checkDirsrvInstalled, createInstance, removeInstance, startInstance, stopInstance } from './instances.js';
-import { addAgreement, enableSupplier } from './replication.js';
+import { addAgreement, enableConsumer, enableSupplier } from './replication.js';
 
 export interface DirsrvSandboxOptions {
   nodes: number;
@@ -20,6 +20,8 @@ export interface DirsrvSandboxOptions {
   suffix?: string;
   sampleData?: boolean;
   scriptsDir?: string;
+  /** The last `consumers` nodes are read-only consumers fed by node 1 only. Default 0. */
+  consumers?: number;
 }
 
 const ROOT_DN = 'cn=Directory Manager';
@@ -45,7 +47,10 @@ export async function startDirsrvCluster(options: DirsrvSandboxOptions): Promise
     kind: '389ds', dir, suffix, bindDn: ROOT_DN, configDn: ROOT_DN,
     passwordFile: join(dir, 'password.conf'), configPasswordFile: join(dir, 'password.conf'),
     configFile: join(dir, 'ldap-upgrade.yaml'),
-    nodes: options.ports.map((port, i) => ({ id: i + 1, port, url: `ldap://127.0.0.1:${port}`, pid: 0, instance: `lu${tag}n${i + 1}` })),
+    nodes: options.ports.map((port, i) => ({
+      id: i + 1, port, url: `ldap://127.0.0.1:${port}`, pid: 0, instance: `lu${tag}n${i + 1}`,
+      ...(i >= options.ports.length - (options.consumers ?? 0) ? { consumer: true } : {}),
+    })),
   };
   writeSecret(state.passwordFile, password);
   writeState(state); // so that `sandbox down` can clean up even a half-made cluster
@@ -58,11 +63,13 @@ export async function startDirsrvCluster(options: DirsrvSandboxOptions): Promise
     const conns = await Promise.all(state.nodes.map((n) => Directory.open({ url: n.url, bindDn: ROOT_DN, password, tls: TLS })));
     try {
       if (options.sampleData !== false) await loadSampleTree(conns[0]!, suffix); // dscreate made the suffix entry
-      const replicaDns = await Promise.all(conns.map((c, i) => enableSupplier(c, suffix, i + 1, managerPassword)));
+      const replicaDns = await Promise.all(conns.map((c, i) => (state.nodes[i]!.consumer ? enableConsumer(c, suffix, managerPassword) : enableSupplier(c, suffix, i + 1, managerPassword))));
       const agreement = (from: number, to: SandboxNode, init: boolean) =>
         addAgreement(conns[from]!, replicaDns[from]!, suffix, { port: to.port, name: `to-node${to.id}` }, managerPassword, init);
       for (const to of state.nodes.slice(1)) await agreement(0, to, true);
-      await Promise.all(state.nodes.flatMap((from, i) => (i === 0 ? [] : state.nodes.filter((to) => to.id !== from.id).map((to) => agreement(i, to, false)))));
+      // Suppliers replicate with every other supplier; a consumer is fed by node 1 only.
+      const suppliers = state.nodes.filter((n) => !n.consumer);
+      await Promise.all(suppliers.flatMap((from) => (from.id === 1 ? [] : suppliers.filter((to) => to.id !== from.id).map((to) => agreement(from.id - 1, to, false)))));
       // The data and the RUV move together: equal RUVs mean the nodes hold node 1's data.
       await waitUntilNodesAgree(conns, suffix, dirsrvAdapter, { timeoutMs: 60_000, expectChanges: true });
     } finally {

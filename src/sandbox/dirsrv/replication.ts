@@ -21,6 +21,23 @@ export async function enableSupplier(dir: Directory, suffix: string, replicaId: 
   return replicaDn;
 }
 
+/**
+ * A read-only consumer (`dsconf replication enable --role consumer`): replica type 2, id 65535,
+ * no changelog; it takes changes from the suppliers that have agreements to it.
+ */
+export async function enableConsumer(dir: Directory, suffix: string, managerPassword: string): Promise<string> {
+  await dir.add(REPLICATION_MANAGER, {
+    objectClass: ['top', 'inetUser', 'netscapeServer', 'nsAccount'], cn: ['replication manager'], uid: ['replication manager'],
+    userPassword: [managerPassword],
+  });
+  const replicaDn = `cn=replica,${(await findMappingTree(dir, suffix)).dn}`;
+  await dir.add(replicaDn, {
+    objectClass: ['top', 'nsds5Replica'], cn: ['replica'], nsDS5ReplicaRoot: [suffix], nsDS5Flags: ['0'], nsDS5ReplicaType: ['2'],
+    nsDS5ReplicaId: ['65535'], nsDS5ReplicaBindDN: [REPLICATION_MANAGER],
+  });
+  return replicaDn;
+}
+
 /** A supplier → consumer agreement; with `init`, a total update of the consumer, awaited. */
 export async function addAgreement(dir: Directory, replicaDn: string, suffix: string, to: { port: number; name: string }, managerPassword: string, init: boolean): Promise<void> {
   const dn = `cn=${to.name},${replicaDn}`;

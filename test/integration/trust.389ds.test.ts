@@ -1,0 +1,60 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type SandboxCluster } from '../../src/sandbox/index.js';
+import { runCli } from '../helpers/cli.js';
+import { FIXTURES } from '../helpers/cluster.js';
+import { isFrozen } from '../helpers/kinds.js';
+import { clientWrite, readAttr } from '../helpers/ldap.js';
+import { configVariant } from '../helpers/topologies.js';
+
+/** 389 DS: two suppliers and a read-only consumer fed by node 1 (issue "Never a false word"). */
+describe('trust on 389 DS: 2 suppliers and a consumer of node 1', () => {
+  let c: SandboxCluster;
+  let url: (i: number) => string;
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-trust389-'));
+    c = await startCluster({ kind: '389ds', nodes: 3, consumers: 1, dir, scriptsDir: join(FIXTURES, 'basic') });
+    url = (i) => c.nodes[i]!.url;
+  }, 180_000);
+  afterAll(async () => c?.stop({ graceMs: 5_000 }), 60_000);
+
+  it('no replicas listed: discovery follows the agreements and finds the consumer; the run reaches it', async () => {
+    const v = `cn=v-discovery,${c.suffix}`;
+    const config = configVariant(c, 'discovery', { versionEntry: v, scripts: join(FIXTURES, 'basic') });
+    const status = JSON.parse((await runCli(['status', '--json'], { config })).stdout);
+    expect(status.replicaSource).toMatchObject({ how: 'discovered' });
+    expect(status.replicaSource.blindSpot).toBeUndefined();
+    expect(status.replicas.map((r: { url: string }) => r.url).sort()).toEqual([url(1), url(2)].sort());
+    const r = await runCli(['upgrade', '--yes', '--json'], { config });
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.replicas.find((x: { url: string }) => x.url === url(2))).toMatchObject({ alreadyReadOnly: true, converge: 'Success' });
+    for (const i of [0, 1, 2]) expect(await readAttr(c, url(i), v, 'description'), url(i)).toEqual(['1.1.0']);
+    expect(await readAttr(c, url(2), `uid=user0001,ou=people,${c.suffix}`, 'title')).toEqual(['migrated']);
+    expect(await isFrozen(c, url(1))).toBe(false);
+    expect(await clientWrite(c, url(1))).toBe(0);
+  }, 120_000);
+
+  it('the consumer given as the master: refused (7) by preflight, nothing written', async () => {
+    const v = `cn=v-consumer-master,${c.suffix}`;
+    const config = configVariant(c, 'consumer-master', { versionEntry: v, scripts: join(FIXTURES, 'basic'), master: url(2), replicas: [url(0), url(1)] });
+    const r = await runCli(['upgrade', '--yes'], { config });
+    expect(r.code, r.stderr).toBe(7);
+    expect(r.stderr).toMatch(/does not take client writes .*not a supplier/);
+    expect(await readAttr(c, url(0), v, 'cn')).toBeNull();
+  }, 60_000);
+
+  it('a replica that is the master under another URL: refused (7), the master never frozen', async () => {
+    const v = `cn=v-self,${c.suffix}`;
+    const self = url(0).replace('127.0.0.1', 'localhost');
+    const config = configVariant(c, 'self', { versionEntry: v, scripts: join(FIXTURES, 'basic'), replicas: [self, url(1), url(2)] });
+    const r = await runCli(['upgrade', '--yes'], { config });
+    expect(r.code, r.stderr).toBe(7);
+    expect(r.stderr).toContain(`${self}: it is the master itself`);
+    expect(await isFrozen(c, url(0))).toBe(false);
+    expect(await readAttr(c, url(0), v, 'cn')).toBeNull();
+  }, 60_000);
+});

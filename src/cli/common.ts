@@ -20,6 +20,7 @@ export interface CommonArgs {
   baseline?: string;
   scripts?: string;
   'poll-interval'?: number;
+  'script-timeout'?: number;
   'write-concurrency'?: number;
   'backup-dir'?: string;
   'log-dir'?: string;
@@ -44,6 +45,7 @@ export function withCommonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
     .option('baseline', { type: 'string', describe: 'override: version assumed when none is stored' })
     .option('scripts', { type: 'string', describe: 'override: upgrade scripts folder' })
     .option('poll-interval', { type: 'string', coerce: durationOption('poll-interval'), describe: 'override: convergence poll interval, seconds or 200ms (a moving replica is polled 4x as often)' })
+    .option('script-timeout', { type: 'string', coerce: durationOption('script-timeout'), describe: 'override: how long one script may run before it counts as failed (default 1h; e.g. 90s, 30m)' })
     .option('write-concurrency', { type: 'string', coerce: integerOption('write-concurrency', 1, 256), describe: 'override: writes in flight on the master during a run (1-256, default 64)' })
     .option('backup-dir', { type: 'string', describe: 'override: folder for journals and backups' })
     .option('log-dir', { type: 'string', describe: 'override: folder for run logs' }) as Argv<T & CommonArgs>;

@@ -4,7 +4,7 @@ import semver from 'semver';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { parseDuration } from './values.js';
 import { ConfigError } from '../errors.js';
-import { DEFAULT_WRITE_CONCURRENCY, type BindSettings, type ReplicaSettings, type ConfigOverrides, type ServerKindSetting, type UpgradeConfig } from './types.js';
+import { DEFAULT_SCRIPT_TIMEOUT_S, DEFAULT_WRITE_CONCURRENCY, type BindSettings, type ReplicaSettings, type ConfigOverrides, type ServerKindSetting, type UpgradeConfig } from './types.js';
 
 export const DEFAULT_CONFIG_FILE = 'ldap-upgrade.yaml';
 
@@ -27,7 +27,7 @@ const KNOWN_KEYS: Record<string, string[] | null> = {
   server: null, suffix: null, master: ['url'], replicas: null, bind: ['dn', 'passwordFile'],
   configBind: ['dn', 'passwordFile'], tls: ['startTLS', 'caFile', 'insecure'], versionEntry: null,
   baselineVersion: null, target: null, scripts: null, replication: ['timeout', 'pollInterval'],
-  backupDir: null, logDir: null, writeConcurrency: null,
+  backupDir: null, logDir: null, writeConcurrency: null, scriptTimeout: null,
 };
 
 /** Reads, validates and resolves the configuration; flags override file keys. */
@@ -126,6 +126,7 @@ class ConfigReader {
       // Paths from flags are relative to the working directory; from the file, to the file.
       scripts: o.scripts ? resolve(o.scripts) : path(this.string(['scripts']) ?? './upgrade-scripts'),
       replication: { timeout, pollInterval },
+      scriptTimeout: o.scriptTimeout ?? this.number(['scriptTimeout']) ?? DEFAULT_SCRIPT_TIMEOUT_S,
       writeConcurrency,
       backupDir: o.backupDir ? resolve(o.backupDir) : path(this.string(['backupDir']) ?? './backups'),
       logDir: o.logDir ? resolve(o.logDir) : path(this.string(['logDir']) ?? './logs'),

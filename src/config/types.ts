@@ -1,5 +1,8 @@
 import type { TlsSettings } from '../ldap/tls.js';
 
+/** How long one script may run by default, in seconds (config `scriptTimeout`, flag `--script-timeout`). */
+export const DEFAULT_SCRIPT_TIMEOUT_S = 3600;
+
 /** Writes in flight on the master connection by default. */
 export const DEFAULT_WRITE_CONCURRENCY = 64;
 
@@ -50,6 +53,8 @@ export interface UpgradeConfig {
   target?: string;
   scripts: string;
   replication: { timeout: number; pollInterval: number };
+  /** Seconds one script may run before it counts as failed (default 3600). */
+  scriptTimeout: number;
   /** Writes in flight on the master connection during a run (SPEC §9). */
   writeConcurrency: number;
   backupDir: string;
@@ -73,6 +78,7 @@ export interface ConfigOverrides {
   scripts?: string;
   timeout?: number;
   pollInterval?: number;
+  scriptTimeout?: number;
   writeConcurrency?: number;
   backupDir?: string;
   logDir?: string;

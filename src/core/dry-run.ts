@@ -29,7 +29,7 @@ export async function dryRun(topology: Topology, request: PlanRequest, sink: Pla
     try {
       steps[i]!.entriesChanged = await runScript(step.script, {
         store, suffix: topology.config.suffix, versionEntry: topology.config.versionEntry,
-        fromVersion: plan.fromVersion, toVersion: step.version, events,
+        fromVersion: plan.fromVersion, toVersion: step.version, events, timeLimitMs: topology.config.scriptTimeout * 1000,
       });
     } catch (err) {
       if (!(err instanceof ScriptFailure)) throw err;

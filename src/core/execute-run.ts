@@ -85,7 +85,7 @@ export async function executeRun(topology: Topology, record: RunRecord, plan: Up
           result.entriesChanged = await Promise.race([
             runScript(step.script, {
               store: live, suffix: topology.config.suffix, versionEntry: topology.config.versionEntry,
-              fromVersion: plan.fromVersion, toVersion: step.version, events,
+              fromVersion: plan.fromVersion, toVersion: step.version, events, timeLimitMs: topology.config.scriptTimeout * 1000,
             }),
             aborted(settings.signal),
           ]);

@@ -4,6 +4,7 @@ import { scriptId, type ScriptFile } from '../scripts/types.js';
 import { WriteFailure, type EntryStore } from './context/entry-store.js';
 import { UpgradeScriptContext } from './context/script-context.js';
 import type { EventSink } from './events.js';
+import { containScript, ScriptEscape } from './script-guard.js';
 
 export interface ScriptRunOptions {
   store: EntryStore;
@@ -12,6 +13,10 @@ export interface ScriptRunOptions {
   fromVersion: string;
   toVersion: string;
   events: EventSink;
+  /** The script's time limit (default none). */
+  timeLimitMs?: number;
+  /** Called when the script escapes (exit, stray exception, time limit): its later writes must be refused. */
+  onEscape?: (reason: Error) => void;
 }
 
 /** A script that failed: names the version, the script, the entry and the LDAP error (SPEC §7). */
@@ -31,9 +36,25 @@ export async function runScript(script: ScriptFile, options: ScriptRunOptions): 
   const id = scriptId(script);
   const ctx = new UpgradeScriptContext({
     store: options.store, suffix: options.suffix, fromVersion: options.fromVersion, toVersion: options.toVersion,
-    script: id, log: (message) => options.events({ type: 'script-log', script: id, message }),
+    script: id, log: (message) => options.events({ type: 'script-log', script: id, message }), versionEntry: options.versionEntry,
   });
   try {
+    await containScript(() => runBody(script, options, ctx), options.timeLimitMs, (err) => {
+      options.store.abandon(err);
+      options.onEscape?.(err);
+    });
+  } catch (err) {
+    // A pipelined write's failure names its own entry, not the one the script had reached.
+    const cause = err instanceof WriteFailure ? err.cause : err;
+    const dn = err instanceof WriteFailure ? err.dn : err instanceof ScriptEscape ? undefined : ctx.currentDn;
+    const reason = cause instanceof LdapOperationError ? cause.message.replace(/^master: /, '') : cause instanceof Error ? cause.message : String(cause);
+    throw new ScriptFailure(id, dn, reason, { cause });
+  }
+  return ctx.entriesChanged;
+}
+
+async function runBody(script: ScriptFile, options: ScriptRunOptions, ctx: UpgradeScriptContext): Promise<void> {
+  {
     if (script.kind === 'ldif') {
       const records = readLdifScript(script, { suffix: options.suffix, versionEntry: options.versionEntry });
       for (const r of records) {
@@ -48,12 +69,5 @@ export async function runScript(script: ScriptFile, options: ScriptRunOptions): 
       await script.definition!.up(ctx);
     }
     await ctx.flush();
-  } catch (err) {
-    // A pipelined write's failure names its own entry, not the one the script had reached.
-    const cause = err instanceof WriteFailure ? err.cause : err;
-    const dn = err instanceof WriteFailure ? err.dn : ctx.currentDn;
-    const reason = cause instanceof LdapOperationError ? cause.message.replace(/^master: /, '') : cause instanceof Error ? cause.message : String(cause);
-    throw new ScriptFailure(id, dn, reason, { cause });
   }
-  return ctx.entriesChanged;
 }

@@ -1,5 +1,6 @@
 import { sharedCluster } from '../helpers/cluster.js';
 import { crashSuite } from './crash-suite.js';
+import { faultSuite } from './fault-suite.js';
 import { upgradeSuite } from './upgrade-suite.js';
 
 // One cluster for both suites: the kill -9 scenarios, then the run-side ones, on 389ds. The run-side
@@ -7,4 +8,5 @@ import { upgradeSuite } from './upgrade-suite.js';
 // may take its time to agree on every entry; nothing runs after it on this cluster.
 const shared = sharedCluster('389ds');
 crashSuite('389ds', shared);
+faultSuite('389ds', shared);
 upgradeSuite('389ds', shared);

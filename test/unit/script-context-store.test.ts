@@ -30,6 +30,7 @@ class MemoryStore implements EntryStore {
     tally();
   }
   async flush() {}
+  abandon() {}
 }
 
 const ou = (extra: Record<string, string[]> = {}): LdapEntry => ({ dn: 'ou=x,dc=t', attributes: { objectClass: ['top', 'organizationalUnit'], ou: ['x'], ...extra } });

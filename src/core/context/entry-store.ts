@@ -29,6 +29,8 @@ export interface EntryStore {
   submit(intent: WriteIntent, script: string, tally: WriteTally): Promise<void>;
   /** Resolves once every submitted write is answered; throws the first failure. */
   flush(): Promise<void>;
+  /** The script was given up (it escaped, or ran past its limit): refuse whatever it still sends. */
+  abandon(reason: Error): void;
 }
 
 /** A submitted write that failed (or could not be planned), named by the entry it was for. */

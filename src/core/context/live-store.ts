@@ -95,6 +95,10 @@ export class LiveStore implements EntryStore {
     while (this.jobs.size > 0) await this.settle([...this.jobs]);
   }
 
+  abandon(reason: Error): void {
+    this.failure ??= new WriteFailure('', reason);
+  }
+
   /** After `drain`: the master connection's later writes (the run's records) are not batched. */
   finish(): void {
     this.master.batchWrites(undefined);

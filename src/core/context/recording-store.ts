@@ -102,7 +102,14 @@ export class RecordingStore implements EntryStore {
     });
   }
 
+  private abandoned?: Error;
+
+  abandon(reason: Error): void {
+    this.abandoned ??= reason;
+  }
+
   async submit(intent: WriteIntent, script: string, tally: WriteTally): Promise<void> {
+    if (this.abandoned) throw this.abandoned;
     const write = await planWrite(intent, (dn, attributes) => this.lookup(dn, attributes));
     if (!write) return;
     this.record(write, script);

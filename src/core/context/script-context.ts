@@ -4,6 +4,7 @@ import {
 import type { ScriptContext, ScriptSearch } from '../../scripts/define.js';
 import type { EntryStore } from './entry-store.js';
 import type { WriteIntent } from './write-plan.js';
+import { protectedWriteProblem } from '../script-guard.js';
 
 export { effectiveChanges } from './write-plan.js';
 
@@ -15,6 +16,8 @@ export interface ContextOptions {
   /** Script id, for the journal and the planned-change output. */
   script: string;
   log: (message: string) => void;
+  /** The version entry: the tool's own records there are refused to scripts (see script-guard). */
+  versionEntry?: string;
 }
 
 /**
@@ -113,6 +116,8 @@ export class UpgradeScriptContext implements ScriptContext {
 
   private submit(intent: WriteIntent): Promise<void> {
     this.currentDn = intent.dn;
+    const refused = this.options.versionEntry ? protectedWriteProblem(intent, this.options.versionEntry) : undefined;
+    if (refused) return Promise.reject(new Error(refused));
     return this.options.store.submit(intent, this.options.script, () => { this.entriesChanged++; });
   }
 }

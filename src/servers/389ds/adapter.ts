@@ -133,8 +133,10 @@ export const dirsrvAdapter: ServerAdapter = {
     for (const a of await agreements(config, suffix)) {
       const status = a.status ?? '';
       const m = /^Error \((-?\d+)\)/.exec(status);
-      // 0 is success; 1 ("Can't acquire busy replica") is the normal back-off between suppliers.
-      if (m && m[1] !== '0' && m[1] !== '1') problems.push(`agreement ${a.name} to ${a.url} is in error: ${status}`);
+      // 0 is success; 1 ("Can't acquire busy replica") is the normal back-off between suppliers,
+      // and a status that calls itself transient (e.g. "Error (18) Can't acquire replica
+      // (Incremental update transient warning. Backing off, will retry update later.)") too.
+      if (m && m[1] !== '0' && m[1] !== '1' && !/transient|will retry/i.test(status)) problems.push(`agreement ${a.name} to ${a.url} is in error: ${status}`);
     }
     return problems;
   },

@@ -51,10 +51,16 @@ export const openLdapAdapter: ServerAdapter = {
 
   async unfreeze(config, state) {
     assertNotFrontend(state);
+    // Idempotent: a replica already in its original state is given back (slapd answers 16 to a
+    // `replace` with no values when the attribute is absent, which made `recover` fail forever).
+    const now = await config.get(state.entryDn, ['olcReadOnly']);
+    if (!now) throw new RefusedError(`${config.server}: ${state.entryDn} no longer exists in cn=config`);
+    const current = getValues(now, 'olcReadOnly').map(String);
+    if (sameValues(current, state.original)) return;
     await config.modify(state.entryDn, [
       state.original.length > 0
         ? { operation: 'replace', attribute: 'olcReadOnly', values: state.original }
-        : { operation: 'replace', attribute: 'olcReadOnly', values: [] },
+        : { operation: 'delete', attribute: 'olcReadOnly', values: [] },
     ]);
   },
 
@@ -78,6 +84,11 @@ async function findDatabase(config: Directory, suffix: string) {
     if (getValues(entry, 'olcSuffix').some((s) => normalizeDn(String(s)) === want)) return { entry };
   }
   throw new RefusedError(`${config.server}: no database for ${suffix} in cn=config (is the suffix served there, and may ${'the config bind DN'} read cn=config?)`);
+}
+
+function sameValues(a: string[], b: string[]): boolean {
+  const norm = (v: string[]) => v.map((x) => x.toUpperCase()).sort().join('\0');
+  return norm(a) === norm(b);
 }
 
 function assertNotFrontend(state: WriteState): void {

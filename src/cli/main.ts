@@ -77,8 +77,11 @@ class UsageFailure extends Error {
   override name = 'UsageError';
 }
 
+// Taken before any upgrade script runs: while one does, process.exit is the script guard's
+// (a script calling it fails instead of ending the tool), and an abandoned script may keep it so.
+const exit = process.exit.bind(process);
 const code = await main(hideBin(process.argv));
 process.exitCode = code;
 // An interrupted script may still be busy in the background: do not let it keep the process
 // alive once the run has been rolled back and reported. Exit after stdout and stderr drained.
-process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+process.stdout.write('', () => process.stderr.write('', () => exit(code)));

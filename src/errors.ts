@@ -50,9 +50,12 @@ export class ConnectionError extends UpgradeError {
   readonly exitCode = ExitCode.connection;
   /** The LDAP result code of a refused bind (49: invalid credentials), when that was the cause. */
   readonly ldapCode?: number;
-  constructor(message: string, options?: { cause?: unknown; ldapCode?: number }) {
+  /** `host:port` of the server it is about, when it is about one. */
+  readonly server?: string;
+  constructor(message: string, options?: { cause?: unknown; ldapCode?: number; server?: string }) {
     super(message, options);
     this.ldapCode = options?.ldapCode;
+    this.server = options?.server;
   }
 }
 

@@ -1,4 +1,4 @@
-import { RefusedError, errorMessage } from '../errors.js';
+import { ConnectionError, RefusedError, errorMessage } from '../errors.js';
 import type { UpgradePlan } from '../plan/planner.js';
 import { scriptId } from '../scripts/types.js';
 import { LiveStore } from './context/live-store.js';
@@ -156,6 +156,11 @@ export async function executeRun(topology: Topology, record: RunRecord, plan: Up
     await finish(topology, record);
     return report;
   } catch (err) {
+    if (masterLost(topology, err) && record.state !== 'failed' && record.state !== 'frozen') {
+      // Half-applied data on the master: clients must not write to the replicas meanwhile.
+      stopForLostMaster(topology, record, report, err, `while ${record.state === 'waiting' ? 'waiting for the replicas' : 'applying the scripts'}`);
+      return report;
+    }
     // An unexpected failure: still give the replicas back; the lock stays for `recover` to see.
     if (record.state !== 'failed') {
       await giveBack(topology, record, report, events).catch(() => undefined);
@@ -170,6 +175,29 @@ export async function executeRun(topology: Topology, record: RunRecord, plan: Up
 }
 
 class Interrupted extends Error {}
+
+/** Whether `err` (or what it wraps) is the master's connection failing for good. */
+function masterLost(topology: Topology, err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof ConnectionError && e.ldapCode === undefined && (e.server === undefined || e.server === topology.master.server)) return true;
+  }
+  return false;
+}
+
+/**
+ * The master went away and did not come back within the reconnect window: nothing more can be
+ * written (nor the run record), so the replicas stay frozen — clients must not write on
+ * half-applied data — and the lock stays; the report says what to run once the master is back.
+ */
+function stopForLostMaster(topology: Topology, record: RunRecord, report: RunReport, err: unknown, when: string): void {
+  const frozen = record.replicas.filter((r) => r.frozenByRun && !r.restored).map((r) => r.url);
+  report.outcome = 'master-lost';
+  report.error = `the master ${topology.config.master.url} was lost ${when} (${errorMessage(err)}): ${frozen.length ? `the replicas ${frozen.join(', ')} stay frozen` : 'no replica is frozen'} and the lock stays held. Once the master is back, run \`ldap-upgrade recover --rollback\` to undo this run (or \`ldap-upgrade upgrade --resume\` to finish it)`;
+  for (const url of frozen) {
+    const r = report.replicas.find((x) => x.url === url);
+    if (r) r.unfreeze = 'NotExecuted';
+  }
+}
 
 /**
  * Before anything is frozen: every replica must show a change made on the master now. One that
@@ -246,6 +274,10 @@ async function rollBack(topology: Topology, record: RunRecord, report: RunReport
     await store.setVersion(record.storedBefore);
     events({ type: 'info', message: `rollback: ${undone} change(s) undone` });
   } catch (err) {
+    if (masterLost(topology, err)) {
+      stopForLostMaster(topology, record, report, err, 'while rolling back');
+      return;
+    }
     // Keep the lock: the data is half rolled back, and `recover --rollback` can finish it.
     report.warnings.push(`rollback failed: ${errorMessage(err)}; the lock is kept: run \`ldap-upgrade recover --rollback\``);
     report.error = `${report.error}; rollback failed: ${errorMessage(err)}`;

@@ -46,7 +46,11 @@ export interface ReplicaResult {
   error?: string;
 }
 
-export type RunOutcome = 'done' | 'nothing-to-do' | 'script-failed' | 'not-converged' | 'interrupted';
+/**
+ * `master-lost`: the master went away mid-run and did not come back in time; the replicas stay
+ * frozen and the lock held, for `recover --rollback` or `upgrade --resume` once it is back.
+ */
+export type RunOutcome = 'done' | 'nothing-to-do' | 'script-failed' | 'not-converged' | 'interrupted' | 'master-lost';
 
 export interface RunReport {
   kind: 'upgrade';

@@ -26,6 +26,9 @@ export interface SearchRequest {
   pageSize?: number;
 }
 
+/** How long a lost connection is tried again (with its bind) before the operation fails. */
+export const RECONNECT_WINDOW_MS = 10_000;
+
 /** ManageDsaIT: treat referral objects as ordinary entries; never follow referrals. */
 const MANAGE_DSA_IT = '2.16.840.1.113730.3.4.2';
 
@@ -37,12 +40,15 @@ export class Directory {
   /** Set by `batchWrites`: runs before the batched messages leave (the journal's records). */
   private beforeFlush?: () => void;
   private corked = false;
+  /** The re-bind in progress after a lost connection (shared by every operation waiting for it). */
+  private rebinding?: Promise<void>;
 
   private constructor(
     private readonly client: Client,
     /** `host:port`, used in every message about this server. */
     readonly server: string,
     readonly url: string,
+    private readonly options: DirectoryOptions,
   ) {}
 
   static async open(options: DirectoryOptions): Promise<Directory> {
@@ -57,16 +63,53 @@ export class Directory {
       tlsOptions: secure ? tls : undefined,
       strictDN: false,
     });
-    const directory = new Directory(client, server, options.url);
+    const directory = new Directory(client, server, options.url, options);
     try {
-      if (options.tls.startTLS && !secure) await client.startTLS(tls);
-      // Bind before anything else: ldapts hangs when operations start before it has connected.
-      await client.bind(options.bindDn ?? '', options.password ?? '');
+      await directory.bindOnce();
     } catch (err) {
       await client.unbind().catch(() => undefined);
       throw directory.connectionError(err, options.bindDn);
     }
     return directory;
+  }
+
+  private async bindOnce(): Promise<void> {
+    const secure = new URL(this.options.url).protocol === 'ldaps:';
+    if (this.options.tls.startTLS && !secure) await this.client.startTLS(tlsOptions(this.options.tls, new URL(this.options.url).hostname));
+    // Bind before anything else: ldapts hangs when operations start before it has connected.
+    await this.client.bind(this.options.bindDn ?? '', this.options.password ?? '');
+  }
+
+  /**
+   * Before each operation: a connection that was lost (server restarted, a timeout closed it) is
+   * made again and bound again — ldapts would reconnect by itself, but unbound (the server then
+   * answers "strong authentication required" or treats the client as anonymous). A few attempts
+   * over about RECONNECT_WINDOW_MS; a refused bind is not retried.
+   */
+  private async ready(): Promise<void> {
+    if (this.client.isBound || this.closed) return;
+    this.rebinding ??= this.rebind().finally(() => { this.rebinding = undefined; });
+    await this.rebinding;
+  }
+
+  private closed = false;
+
+  private async rebind(): Promise<void> {
+    const deadline = Date.now() + RECONNECT_WINDOW_MS;
+    let last: unknown;
+    for (let delay = 250; ; delay = Math.min(delay * 2, 4_000)) {
+      try {
+        await this.client.unbind().catch(() => undefined);
+        await this.bindOnce();
+        return;
+      } catch (err) {
+        last = err;
+        if (codeOf(err) !== undefined) break; // the server answered: a refused bind
+      }
+      if (Date.now() + delay > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+    throw this.connectionError(last, this.options.bindDn, `lost the connection and could not bind again within ${RECONNECT_WINDOW_MS / 1000} s`);
   }
 
   /**
@@ -112,6 +155,7 @@ export class Directory {
 
   /** Reads one entry, or null when it does not exist. */
   async get(dn: string, attributes: string[] = ['*']): Promise<LdapEntry | null> {
+    await this.ready();
     try {
       const { searchEntries } = await this.client.search(dn, {
         scope: 'base', filter: '(objectClass=*)', attributes, explicitBufferAttributes: BINARY_ATTRIBUTES,
@@ -131,6 +175,7 @@ export class Directory {
 
   /** The pages of a paged search, as they arrive (for callers that handle a page at a time). */
   async *searchPages(request: SearchRequest): AsyncGenerator<LdapEntry[]> {
+    await this.ready();
     const pages = this.client.searchPaginated(request.base, {
       scope: request.scope ?? 'sub',
       filter: request.filter ?? '(objectClass=*)',
@@ -186,6 +231,7 @@ export class Directory {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.client.unbind().catch(() => undefined);
   }
 
@@ -194,6 +240,7 @@ export class Directory {
   }
 
   private async run(what: string, op: () => Promise<void>): Promise<void> {
+    await this.ready();
     try {
       await op();
     } catch (err) {
@@ -210,14 +257,16 @@ export class Directory {
     return new LdapOperationError(this.server, code, `${what}: ${resultCodeName(code)}${diagnostic ? `: ${diagnostic}` : ''}${hint}`, { cause: err, diagnostic });
   }
 
-  private connectionError(err: unknown, bindDn?: string): ConnectionError {
+  private connectionError(err: unknown, bindDn?: string, context?: string): ConnectionError {
+    if (err instanceof ConnectionError) return err;
     const code = codeOf(err);
+    const prefix = `${this.server}: ${context ? `${context}: ` : ''}`;
     if (code !== undefined) {
       const who = code === ResultCode.invalidCredentials && bindDn ? ` for ${bindDn}` : '';
       const diagnostic = diagnosticOf(err);
-      return new ConnectionError(`${this.server}: ${resultCodeName(code)}${who}${diagnostic ? `: ${diagnostic}` : ''} (${code})`, { cause: err, ldapCode: code });
+      return new ConnectionError(`${prefix}${resultCodeName(code)}${who}${diagnostic ? `: ${diagnostic}` : ''} (${code})`, { cause: err, ldapCode: code, server: this.server });
     }
-    return new ConnectionError(`${this.server}: ${describeNetworkError(err)}`, { cause: err });
+    return new ConnectionError(`${prefix}${describeNetworkError(err)}`, { cause: err, server: this.server });
   }
 }
 

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { SandboxCluster, SandboxKind } from '../../src/sandbox/index.js';
+import { readState, restartNode, type SandboxCluster, type SandboxKind } from '../../src/sandbox/index.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { scripts } from '../helpers/cluster.js';
 import { isFrozen, setFrozen } from '../helpers/kinds.js';
@@ -84,5 +84,46 @@ describe(`faults on ${kind}: scripts cannot take the tool down; recover always c
     const status = JSON.parse((await runCli(['status', '--json', ...scripts('slow')], { config: c.configFile })).stdout);
     expect(status.interruptedRun).toBeUndefined();
   });
+});
+}
+
+/**
+ * The master lost mid-script (kill -9), and started again only after the run gave up: the run
+ * must not unfreeze the replicas on half-applied data, must keep the lock, and must say what to
+ * run; `recover --rollback` then brings every node back to its content before the run.
+ */
+export function masterLossSuite(kind: SandboxKind, shared: () => SandboxCluster): void {
+describe(`the master lost mid-run (${kind})`, () => {
+  it('kill -9 of the master mid-script: exit 3, replicas stay frozen, lock held; recover --rollback once it is back restores every node', async () => {
+    const c = shared();
+    const before = (await settledDumps(c, { excludeTool: true }))[0]!;
+    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-fault-'));
+    const marker = join(dir, 'marker');
+    const release = join(dir, 'release');
+    const run = startCli(['upgrade', '--yes', '--json', ...scripts('slow')], { LDAP_UPGRADE_CONFIG: c.configFile, LDAP_UPGRADE_TEST_MARKER: marker, LDAP_UPGRADE_TEST_RELEASE: release });
+    await eventually(async () => existsSync(marker), 30_000);
+    const master = c.nodes[0]!;
+    process.kill(master.pid, 'SIGKILL');
+    await eventually(async () => { try { process.kill(master.pid, 0); return false; } catch { return true; } }, 10_000);
+    writeFileSync(release, '');
+    const r = await run.result;
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/the master .* was lost .*stay frozen and the lock stays held.*recover --rollback/);
+    expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'master-lost' });
+    for (const n of c.nodes.slice(1)) expect(await isFrozen(c, n.url), n.url).toBe(true);
+
+    const state = readState(c.dir)!;
+    await restartNode(state, master.id);
+    master.pid = state.nodes.find((n) => n.id === master.id)!.pid;
+    const rec = await runCli(['recover', '--rollback', '--json'], { config: c.configFile });
+    expect(rec.code, rec.stderr).toBe(0);
+    expect(JSON.parse(rec.stdout)).toMatchObject({ outcome: 'rolled-back', lockReleased: true });
+    const after = await settledDumps(c, { excludeTool: true }, 60_000);
+    for (const [i, d] of after.entries()) expect(d, c.nodes[i]!.url).toBe(before);
+    for (const n of c.nodes) {
+      expect(await isFrozen(c, n.url), n.url).toBe(false);
+      expect(await clientWrite(c, n.url, `uid=user0299,ou=people,${c.suffix}`), n.url).toBe(0);
+    }
+  }, 120_000);
 });
 }

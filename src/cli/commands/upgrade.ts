@@ -20,7 +20,7 @@ interface Args extends CommonArgs {
 
 const OUTCOME_EXIT: Record<RunReport['outcome'], number> = {
   done: ExitCode.ok, 'nothing-to-do': ExitCode.ok, 'script-failed': ExitCode.scriptFailed,
-  'not-converged': ExitCode.notConverged, interrupted: 130,
+  'not-converged': ExitCode.notConverged, interrupted: 130, 'master-lost': ExitCode.connection,
 };
 
 export const upgradeCommand: CommandModule<object, Args> = {

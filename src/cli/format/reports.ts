@@ -33,6 +33,7 @@ export function formatRun(r: RunReport): string {
     'script-failed': 'FAILED: a script failed; its run was rolled back',
     'not-converged': `upgraded on the master to ${r.toVersion}, but NOT every replica converged`,
     interrupted: 'INTERRUPTED: the run was rolled back',
+    'master-lost': 'STOPPED: the master was lost mid-run; the replicas stay frozen and the lock is held',
   };
   const lines = [
     `run ${r.runId}: ${title[r.outcome]}`,

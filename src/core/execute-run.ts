@@ -63,7 +63,10 @@ export async function executeRun(topology: Topology, record: RunRecord, plan: Up
       record.state = 'failed';
       record.error = `freeze failed: ${failedFreeze.map((f) => `${f.url}: ${f.error}`).join('; ')}`;
       await finish(topology, record);
-      throw new RefusedError(`${record.error}; the other replicas were unfrozen and nothing was written`);
+      const still = record.replicas.filter((r) => r.frozenByRun && !r.restored).map((r) => r.url);
+      throw new RefusedError(`${record.error}; nothing was written; ${still.length === 0
+        ? 'every replica was given back its write state'
+        : `STILL FROZEN (could not be given back): ${still.join(', ')} — run \`ldap-upgrade recover\` once ${still.length === 1 ? 'it answers' : 'they answer'}`}`);
     }
 
     // Apply.
@@ -97,7 +100,13 @@ export async function executeRun(topology: Topology, record: RunRecord, plan: Up
           if (settings.signal?.aborted) throw new Interrupted(String(settings.signal.reason ?? 'a signal'));
           throw err;
         }
-        journal.sync();
+        try {
+          journal.sync();
+        } catch (err) {
+          result.status = 'Error';
+          result.error = errorMessage(err);
+          throw new ScriptFailure(result.script, undefined, errorMessage(err), { cause: err });
+        }
         result.status = 'Success';
         result.durationMs = Date.now() - t0;
         events({ type: 'script-end', script: result.script, status: 'Success', entriesChanged: result.entriesChanged, durationMs: result.durationMs });

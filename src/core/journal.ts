@@ -1,5 +1,6 @@
 import { closeSync, existsSync, fsyncSync, readFileSync, writeSync } from 'node:fs';
-import { openForWrite } from './local-files.js';
+import { LocalFileError } from '../errors.js';
+import { describeFsError, openForWrite } from './local-files.js';
 import type { AttributeValue, LdapEntry } from '../ldap/entry.js';
 import type { PlannedWrite } from './context/entry-store.js';
 
@@ -27,6 +28,8 @@ export class Journal {
   /** Records not yet written, when `deferred` (see `deferWrites`). */
   private pending: string[] = [];
   private deferred = false;
+  /** Set when a record could not be written: no write may leave after that. */
+  failure?: LocalFileError;
 
   constructor(readonly path: string) {
     // Reopened (resume): number on after every record it holds, refused ones included.
@@ -51,8 +54,19 @@ export class Journal {
   }
 
   private put(line: string): void {
+    if (this.failure) throw this.failure;
     if (this.deferred) this.pending.push(line);
-    else writeSync(this.fd, line);
+    else this.write(line);
+  }
+
+  /** Writes to the file; a failure (disk full, I/O error) is kept and thrown, naming the file. */
+  private write(text: string): void {
+    try {
+      writeSync(this.fd, text);
+    } catch (err) {
+      this.failure = new LocalFileError(`cannot write the run's journal ${this.path}: ${describeFsError(err)}; the writes it was to describe were not sent`, { cause: err });
+      throw this.failure;
+    }
   }
 
   /**
@@ -68,12 +82,17 @@ export class Journal {
     if (this.pending.length === 0) return;
     const text = this.pending.join('');
     this.pending = [];
-    writeSync(this.fd, text);
+    this.write(text);
   }
 
   sync(): void {
     this.writePending();
-    fsyncSync(this.fd);
+    try {
+      fsyncSync(this.fd);
+    } catch (err) {
+      this.failure = new LocalFileError(`cannot write the run's journal ${this.path} to disk: ${describeFsError(err)}`, { cause: err });
+      throw this.failure;
+    }
   }
 
   close(): void {

@@ -23,7 +23,10 @@ export interface RecoverOptions {
 export interface RecoverReport {
   kind: 'recover';
   formatVersion: number;
-  outcome: 'nothing-to-recover' | 'recovered' | 'rolled-back' | 'incomplete';
+  /** `not-converged`: rolled back on the master, but not every replica holds the undo (exit 6). */
+  outcome: 'nothing-to-recover' | 'recovered' | 'rolled-back' | 'incomplete' | 'not-converged';
+  /** After a rollback: the replicas that did not converge with it, and why. */
+  notConverged?: { url: string; detail: string }[];
   runId?: string;
   unfrozen: string[];
   /** Replicas that could not be given back (unreachable): run `recover` again later. */
@@ -64,13 +67,19 @@ export async function recover(topology: Topology, options: RecoverOptions, event
     }
     record.state = 'rolling-back';
     await store.writeRun(record);
+    // A master that was just restarted is still being caught up with by its replicas (their
+    // refresh): undo writes sent meanwhile were seen to be skipped by OpenLDAP replicas (their
+    // contextCSN equal to the master's, the entries not), so the topology settles first.
+    await waitForConvergence(topology, record.replicas.map((r) => r.url), { timeoutMs: Math.min(options.timeoutMs, 30_000), pollMs: options.pollMs }, events);
     report.changesUndone = await undoJournal(topology.master, readJournal(record.journal), events);
     await store.removeHistory(record.runId);
     await store.setVersion(record.storedBefore);
     events({ type: 'info', message: `rollback: ${report.changesUndone} change(s) undone` });
     record.canary = newCanary();
     await store.writeRun(record);
-    await waitForConvergence(topology, record.replicas.map((r) => r.url), { timeoutMs: options.timeoutMs, pollMs: options.pollMs, proof: convergenceProof(topology, record) }, events);
+    const converged = await waitForConvergence(topology, record.replicas.map((r) => r.url), { timeoutMs: options.timeoutMs, pollMs: options.pollMs, proof: convergenceProof(topology, record) }, events);
+    const lagging = converged.filter((c) => !c.converged);
+    if (lagging.length > 0) report.notConverged = lagging.map((c) => ({ url: c.url, detail: c.detail }));
   }
   if (record) {
     // A change on the master (the record's time of update): see giveBack in execute-run.ts.
@@ -88,7 +97,7 @@ export async function recover(topology: Topology, options: RecoverOptions, event
     if (report.stillFrozen.length > 0) record.error = `still frozen: ${report.stillFrozen.map((s) => s.url).join(', ')}`;
     await store.writeRun(record as RunRecord);
   }
-  report.outcome = report.stillFrozen.length > 0 ? 'incomplete' : options.rollback ? 'rolled-back' : 'recovered';
+  report.outcome = report.stillFrozen.length > 0 ? 'incomplete' : report.notConverged ? 'not-converged' : options.rollback ? 'rolled-back' : 'recovered';
   if (report.stillFrozen.length > 0) {
     throw Object.assign(new ConnectionError(`recover: ${report.stillFrozen.map((s) => `${s.url} is still frozen (${s.error})`).join('; ')}; run \`ldap-upgrade recover\` again once it is reachable`), { report });
   }

@@ -52,6 +52,9 @@ export interface Topology {
   close(): Promise<void>;
 }
 
+/** The deadline of each cn=config operation (a data operation has 30 s: a page of a search can be slow). */
+export const CONFIG_OPERATION_TIMEOUT_MS = 10_000;
+
 /** `host:port` of a URL, for comparing servers named in different ways. */
 export function hostPort(url: string): string {
   const u = new URL(url);
@@ -64,10 +67,12 @@ export function hostPort(url: string): string {
  * error: preflight decides what that means.
  */
 export async function openTopology(config: UpgradeConfig, credentials: Credentials, events: EventSink): Promise<Topology> {
-  const connect = (url: string, dn: string, password: string) =>
-    Directory.open({ url, bindDn: dn, password, tls: config.tls });
+  const connect = (url: string, dn: string, password: string, timeoutMs?: number) =>
+    Directory.open({ url, bindDn: dn, password, tls: config.tls, timeoutMs });
   const openData = (url: string) => connect(url, config.bind.dn, credentials.bindPassword);
-  const openConfig = (url: string) => connect(url, config.configBind.dn, credentials.configPassword);
+  // Freeze and unfreeze are a few small cn=config operations: a hung server holds each phase
+  // no longer than this per operation.
+  const openConfig = (url: string) => connect(url, config.configBind.dn, credentials.configPassword, CONFIG_OPERATION_TIMEOUT_MS);
 
   const master = await openData(config.master.url);
   events({ type: 'server', url: config.master.url, ok: true, message: 'master: bound' });

@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -61,6 +62,31 @@ describe(`faults on ${kind}: scripts cannot take the tool down; recover always c
     await expectRolledBackAndFree(c, before);
   });
 
+  it('the journal\'s disk fills up mid-script: exit 5 naming the journal and the cause, rolled back everywhere', async (t) => {
+    const c = shared();
+    const before = (await settledDumps(c, { excludeTool: true }))[0]!;
+    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-fault-'));
+    const disk = join(dir, 'disk');
+    mkdirSync(disk);
+    // A small file system of its own (root only): skipped, saying so, where it cannot be made.
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=70m', 'tmpfs', disk]);
+    if (mounted.status !== 0) return t.skip(`cannot mount a tmpfs here: ${mounted.stderr}`);
+    try {
+      const marker = join(dir, 'marker');
+      const release = join(dir, 'release');
+      const run = startCli(['upgrade', '--yes', '--backup-dir', disk, ...scripts('slow')], { LDAP_UPGRADE_CONFIG: c.configFile, LDAP_UPGRADE_TEST_MARKER: marker, LDAP_UPGRADE_TEST_RELEASE: release });
+      await eventually(async () => existsSync(marker), 30_000);
+      spawnSync('dd', ['if=/dev/zero', `of=${join(disk, 'fill')}`, 'bs=1M']); // until the disk is full
+      writeFileSync(release, '');
+      const r = await run.result;
+      expect(r.code, r.stderr).toBe(5);
+      expect(r.stderr).toMatch(/cannot write the run's journal .*\.journal\.jsonl: no space left on device \(ENOSPC\)/);
+      await expectRolledBackAndFree(c, before);
+    } finally {
+      spawnSync('umount', [disk]);
+    }
+  });
+
   it('recover after a kill, with a replica already given back by hand: completes (exit 0), every node writable', async () => {
     const c = shared();
     const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-fault-'));
@@ -93,7 +119,7 @@ describe(`faults on ${kind}: scripts cannot take the tool down; recover always c
  * run; `recover --rollback` then brings every node back to its content before the run.
  */
 export function masterLossSuite(kind: SandboxKind, shared: () => SandboxCluster): void {
-describe(`the master lost mid-run (${kind})`, () => {
+describe(`servers lost or hung mid-run (${kind})`, () => {
   it('kill -9 of the master mid-script: exit 3, replicas stay frozen, lock held; recover --rollback once it is back restores every node', async () => {
     const c = shared();
     const before = (await settledDumps(c, { excludeTool: true }))[0]!;
@@ -120,6 +146,36 @@ describe(`the master lost mid-run (${kind})`, () => {
     expect(JSON.parse(rec.stdout)).toMatchObject({ outcome: 'rolled-back', lockReleased: true });
     const after = await settledDumps(c, { excludeTool: true }, 60_000);
     for (const [i, d] of after.entries()) expect(d, c.nodes[i]!.url).toBe(before);
+    for (const n of c.nodes) {
+      expect(await isFrozen(c, n.url), n.url).toBe(false);
+      expect(await clientWrite(c, n.url, `uid=user0299,ou=people,${c.suffix}`), n.url).toBe(0);
+    }
+  }, 120_000);
+
+  it('a replica hung (SIGSTOP) during the convergence wait: the wait ends at its timeout (exit 6 naming it), the others given back; recover once it resumes', async () => {
+    const c = shared();
+    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-fault-'));
+    const marker = join(dir, 'marker');
+    const release = join(dir, 'release');
+    const run = startCli(['upgrade', '--yes', '--timeout', '3', ...scripts('slow')], { LDAP_UPGRADE_CONFIG: c.configFile, LDAP_UPGRADE_TEST_MARKER: marker, LDAP_UPGRADE_TEST_RELEASE: release });
+    await eventually(async () => existsSync(marker), 30_000);
+    const victim = c.nodes[2]!;
+    process.kill(victim.pid, 'SIGSTOP');
+    try {
+      const t0 = Date.now();
+      writeFileSync(release, '');
+      const r = await run.result;
+      const ms = Date.now() - t0;
+      expect(r.code, r.stderr).toBe(6);
+      expect(r.stderr).toContain(`replicas did not converge within 3 s: ${victim.url}`);
+      // The wait (3 s, its last poll 1 s more) and the failed unfreeze (10 s per cn=config operation).
+      expect(ms).toBeLessThan(25_000);
+      expect(await isFrozen(c, c.nodes[1]!.url)).toBe(false);
+    } finally {
+      process.kill(victim.pid, 'SIGCONT');
+    }
+    const rec = await runCli(['recover'], { config: c.configFile });
+    expect(rec.code, rec.stderr).toBe(0);
     for (const n of c.nodes) {
       expect(await isFrozen(c, n.url), n.url).toBe(false);
       expect(await clientWrite(c, n.url, `uid=user0299,ou=people,${c.suffix}`), n.url).toBe(0);

@@ -1,6 +1,6 @@
 import { sharedCluster } from '../helpers/cluster.js';
 import { crashSuite } from './crash-suite.js';
-import { faultSuite, masterLossSuite } from './fault-suite.js';
+import { faultSuite } from './fault-suite.js';
 import { upgradeSuite } from './upgrade-suite.js';
 
 // One cluster for both suites: the kill -9 scenarios, then the run-side ones, on openldap. The run-side
@@ -9,5 +9,4 @@ import { upgradeSuite } from './upgrade-suite.js';
 const shared = sharedCluster('openldap');
 crashSuite('openldap', shared);
 faultSuite('openldap', shared);
-masterLossSuite('openldap', shared);
 upgradeSuite('openldap', shared);

@@ -57,6 +57,7 @@ export function formatRecover(r: RecoverReport): string {
     ...(r.changesUndone ? [`changes undone: ${r.changesUndone}`] : []),
     `unfrozen: ${r.unfrozen.join(', ') || 'none needed'}`,
     ...r.stillFrozen.map((s) => `STILL FROZEN: ${s.url} (${s.error})`),
+    ...(r.notConverged ?? []).map((n) => `NOT CONVERGED with the rollback: ${n.url} (${n.detail}); \`ldap-upgrade verify\` lists what differs`),
     `lock: ${r.lockReleased ? 'released' : 'was free'}`,
   ].join('\n') + '\n';
 }

@@ -109,7 +109,10 @@ export class LiveStore implements EntryStore {
     try {
       await this.run(intent, script, tally, before);
     } catch (err) {
-      this.failure ??= err instanceof WriteFailure ? err : new WriteFailure(intent.dn, err);
+      // A journal that could not be written explains every write that failed with it (their
+      // socket was closed before they left): report that, not "connection closed".
+      const cause = this.journal.failure ?? err;
+      this.failure ??= cause instanceof WriteFailure ? cause : new WriteFailure(intent.dn, cause);
     } finally {
       this.jobs.delete(job);
       for (const dn of job.dns) if (this.latest.get(dn) === job) this.latest.delete(dn);

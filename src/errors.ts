@@ -52,10 +52,13 @@ export class ConnectionError extends UpgradeError {
   readonly ldapCode?: number;
   /** `host:port` of the server it is about, when it is about one. */
   readonly server?: string;
-  constructor(message: string, options?: { cause?: unknown; ldapCode?: number; server?: string }) {
+  /** The connection was lost and could not be made (and bound) again within the reconnect window. */
+  readonly reconnectFailed: boolean;
+  constructor(message: string, options?: { cause?: unknown; ldapCode?: number; server?: string; reconnectFailed?: boolean }) {
     super(message, options);
     this.ldapCode = options?.ldapCode;
     this.server = options?.server;
+    this.reconnectFailed = options?.reconnectFailed === true;
   }
 }
 

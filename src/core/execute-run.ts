@@ -188,7 +188,8 @@ class Interrupted extends Error {}
 /** Whether `err` (or what it wraps) is the master's connection failing for good. */
 function masterLost(topology: Topology, err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (e instanceof ConnectionError && e.ldapCode === undefined && (e.server === undefined || e.server === topology.master.server)) return true;
+    // Only once reconnecting failed: one operation cut off (its socket closed) is not a lost master.
+    if (e instanceof ConnectionError && e.reconnectFailed && e.server === topology.master.server) return true;
   }
   return false;
 }

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, readFileSync, writeSync } from 'node:fs';
 import { LocalFileError } from '../errors.js';
 import { describeFsError, openForWrite } from './local-files.js';
 import type { AttributeValue, LdapEntry } from '../ldap/entry.js';
@@ -28,6 +28,8 @@ export class Journal {
   /** Records not yet written, when `deferred` (see `deferWrites`). */
   private pending: string[] = [];
   private deferred = false;
+  /** Bytes of whole records in the file. */
+  private size = 0;
   /** Set when a record could not be written: no write may leave after that. */
   failure?: LocalFileError;
 
@@ -35,6 +37,9 @@ export class Journal {
     // Reopened (resume): number on after every record it holds, refused ones included.
     this.seq = parseJournal(path).records.reduce((max, r) => Math.max(max, r.seq), 0);
     this.fd = openForWrite(path, 'a');
+    // A torn last line (a kill mid-write) is cut off, so that records appended now can be read.
+    this.size = wholeRecordsLength(path);
+    if (fstatSync(this.fd).size !== this.size) ftruncateSync(this.fd, this.size);
   }
 
   /** Records a write before it is sent; returns its sequence number. */
@@ -59,11 +64,18 @@ export class Journal {
     else this.write(line);
   }
 
-  /** Writes to the file; a failure (disk full, I/O error) is kept and thrown, naming the file. */
+  /**
+   * Appends to the file, all of it or nothing: a short write (a disk filling up) is continued, and
+   * a failure cuts the file back to its last whole record before it is kept and thrown (a torn
+   * record would hide every record after it from a later reader).
+   */
   private write(text: string): void {
+    const bytes = Buffer.from(text, 'utf8');
     try {
-      writeSync(this.fd, text);
+      for (let off = 0; off < bytes.length;) off += writeSync(this.fd, bytes, off, bytes.length - off);
+      this.size += bytes.length;
     } catch (err) {
+      try { ftruncateSync(this.fd, this.size); } catch { /* reported below all the same */ }
       this.failure = new LocalFileError(`cannot write the run's journal ${this.path}: ${describeFsError(err)}; the writes it was to describe were not sent`, { cause: err });
       throw this.failure;
     }
@@ -100,6 +112,13 @@ export class Journal {
     try { fsyncSync(this.fd); } catch { /* already closed */ }
     try { closeSync(this.fd); } catch { /* already closed */ }
   }
+}
+
+/** The length of the file up to its last newline (its whole records). */
+function wholeRecordsLength(path: string): number {
+  if (!existsSync(path)) return 0;
+  const data = readFileSync(path);
+  return data.lastIndexOf(0x0a) + 1;
 }
 
 function encodeBuffers(this: unknown, _key: string, value: unknown): unknown {

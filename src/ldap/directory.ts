@@ -87,12 +87,14 @@ export class Directory {
    * over about RECONNECT_WINDOW_MS; a refused bind is not retried.
    */
   private async ready(): Promise<void> {
-    if (this.client.isBound || this.closed) return;
+    if ((this.client.isBound && !this.lost) || this.closed) return;
     this.rebinding ??= this.rebind().finally(() => { this.rebinding = undefined; });
     await this.rebinding;
   }
 
   private closed = false;
+  /** An operation failed on the network: the connection is made again before the next one. */
+  private lost = false;
 
   private async rebind(): Promise<void> {
     const deadline = Date.now() + RECONNECT_WINDOW_MS;
@@ -101,6 +103,7 @@ export class Directory {
       try {
         await this.client.unbind().catch(() => undefined);
         await this.bindOnce();
+        this.lost = false;
         return;
       } catch (err) {
         last = err;
@@ -109,7 +112,8 @@ export class Directory {
       if (Date.now() + delay > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
-    throw this.connectionError(last, this.options.bindDn, `lost the connection and could not bind again within ${RECONNECT_WINDOW_MS / 1000} s`);
+    const err = this.connectionError(last, this.options.bindDn, `lost the connection and could not bind again within ${RECONNECT_WINDOW_MS / 1000} s`);
+    throw new ConnectionError(err.message, { cause: last, ldapCode: err.ldapCode, server: this.server, reconnectFailed: true });
   }
 
   /**
@@ -146,6 +150,7 @@ export class Directory {
       try {
         this.beforeFlush?.();
       } catch (err) {
+        this.lost = true;
         socket.destroy(err instanceof Error ? err : new Error(String(err)));
         return;
       }
@@ -250,7 +255,10 @@ export class Directory {
 
   private operationError(err: unknown, what: string): Error {
     const code = codeOf(err);
-    if (code === undefined) return this.connectionError(err);
+    if (code === undefined) {
+      this.lost = true;
+      return this.connectionError(err);
+    }
     // Never followed: a referral means this server does not take writes for the entry.
     const hint = code === ResultCode.referral ? ' — the server refers writes elsewhere: it is read-only here (a replica frozen by a run, a hub or a consumer), not a master' : '';
     const diagnostic = diagnosticOf(err);

@@ -74,7 +74,7 @@ describe(`faults on ${kind}: scripts cannot take the tool down; recover always c
     try {
       const marker = join(dir, 'marker');
       const release = join(dir, 'release');
-      const run = startCli(['upgrade', '--yes', '--backup-dir', disk, ...scripts('slow')], { LDAP_UPGRADE_CONFIG: c.configFile, LDAP_UPGRADE_TEST_MARKER: marker, LDAP_UPGRADE_TEST_RELEASE: release });
+      const run = startCli(['upgrade', '--yes', '--backup-dir', disk, ...scripts('slow-many')], { LDAP_UPGRADE_CONFIG: c.configFile, LDAP_UPGRADE_TEST_MARKER: marker, LDAP_UPGRADE_TEST_RELEASE: release });
       await eventually(async () => existsSync(marker), 30_000);
       spawnSync('dd', ['if=/dev/zero', `of=${join(disk, 'fill')}`, 'bs=1M']); // until the disk is full
       writeFileSync(release, '');

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,7 +6,7 @@ import { startCluster, type SandboxCluster } from '../../src/sandbox/index.js';
 import { runCli } from '../helpers/cli.js';
 import { FIXTURES } from '../helpers/cluster.js';
 import { isFrozen } from '../helpers/kinds.js';
-import { clientWrite, readAttr } from '../helpers/ldap.js';
+import { clientWrite, readAttr, withDirectory } from '../helpers/ldap.js';
 import { configVariant } from '../helpers/topologies.js';
 
 /** 389 DS: two suppliers and a read-only consumer fed by node 1 (issue "Never a false word"). */
@@ -57,4 +57,27 @@ describe('trust on 389 DS: 2 suppliers and a consumer of node 1', () => {
     expect(await isFrozen(c, url(0))).toBe(false);
     expect(await readAttr(c, url(0), v, 'cn')).toBeNull();
   }, 60_000);
+
+  // Last: the consumer's agreement becomes fractional for good.
+  it('a fractional consumer (its agreement excludes title): exit 6 naming it, an entry and the attribute; declared ignoreAttributes: exit 0', async () => {
+    const agreement = `cn=to-node3,cn=replica,cn="${c.suffix}",cn=mapping tree,cn=config`;
+    await withDirectory(c, url(0), 'config', (d) => d.modify(agreement, [{ operation: 'replace', attribute: 'nsDS5ReplicatedAttributeList', values: ['(objectclass=*) $ EXCLUDE title'] }]));
+    const v = `cn=v-fractional,${c.suffix}`;
+    const config = configVariant(c, 'fractional', { versionEntry: v, scripts: join(FIXTURES, 'slow'), replicas: [url(1), url(2)] });
+    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-hs-'));
+    writeFileSync(join(dir, 'release'), '');
+    const env = { LDAP_UPGRADE_TEST_RELEASE: join(dir, 'release') };
+    const r = await runCli(['upgrade', '--yes', '--timeout', '8'], { config, env });
+    expect(r.code, r.stderr).toBe(6);
+    expect(r.stderr).toMatch(new RegExp(`${url(2).replace(/[.]/g, '\\.')} \\(.*uid=user\\d+,ou=people,dc=example,dc=com: attribute title differs`));
+    // Again, title declared as not received: the same rewrite of title passes.
+    await withDirectory(c, url(0), 'data', async (d) => {
+      for await (const e of d.search({ base: `ou=people,${c.suffix}`, filter: '(title=slow-*)', attributes: ['title'] })) {
+        await d.modify(e.dn, [{ operation: 'replace', attribute: 'title', values: ['reset'] }]);
+      }
+    });
+    const declared = configVariant(c, 'fractional-declared', { versionEntry: `cn=v-fractional-2,${c.suffix}`, scripts: join(FIXTURES, 'slow'), replicas: [url(1), { url: url(2), ignoreAttributes: ['title'] }] });
+    const ok = await runCli(['upgrade', '--yes', '--timeout', '20'], { config: declared, env });
+    expect(ok.code, ok.stderr).toBe(0);
+  }, 120_000);
 });

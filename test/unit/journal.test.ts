@@ -44,4 +44,16 @@ describe('journal', () => {
     appendFileSync(path, '{"seq":2,"script":"s","kind":"modi');
     expect(readJournal(path).map((r) => r.dn)).toEqual(['uid=a,dc=t']);
   });
+
+  it('a torn last line (a kill mid-write) is cut off on reopening, so that later records can be read', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'journal-')), 'run.jsonl');
+    const j = new Journal(path);
+    j.append(modify('uid=a,dc=t'), 's');
+    j.close();
+    appendFileSync(path, '{"seq":2,"script":"s","kind":"modi');
+    const again = new Journal(path);
+    again.append(modify('uid=c,dc=t'), 's');
+    again.close();
+    expect(readJournal(path).map((r) => r.dn)).toEqual(['uid=a,dc=t', 'uid=c,dc=t']);
+  });
 });

@@ -5,13 +5,18 @@ import { findMappingTree } from '../../servers/389ds/adapter.js';
 
 export const REPLICATION_MANAGER = 'cn=replication manager,cn=config';
 
-/** What `dsconf replication enable --role supplier` does, over LDAP (no password on a command line). */
-export async function enableSupplier(dir: Directory, suffix: string, replicaId: number, managerPassword: string): Promise<string> {
+/** The replication manager entry that suppliers bind as; returns the suffix's replica entry DN. */
+async function addReplicationManager(dir: Directory, suffix: string, managerPassword: string): Promise<string> {
   await dir.add(REPLICATION_MANAGER, {
     objectClass: ['top', 'inetUser', 'netscapeServer', 'nsAccount'], cn: ['replication manager'], uid: ['replication manager'],
     userPassword: [managerPassword],
   });
-  const replicaDn = `cn=replica,${(await findMappingTree(dir, suffix)).dn}`;
+  return `cn=replica,${(await findMappingTree(dir, suffix)).dn}`;
+}
+
+/** What `dsconf replication enable --role supplier` does, over LDAP (no password on a command line). */
+export async function enableSupplier(dir: Directory, suffix: string, replicaId: number, managerPassword: string): Promise<string> {
+  const replicaDn = await addReplicationManager(dir, suffix, managerPassword);
   await dir.add(replicaDn, {
     objectClass: ['top', 'nsds5Replica'], cn: ['replica'], nsDS5ReplicaRoot: [suffix], nsDS5Flags: ['1'], nsDS5ReplicaType: ['3'],
     nsDS5ReplicaId: [String(replicaId)], nsDS5ReplicaBindDN: [REPLICATION_MANAGER],
@@ -26,11 +31,7 @@ export async function enableSupplier(dir: Directory, suffix: string, replicaId: 
  * no changelog; it takes changes from the suppliers that have agreements to it.
  */
 export async function enableConsumer(dir: Directory, suffix: string, managerPassword: string): Promise<string> {
-  await dir.add(REPLICATION_MANAGER, {
-    objectClass: ['top', 'inetUser', 'netscapeServer', 'nsAccount'], cn: ['replication manager'], uid: ['replication manager'],
-    userPassword: [managerPassword],
-  });
-  const replicaDn = `cn=replica,${(await findMappingTree(dir, suffix)).dn}`;
+  const replicaDn = await addReplicationManager(dir, suffix, managerPassword);
   await dir.add(replicaDn, {
     objectClass: ['top', 'nsds5Replica'], cn: ['replica'], nsDS5ReplicaRoot: [suffix], nsDS5Flags: ['0'], nsDS5ReplicaType: ['2'],
     nsDS5ReplicaId: ['65535'], nsDS5ReplicaBindDN: [REPLICATION_MANAGER],

@@ -47,18 +47,6 @@ describe('trust on 389 DS: 2 suppliers and a consumer of node 1', () => {
     expect(await readAttr(c, url(0), v, 'cn')).toBeNull();
   }, 60_000);
 
-  it('a replica that is the master under another URL: refused (7), the master never frozen', async () => {
-    const v = `cn=v-self,${c.suffix}`;
-    const self = url(0).replace('127.0.0.1', 'localhost');
-    const config = configVariant(c, 'self', { versionEntry: v, scripts: join(FIXTURES, 'basic'), replicas: [self, url(1), url(2)] });
-    const r = await runCli(['upgrade', '--yes'], { config });
-    expect(r.code, r.stderr).toBe(7);
-    expect(r.stderr).toContain(`${self}: it is the master itself`);
-    expect(await isFrozen(c, url(0))).toBe(false);
-    expect(await readAttr(c, url(0), v, 'cn')).toBeNull();
-  }, 60_000);
-
-  // Last: the consumer's agreement becomes fractional for good.
   it('a fractional consumer (its agreement excludes title): exit 6 naming it, an entry and the attribute; declared ignoreAttributes: exit 0', async () => {
     const agreement = `cn=to-node3,cn=replica,cn="${c.suffix}",cn=mapping tree,cn=config`;
     await withDirectory(c, url(0), 'config', (d) => d.modify(agreement, [{ operation: 'replace', attribute: 'nsDS5ReplicatedAttributeList', values: ['(objectclass=*) $ EXCLUDE title'] }]));

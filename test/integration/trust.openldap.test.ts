@@ -57,18 +57,6 @@ describe('trust on OpenLDAP: 2 providers and a read-only consumer of node 1', ()
     expect(await readAttr(c, url(0), v, 'cn')).toBeNull();
   });
 
-  it('a replica that is the master under another URL: refused (7), the master never frozen', async () => {
-    const v = `cn=v-self,${c.suffix}`;
-    const self = url(0).replace('127.0.0.1', 'localhost');
-    const config = configVariant(c, 'self', { versionEntry: v, scripts: join(FIXTURES, 'basic'), replicas: [self, url(1), url(2)] });
-    const r = await runCli(['upgrade', '--yes'], { config });
-    expect(r.code, r.stderr).toBe(7);
-    expect(r.stderr).toContain(`${self}: it is the master itself`);
-    expect(await isFrozen(c, url(0))).toBe(false);
-    expect(await clientWrite(c, url(0))).toBe(0);
-    expect(await readAttr(c, url(0), v, 'cn')).toBeNull();
-  });
-
   it('a wrong cn=config password: exit 3 naming the server and the refusal', async () => {
     const wrong = join(c.dir, 'wrong-config-password');
     writeFileSync(wrong, 'not-the-password\n', { mode: 0o600 });

@@ -155,6 +155,17 @@ describe(`upgrade on a real 3-node ${kind} sandbox`, () => {
     expect(await isFrozen(c, three!)).toBe(false);
   });
 
+  it('a replica that is the master under another URL (localhost): refused (7), the master never frozen, nothing written', async () => {
+    const c = await cluster('basic');
+    const self = c.nodes[0]!.url.replace('127.0.0.1', 'localhost');
+    const replicas = [self, ...c.nodes.slice(1).map((n) => n.url)].flatMap((u) => ['--replica', u]);
+    const r = await runCli(['upgrade', '--yes', ...replicas, ...c.run], { config: c.configFile });
+    expect(r.code, r.stderr).toBe(7);
+    expect(r.stderr).toContain(`${self}: it is the master itself`);
+    expect(await isFrozen(c, c.nodes[0]!.url)).toBe(false);
+    expect(await readAttr(c, c.nodes[0]!.url, `cn=schema-version,${c.suffix}`, 'cn')).toBeNull();
+  });
+
   it('names the entry and the LDAP error when a write is refused', async () => {
     const c = await cluster('basic');
     // team03 gone: the LDIF modify of 1.1.0 hits a missing entry.

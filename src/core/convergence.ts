@@ -6,7 +6,7 @@ import type { ReplicationState } from '../servers/adapter.js';
 import { canaryArrived, withDeadline } from './canary.js';
 import { ignoreSet } from './entry-compare.js';
 import type { EventSink } from './events.js';
-import { journalDns, readBack, type EntryMismatch } from './read-back.js';
+import { journalDns, readBack } from './read-back.js';
 import type { RunRecord } from './records.js';
 import type { Topology } from './topology.js';
 
@@ -17,10 +17,6 @@ export interface ConvergenceResult {
   waitedMs: number;
   /** "converged", "behind by 2.0 s", "replication stuck: …", or the last error. */
   detail: string;
-  /** Which condition of SPEC §8 was not met (undefined when converged). */
-  failed?: 'state' | 'canary' | 'entries' | 'unreachable';
-  /** An entry that did not read back as on the master. */
-  entry?: EntryMismatch;
 }
 
 /** What a run proves on every replica besides the replication state (SPEC §8). */
@@ -82,11 +78,11 @@ export async function waitForConvergence(topology: Topology, urls: string[], opt
 
 interface Check {
   done: boolean;
-  failed?: ConvergenceResult['failed'];
+  /** Which condition of SPEC §8 was not met (undefined when converged). */
+  failed?: 'state' | 'canary' | 'entries' | 'unreachable';
   detail: string;
   /** What changed between polls tells a moving replica from a stuck one. */
   fingerprint: string;
-  entry?: EntryMismatch;
 }
 
 async function pollReplica(topology: Topology, url: string, target: ReplicationState, started: number, options: ConvergenceOptions, events: EventSink): Promise<ConvergenceResult> {
@@ -131,7 +127,7 @@ async function pollReplica(topology: Topology, url: string, target: ReplicationS
     }
     events({ type: 'converge-progress', url, converged: false, detail, elapsedMs: elapsed });
     if (elapsed >= options.timeoutMs || options.signal?.aborted) {
-      return { url, converged: false, waitedMs: elapsed, detail, failed: check.failed, entry: check.entry };
+      return { url, converged: false, waitedMs: elapsed, detail };
     }
     delay = nextPollDelay(delay, moved || first, options.pollMs);
     first = false;
@@ -157,7 +153,7 @@ async function checkOnce(topology: Topology, replica: Directory, target: Replica
   if (back.count === 0) return { done: true, detail: 'converged', fingerprint: seen };
   const e = back.first!;
   return {
-    done: false, failed: 'entries', entry: e, fingerprint: `${seen} ${back.count}`,
+    done: false, failed: 'entries', fingerprint: `${seen} ${back.count}`,
     detail: `${back.count} entr${back.count === 1 ? 'y' : 'ies'} the run changed differ${back.count === 1 ? 's' : ''} from the master's, e.g. ${e.dn}: ${e.what} (a fractional replica? declare what it does not receive in replicas[].ignoreAttributes)`,
   };
 }

@@ -95,9 +95,16 @@ export async function readBack(master: Directory, replica: Directory, dns: Async
 
 type Report = (dn: string, what: string) => void;
 
+/** What is wrong when an entry is on one side only (undefined: on both, or on neither). */
+function presence(onMaster: boolean, onReplica: boolean): string | undefined {
+  if (!onMaster && onReplica) return 'it was deleted on the master but is still there';
+  if (onMaster && !onReplica) return 'it is missing';
+  return undefined;
+}
+
 function mismatch(m: LdapEntry | null, r: LdapEntry | null, ignore: ReadonlySet<string> | undefined): string | undefined {
-  if (!m && r) return 'it was deleted on the master but is still there';
-  if (m && !r) return 'it is missing';
+  const missing = presence(m !== null, r !== null);
+  if (missing) return missing;
   if (m && r && entryDigest(m, ignore) !== entryDigest(r, ignore)) return `attribute ${differingAttributes(m, r, ignore)[0] ?? '(unknown)'} differs`;
   return undefined;
 }
@@ -126,8 +133,8 @@ async function compareChildren(master: Directory, replica: Directory, parent: st
   for (const [key, dn] of group) {
     const a = m.get(key);
     const b = r.get(key);
-    if (a === undefined && b !== undefined) report(dn, 'it was deleted on the master but is still there');
-    else if (a !== undefined && b === undefined) report(dn, 'it is missing');
+    const missing = presence(a !== undefined, b !== undefined);
+    if (missing) report(dn, missing);
     else if (a !== b) differ.push(dn);
   }
   // Name the attribute for the entries that differ (a read of each on both sides).

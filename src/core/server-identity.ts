@@ -14,7 +14,17 @@ export async function sameServer(a: string, b: string): Promise<string | undefin
   return shared ? `both URLs reach ${shared}` : undefined;
 }
 
-async function endpoints(url: string): Promise<Set<string>> {
+/** One lookup per host name and port for the process (preflight compares the master with every replica). */
+const resolved = new Map<string, Promise<Set<string>>>();
+
+function endpoints(url: string): Promise<Set<string>> {
+  const key = hostPort(url);
+  let found = resolved.get(key);
+  if (!found) resolved.set(key, (found = lookupEndpoints(url)));
+  return found;
+}
+
+async function lookupEndpoints(url: string): Promise<Set<string>> {
   const u = new URL(url);
   const port = u.port || (u.protocol === 'ldaps:' ? '636' : '389');
   const host = u.hostname.replace(/^\[|\]$/g, '');

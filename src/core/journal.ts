@@ -34,11 +34,12 @@ export class Journal {
   failure?: LocalFileError;
 
   constructor(readonly path: string) {
-    // Reopened (resume): number on after every record it holds, refused ones included.
-    this.seq = parseJournal(path).records.reduce((max, r) => Math.max(max, r.seq), 0);
+    // Reopened (resume): number on after every record it holds, refused ones included, and cut a
+    // torn last line (a kill mid-write) off, so that records appended now can be read.
+    const data = existsSync(path) ? readFileSync(path) : Buffer.alloc(0);
+    this.seq = parseJournalText(data.toString('utf8')).records.reduce((max, r) => Math.max(max, r.seq), 0);
     this.fd = openForWrite(path, 'a');
-    // A torn last line (a kill mid-write) is cut off, so that records appended now can be read.
-    this.size = wholeRecordsLength(path);
+    this.size = data.lastIndexOf(0x0a) + 1;
     if (fstatSync(this.fd).size !== this.size) ftruncateSync(this.fd, this.size);
   }
 
@@ -114,13 +115,6 @@ export class Journal {
   }
 }
 
-/** The length of the file up to its last newline (its whole records). */
-function wholeRecordsLength(path: string): number {
-  if (!existsSync(path)) return 0;
-  const data = readFileSync(path);
-  return data.lastIndexOf(0x0a) + 1;
-}
-
 function encodeBuffers(this: unknown, _key: string, value: unknown): unknown {
   if (value && typeof value === 'object' && (value as { type?: string }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data)) {
     return { $b64: Buffer.from((value as { data: number[] }).data).toString('base64') };
@@ -146,10 +140,13 @@ export function readJournal(path: string): JournalRecord[] {
 }
 
 function parseJournal(path: string): { records: JournalRecord[]; refused: Set<number> } {
+  return parseJournalText(existsSync(path) ? readFileSync(path, 'utf8') : '');
+}
+
+function parseJournalText(text: string): { records: JournalRecord[]; refused: Set<number> } {
   const out: JournalRecord[] = [];
   const refused = new Set<number>();
-  if (!existsSync(path)) return { records: out, refused };
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
+  for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     let parsed: JournalRecord | { refused: number };
     try {

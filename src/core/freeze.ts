@@ -70,7 +70,7 @@ export async function unfreezeReplicas(topology: Topology, replicas: RunReplica[
     try {
       const cfg = await topology.openConfig(r.url);
       try {
-        await topology.adapter.unfreeze(cfg, r.writeState!, { settle: () => settle(topology, r.url) });
+        await topology.adapter.unfreeze(cfg, r.writeState!, { settle: (ownId) => settle(topology, r.url, ownId) });
       } finally {
         await cfg.close();
       }
@@ -123,10 +123,10 @@ async function withReplicaData<T>(topology: Topology, url: string, fn: (data: Di
 export const SETTLE_TIMEOUT_MS = 15_000;
 
 /** Best effort: a replica that cannot be read or does not catch up in time is given back anyway. */
-async function settle(topology: Topology, url: string): Promise<void> {
+async function settle(topology: Topology, url: string, ownId?: string): Promise<void> {
   try {
     const wanted = await topology.adapter.readReplicationState(topology.master, topology.config.suffix);
-    await withReplicaData(topology, url, (data) => waitUntilHolds(topology.adapter, topology.config.suffix, data, wanted, SETTLE_TIMEOUT_MS));
+    await withReplicaData(topology, url, (data) => waitUntilHolds(topology.adapter, topology.config.suffix, data, wanted, SETTLE_TIMEOUT_MS, ownId));
   } catch {
     // Unreachable: unfreezing it fails on its own and says so.
   }

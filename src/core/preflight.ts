@@ -95,7 +95,9 @@ async function checkReplica(topology: Topology, url: string, reachable: boolean,
     const cfg = await topology.openConfig(url);
     try {
       finding.writeState = await topology.adapter.readWriteState(cfg, topology.config.suffix);
-      if (finding.writeState.frozen) slot.ownId = finding.writeState.ownId;
+      // A replica holds its own changes by definition: its own id is left out of its
+      // convergence checks (a 389 DS supplier made a hub loses it from its RUV for a while).
+      slot.ownId = finding.writeState.ownId;
       const identity = await topology.adapter.serverIdentity?.(cfg, topology.config.suffix);
       if (identity !== undefined && identity === masterIdentity) {
         finding.problems.push(`it has the master's ${identity}: it is the master itself under another URL (or a misconfigured copy of it); remove it from the replicas`);

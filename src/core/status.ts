@@ -81,7 +81,7 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
       }
       status.frozen = ws.frozen;
       if (ws.frozen) status.frozenBy = frozenBy(runs, r.url);
-      if (ws.frozen) r.ownId = ws.ownId;
+      r.ownId = ws.ownId;
     } catch (err) {
       status.error = `configuration not readable: ${errorMessage(err)}`;
     }

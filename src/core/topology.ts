@@ -18,7 +18,7 @@ export interface ReplicaConnection {
   /** Data connection (bind DN); undefined when it could not be opened. */
   data?: Directory;
   error?: string;
-  /** Left out of its convergence checks: its own id, when it was read-only before the run (see WriteState.ownId). */
+  /** Left out of its convergence checks: its own id (see WriteState.ownId). */
   ownId?: string;
   /** Attributes it does not receive (a fractional replica): left out when its entries are compared. */
   ignoreAttributes?: string[];

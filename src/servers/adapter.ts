@@ -21,8 +21,9 @@ export interface WriteState {
    */
   transient?: boolean;
   /**
-   * 389 DS: the replica's own id. A supplier made a hub forgets it in its RUV until the master
-   * sends it its changes again, so a replica already read-only is compared without it.
+   * 389 DS: the replica's own id. A replica holds its own changes by definition, and a supplier
+   * made a hub forgets them in its RUV until the master sends them again: convergence checks
+   * leave this id out.
    */
   ownId?: string;
   /**
@@ -41,7 +42,11 @@ export interface FreezeContext {
 }
 
 export interface UnfreezeContext {
-  settle(): Promise<void>;
+  /**
+   * Waits (bounded, best effort) until the replica holds every change the master has, leaving
+   * out `ownId` (its own changes, which it holds by definition) when given.
+   */
+  settle(ownId?: string): Promise<void>;
 }
 
 /** The replication state of the suffix on one server: an id → max CSN map. */

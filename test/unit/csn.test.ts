@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ownElementSafe, parseRuv } from '../../src/servers/389ds/adapter.js';
 import { compareCsnSets, describeLag, parseContextCsn } from '../../src/servers/csn.js';
 
 const csn = (t: string, sid: string) => `${t}.000000Z#000000#${sid}#000000`;
@@ -40,5 +41,21 @@ describe('contextCSN comparison', () => {
     const b = '20261121000000.000010Z#000000#001#000000';
     expect(compareCsnSets(parseContextCsn([b]), parseContextCsn([a])).caughtUp).toBe(false);
     expect(compareCsnSets(parseContextCsn([a]), parseContextCsn([b])).caughtUp).toBe(true);
+  });
+});
+
+describe('389 DS RUV values', () => {
+  const gen = '{replicageneration} 6926e2c5000000010000';
+  const one = '{replica 1 ldap://127.0.0.1:3890} 6926e2c5000100010000 6926e3a0000400010000';
+  it('reads each id with its max CSN, skipping elements without CSNs', () => {
+    expect([...parseRuv([gen, one, '{replica 2 ldap://127.0.0.1:3891}', '{replica 3}'])]).toEqual([['1', '6926e3a0000400010000']]);
+  });
+
+  it("knows whether a hub's own former id is whole again (URL and CSNs) or absent, which is safe to promote", () => {
+    expect(ownElementSafe([gen, one], '2')).toBe(true); // nothing of it re-sent yet
+    expect(ownElementSafe([gen, one, '{replica 2}'], '2')).toBe(false); // added by a no-op replay
+    expect(ownElementSafe([gen, one, '{replica 2 ldap://127.0.0.1:3891}'], '2')).toBe(false);
+    expect(ownElementSafe([gen, one, '{replica 2 ldap://127.0.0.1:3891} 6926e2c6000000020000 6926e3a1000000020000'], '2')).toBe(true);
+    expect(ownElementSafe([gen, '{replica 1}'], '2')).toBe(true);
   });
 });

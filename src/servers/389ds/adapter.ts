@@ -33,10 +33,7 @@ export const dirsrvAdapter: ServerAdapter = {
   backupAttributes: ['*', 'aci', 'nsUniqueId', 'createTimestamp', 'creatorsName', 'modifyTimestamp', 'modifiersName'],
 
   async readReplicationState(data, suffix) {
-    for await (const entry of data.search({ base: suffix, scope: 'sub', filter: RUV_FILTER, attributes: ['nsds50ruv'] })) {
-      return parseRuv(getValues(entry, 'nsds50ruv').map(String));
-    }
-    return new Map();
+    return parseRuv(await ruvValues(data, suffix));
   },
 
   compare: (master, replica, ownId) => compareCsnSets(master, replica, ownId),
@@ -75,6 +72,9 @@ export const dirsrvAdapter: ServerAdapter = {
     const now = await config.get(state.entryDn, REPLICA_ATTRIBUTES);
     if (now && getFirst(now, 'nsDS5ReplicaType') === HUB) return;
     const others = state.others ?? [];
+    // 0. The replica's last change of its own id before it becomes a hub is a modify of its
+    //    keep-alive entry: see markOwnId.
+    if (state.ownId) await markOwnId(config, state);
     // 1. Client writes get a referral from now on (an incoming replication session can give the
     //    state back for a moment; step 3 makes it hold).
     const tree = others.find((o) => o.dn && o.attribute === MAPPING_STATE);
@@ -98,10 +98,11 @@ export const dirsrvAdapter: ServerAdapter = {
     // Already a supplier again (repaired offline): 389 DS refuses to set a live supplier's id.
     if (!now || getFirst(now, 'nsDS5ReplicaType') !== state.original[0]) {
       // As a hub it lost its own id from its RUV, so the master sends it its own old changes
-      // again. Arriving after the promotion, they reach the replica as changes of its own id: its
-      // RUV then no longer starts with its own id and its peers refuse it ("duplicate replica
-      // ID"; measured: 3 of 6 soak rounds). So it is given back once it holds what the master has.
-      await context.settle();
+      // again; given back before they are recorded, its RUV breaks (see ownElementSafe). So it is
+      // given back once it holds what the master has of the other ids, and its own id's element
+      // is whole again (the re-sent keep-alive modify of the freeze brings it back).
+      await context.settle(state.ownId);
+      if (state.ownId) await waitForOwnElement(config, state);
       await restoreReplicaType(config, state);
     }
     // A supplier again sets its mapping tree to "backend" itself; a freeze that stopped before the
@@ -193,6 +194,73 @@ async function restoreReplicaType(config: Directory, state: WriteState): Promise
     const id = state.others?.find((o) => o.attribute === 'nsDS5ReplicaId')?.original[0] ?? '(its id)';
     throw new RefusedError(`${config.server}: its replica did not come back after a restart while frozen (389 DS starts a hub with id ${READ_ONLY_REPLICA_ID}, which its state does not match): stop that instance, set "nsDS5ReplicaType: ${state.original[0] ?? SUPPLIER}" and "nsDS5ReplicaId: ${id}" in the entry ${state.entryDn} of its dse.ldif, start it, and run \`ldap-upgrade recover\` again`);
   }
+}
+
+/** How long a hub may take to get its own id's RUV element back before it is given back. */
+export const OWN_ELEMENT_TIMEOUT_MS = 60_000;
+
+/**
+ * Makes a modify of the replica's keep-alive entry (`cn=repl keep alive <id>,<suffix>`, the
+ * entry 389 DS itself updates to move a RUV forward) the replica's last change of its own id
+ * before it becomes a hub. Why: demotion deletes the replica's own RUV element
+ * (`replica_config_change_type_and_id`: `ruv_delete_replica`), so the master re-sends the hub
+ * every change of that id it holds (`clcache_initial_anchorcsn`: no consumer max CSN → from the
+ * supplier's min CSN). A re-sent add of an entry that exists is a no-op that does not update the
+ * RUV (`urp_add_operation`: "this CSN won't update the max csn in RUV"); a re-sent modify of an
+ * existing entry is applied and does. Without the marker, a replica whose clients last added
+ * entries never gets the element back: the master re-sends the same adds at every session and
+ * the hub never converges (issue #17); and a hub given back while the element exists only as an
+ * id without a URL or CSN (left by no-op replays) can crash ns-slapd in `ruv_add_replica`.
+ */
+async function markOwnId(config: Directory, state: WriteState): Promise<void> {
+  const replica = await config.get(state.entryDn, ['nsDS5ReplicaRoot']);
+  const suffix = replica ? getFirst(replica, 'nsDS5ReplicaRoot') : undefined;
+  if (!suffix) throw new RefusedError(`${config.server}: no nsDS5ReplicaRoot in ${state.entryDn}`);
+  const dn = `cn=repl keep alive ${state.ownId},${suffix}`;
+  const stamp = new Date().toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z');
+  const mark = () => config.modify(dn, [{ operation: 'replace', attribute: 'keepalivetimestamp', values: [stamp] }]);
+  try {
+    await mark();
+  } catch (err) {
+    if (codeOf(err) !== 32) throw err;
+    // Not made yet (389 DS makes it on the first keep-alive update): made as the server does.
+    await config.add(dn, { objectClass: ['top', 'ldapsubentry', 'extensibleObject'], cn: [`repl keep alive ${state.ownId}`] });
+    await mark();
+  }
+}
+
+/**
+ * Waits until a hub's RUV holds its own former id again with a URL and a CSN (or not at all:
+ * nothing of it was re-sent), as `markOwnId` makes happen once the master's re-sent changes have
+ * arrived. Refused after OWN_ELEMENT_TIMEOUT_MS: promoting it then could crash the server.
+ */
+async function waitForOwnElement(config: Directory, state: WriteState): Promise<void> {
+  const replica = await config.get(state.entryDn, ['nsDS5ReplicaRoot']);
+  const suffix = replica ? getFirst(replica, 'nsDS5ReplicaRoot') : undefined;
+  if (!suffix) return;
+  const deadline = Date.now() + OWN_ELEMENT_TIMEOUT_MS;
+  for (let delay = 20; ; delay = Math.min(delay * 1.5, 500)) {
+    const values = await ruvValues(config, suffix);
+    if (ownElementSafe(values, state.ownId!)) return;
+    if (Date.now() >= deadline) {
+      throw new RefusedError(`${config.server}: still a hub after ${OWN_ELEMENT_TIMEOUT_MS / 1000} s: its RUV holds its own replica id ${state.ownId} without a URL or CSN (the master has not re-sent its last own change yet), and 389 DS can crash when such a replica is made a supplier again; check replication from the master to it, then run \`ldap-upgrade recover\``);
+    }
+    await sleep(delay);
+  }
+}
+
+/** Whether a RUV (its nsds50ruv values) holds replica id `id` whole (URL and CSNs) or not at all. */
+export function ownElementSafe(values: string[], id: string): boolean {
+  for (const v of values) {
+    const m = /^\{replica (\d+)(?:\s+([^}\s]+))?\}\s*(?:([0-9a-f]{20})\s+([0-9a-f]{20}))?/i.exec(v.trim());
+    if (m && String(Number(m[1])) === id) return Boolean(m[2] && m[3]);
+  }
+  return true;
+}
+
+async function ruvValues(d: Directory, suffix: string): Promise<string[]> {
+  for await (const entry of d.search({ base: suffix, scope: 'sub', filter: RUV_FILTER, attributes: ['nsds50ruv'] })) return getValues(entry, 'nsds50ruv').map(String);
+  return [];
 }
 
 function ownId(replica: LdapEntry): string | undefined {

@@ -27,7 +27,8 @@ export class ClientWriter {
   private done: Promise<void> = Promise.resolve();
   private seq = 0;
 
-  constructor(private readonly cluster: SandboxCluster, readonly url: string, readonly tag: string, private readonly intervalMs = 20) {}
+  /** `tag`: names the writer's counter entry; `prefix`: starts the names of the entries it adds. */
+  constructor(private readonly cluster: SandboxCluster, readonly url: string, readonly tag: string, private readonly prefix = tag, private readonly intervalMs = 20) {}
 
   get counterDn(): string {
     return `cn=counter-${this.tag},ou=load,${this.cluster.suffix}`;
@@ -66,12 +67,12 @@ export class ClientWriter {
   private async writeOnce(client: Client): Promise<void> {
     const n = this.seq++;
     const add = n % 2 === 0;
-    const dn = add ? `cn=${this.tag}-${n},ou=load,${this.cluster.suffix}` : this.counterDn;
-    const value = add ? undefined : `${this.tag}-${n}`;
+    const dn = add ? `cn=${this.prefix}-${n},ou=load,${this.cluster.suffix}` : this.counterDn;
+    const value = add ? undefined : `${this.prefix}-${n}`;
     const sentAt = Date.now();
     let code = 0;
     try {
-      if (add) await client.add(dn, { objectClass: ['top', 'device'], cn: `${this.tag}-${n}` });
+      if (add) await client.add(dn, { objectClass: ['top', 'device'], cn: `${this.prefix}-${n}` });
       else await client.modify(dn, [{ operation: 'replace', modification: { type: 'serialNumber', values: [value!] } } as never]);
     } catch (err) {
       const c = (err as { code?: unknown }).code;

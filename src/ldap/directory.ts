@@ -92,6 +92,23 @@ export class Directory {
     await this.rebinding;
   }
 
+  /** bindOnce, given up (and the connection closed) after `ms`. */
+  private async boundWithin(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const attempt = this.bindOnce();
+    attempt.catch(() => undefined);
+    try {
+      await Promise.race([attempt, new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          void this.client.unbind().catch(() => undefined);
+          reject(new Error(`BindRequest: no answer within ${(ms / 1000).toFixed(1)} s (timeout)`));
+        }, ms);
+      })]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private closed = false;
   /** An operation failed on the network: the connection is made again before the next one. */
   private lost = false;
@@ -102,7 +119,9 @@ export class Directory {
     for (let delay = 250; ; delay = Math.min(delay * 2, 4_000)) {
       try {
         await this.client.unbind().catch(() => undefined);
-        await this.bindOnce();
+        // Each attempt within what is left of the window: a hung server (SIGSTOP) accepts the
+        // connection and never answers, and would hold the bind for a whole operation timeout.
+        await this.boundWithin(Math.max(500, deadline - Date.now()));
         this.lost = false;
         return;
       } catch (err) {

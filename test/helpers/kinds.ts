@@ -115,3 +115,27 @@ export async function cutOutgoing(cluster: SandboxCluster, url: string): Promise
   return () => withDirectory(cluster, url, 'config', (d) => resumeAgreements(d, agreements.map((dn) => ({ dn, enabled: ['on'] }))));
 }
 
+
+/**
+ * What a run must give back on a node, as one string: 389 DS the replica's type and id, the
+ * mapping tree's state and each agreement's nsds5ReplicaEnabled; OpenLDAP the database's
+ * olcReadOnly and the node's olcServerID.
+ */
+export async function replicationSetup(cluster: SandboxCluster, url: string): Promise<string> {
+  return withDirectory(cluster, url, 'config', async (d) => {
+    if (cluster.kind === 'openldap') {
+      const ids = getValues((await d.get('cn=config', ['olcServerID']))!, 'olcServerID').map(String);
+      let ro: string[] = [];
+      for await (const e of d.search({ base: 'cn=config', scope: 'one', filter: `(olcSuffix=${cluster.suffix})`, attributes: ['olcReadOnly'] })) ro = getValues(e, 'olcReadOnly').map(String);
+      return `olcServerID ${ids.join(',')}; olcReadOnly ${ro.join(',') || '(absent)'}`;
+    }
+    const tree = await mappingTree(cluster, d);
+    const state = getValues((await d.get(tree, ['nsslapd-state']))!, 'nsslapd-state').map(String);
+    const r = (await d.get(`cn=replica,${tree}`, ['nsDS5ReplicaType', 'nsDS5ReplicaId']))!;
+    const agreements: string[] = [];
+    for await (const a of d.search({ base: `cn=replica,${tree}`, scope: 'one', filter: '(objectClass=nsds5replicationagreement)', attributes: ['cn', 'nsds5ReplicaEnabled'] })) {
+      agreements.push(`${getValues(a, 'cn')[0]}=${getValues(a, 'nsds5ReplicaEnabled')[0] ?? '(default on)'}`);
+    }
+    return `type ${getValues(r, 'nsDS5ReplicaType')[0]}, id ${getValues(r, 'nsDS5ReplicaId')[0]}, state ${state.join(',')}, agreements ${agreements.sort().join(' ')}`;
+  });
+}

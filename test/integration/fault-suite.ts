@@ -152,6 +152,40 @@ describe(`servers lost or hung mid-run (${kind})`, () => {
     }
   }, 120_000);
 
+  it('the master hung (SIGSTOP) mid-script past every deadline: the run ends in bounded time (exit 3), replicas stay frozen, lock held; recover --rollback once it resumes restores every node', async () => {
+    const c = shared();
+    const before = (await settledDumps(c, { excludeTool: true }))[0]!;
+    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-fault-'));
+    const marker = join(dir, 'marker');
+    const release = join(dir, 'release');
+    const run = startCli(['upgrade', '--yes', '--json', ...scripts('slow')], { LDAP_UPGRADE_CONFIG: c.configFile, LDAP_UPGRADE_TEST_MARKER: marker, LDAP_UPGRADE_TEST_RELEASE: release });
+    await eventually(async () => existsSync(marker), 30_000);
+    const master = c.nodes[0]!;
+    process.kill(master.pid, 'SIGSTOP');
+    let r;
+    const t0 = Date.now();
+    try {
+      writeFileSync(release, '');
+      r = await run.result;
+    } finally {
+      process.kill(master.pid, 'SIGCONT');
+    }
+    // One operation's deadline (30 s), then the re-bind window (10 s): bounded, not "until it resumes".
+    expect(Date.now() - t0, r.stderr).toBeLessThan(55_000);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/the master .* was lost .*stay frozen and the lock stays held.*recover --rollback/);
+    for (const n of c.nodes.slice(1)) expect(await isFrozen(c, n.url), n.url).toBe(true);
+    const rec = await runCli(['recover', '--rollback', '--json'], { config: c.configFile });
+    expect(rec.code, rec.stderr).toBe(0);
+    expect(JSON.parse(rec.stdout)).toMatchObject({ outcome: 'rolled-back', lockReleased: true });
+    const after = await settledDumps(c, { excludeTool: true }, 60_000);
+    for (const [i, d] of after.entries()) expect(d, c.nodes[i]!.url).toBe(before);
+    for (const n of c.nodes) {
+      expect(await isFrozen(c, n.url), n.url).toBe(false);
+      expect(await clientWrite(c, n.url, `uid=user0299,ou=people,${c.suffix}`), n.url).toBe(0);
+    }
+  }, 150_000);
+
   it('a replica hung (SIGSTOP) during the convergence wait: the wait ends at its timeout (exit 6 naming it), the others given back; recover once it resumes', async () => {
     const c = shared();
     const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-fault-'));

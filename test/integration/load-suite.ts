@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { SandboxCluster, SandboxKind } from '../../src/sandbox/index.js';
 import { readState, restartNode } from '../../src/sandbox/index.js';
 import { prepareLoad } from '../helpers/client-load.js';
-import { isFrozen } from '../helpers/kinds.js';
+import { isFrozen, replicationSetup } from '../helpers/kinds.js';
 import { clientWrite, readAttr, settledDumps } from '../helpers/ldap.js';
 import { describeFindings, loadFindings, runTimed, underLoad, type LoadFindings } from '../helpers/load-round.js';
 import { writeLoadScripts } from '../helpers/load-scripts.js';
@@ -39,11 +39,14 @@ describe(`under client load (${kind})`, () => {
   const setup = async () => {
     const c = shared();
     await prepareLoad(c, c.nodes.slice(1).map((n) => `n${n.id}`));
-    return { c, scripts: mkdtempSync(join(tmpdir(), 'ldap-upgrade-load-')), replicas: c.nodes.slice(1).map((n) => n.url) };
+    const setupBefore = await Promise.all(c.nodes.map((n) => replicationSetup(c, n.url)));
+    // Each node's replica id, type, agreements (389 DS) or read-only flag and server id (OpenLDAP) as before.
+    const givenBack = async () => expect(await Promise.all(c.nodes.map((n) => replicationSetup(c, n.url)))).toEqual(setupBefore);
+    return { c, scripts: mkdtempSync(join(tmpdir(), 'ldap-upgrade-load-')), replicas: c.nodes.slice(1).map((n) => n.url), givenBack };
   };
 
   it('two runs with a client writing on every replica: exit 0, converged within seconds of the last script, no write accepted while frozen, none lost, replication healthy', async () => {
-    const { c, scripts, replicas } = await setup();
+    const { c, scripts, replicas, givenBack } = await setup();
     for (let v = 1; v <= 2; v++) {
       writeLoadScripts(scripts, v, WAIT_MS);
       const { result: run, writers } = await underLoad(c, replicas, `r${v}`, () => runTimed(c, ['upgrade', '--yes', '--scripts', scripts]));
@@ -54,6 +57,7 @@ describe(`under client load (${kind})`, () => {
       expect(f.refusedWhileFrozen, describeFindings(f)).toBeGreaterThan(0);
       expect(f.convergeS, describeFindings(f)).toBeLessThan(10);
       expect(await readAttr(c, c.nodes[2]!.url, `cn=schema-version,${c.suffix}`, 'description')).toEqual([`1.${v}.0`]);
+      await givenBack();
     }
     await settledDumps(c, { excludeTool: true }, 30_000);
     await expectWritableAndUnlocked(c);
@@ -61,7 +65,7 @@ describe(`under client load (${kind})`, () => {
 
   for (const finish of ['recover --rollback', 'upgrade --resume'] as const) {
     it(`the master killed mid-script under client load, started again, then \`${finish}\`: ${finish === 'recover --rollback' ? 'every node back to before the run' : 'the run completes'}, no write accepted while frozen or lost, replication healthy`, async () => {
-      const { c, scripts, replicas } = await setup();
+      const { c, scripts, replicas, givenBack } = await setup();
       writeLoadScripts(scripts, 1, WAIT_MS);
       const master = c.nodes[0]!;
       const { result: [killed, done], writers } = await underLoad(c, replicas, 'k', async () => {
@@ -87,6 +91,7 @@ describe(`under client load (${kind})`, () => {
         // The first script's change: undone by the rollback, there after the resumed run.
         expect(await readAttr(c, n.url, `cn=release-1,ou=groups,${c.suffix}`, 'cn'), n.url).toEqual(finish === 'recover --rollback' ? null : ['release-1']);
       }
+      await givenBack();
       await expectWritableAndUnlocked(c);
     }, 180_000);
   }

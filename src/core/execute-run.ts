@@ -279,7 +279,8 @@ async function rollBack(topology: Topology, record: RunRecord, report: RunReport
   await store.writeRun(record);
   events({ type: 'phase', phase: 'rollback', message: `rolling back run ${record.runId}: ${report.error}` });
   try {
-    const undone = await undoJournal(topology.master, readJournal(record.journal), events);
+    const { undone, conflicts } = await undoJournal(topology.master, readJournal(record.journal), events);
+    if (conflicts.length) report.conflicts = conflicts;
     await store.removeHistory(record.runId);
     await store.setVersion(record.storedBefore);
     events({ type: 'info', message: `rollback: ${undone} change(s) undone` });

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, readFileSync, writeSync } from 'node:fs';
 import { LocalFileError } from '../errors.js';
 import { describeFsError, openForWrite } from './local-files.js';
-import type { AttributeValue, LdapEntry } from '../ldap/entry.js';
+import { applyModifications, type AttributeValue, type LdapEntry } from '../ldap/entry.js';
 import type { PlannedWrite } from './context/entry-store.js';
 
 /** One journaled write: enough to undo it. */
@@ -15,6 +15,12 @@ export interface JournalRecord {
   attributes?: string[];
   /** The entry before the write; null for an add. */
   pre: LdapEntry | null;
+  /**
+   * What the write left (a modify: the attributes it touched; an add: the entry it made), so that
+   * a rollback can tell the run's value from a later change by someone else. Absent in journals
+   * of earlier versions: those writes are undone without that check.
+   */
+  post?: Record<string, AttributeValue[]>;
 }
 
 /**
@@ -48,7 +54,8 @@ export class Journal {
     const record: JournalRecord = {
       seq: ++this.seq, script, kind: write.kind, dn: write.dn, pre: write.pre,
       ...(write.kind === 'rename' ? { newDn: write.newDn } : {}),
-      ...(write.kind === 'modify' ? { attributes: [...new Set(write.changes.map((c) => c.attribute))] } : {}),
+      ...(write.kind === 'modify' ? { attributes: [...new Set(write.changes.map((c) => c.attribute))], post: applyModifications(write.pre, write.changes).attributes } : {}),
+      ...(write.kind === 'add' ? { post: write.attributes } : {}),
     };
     this.put(JSON.stringify(record, encodeBuffers) + '\n');
     return record.seq;

@@ -32,6 +32,8 @@ export interface RecoverReport {
   /** Replicas that could not be given back (unreachable): run `recover` again later. */
   stillFrozen: { url: string; error: string }[];
   changesUndone: number;
+  /** Changes of the run the rollback left in place: changed again after the run (see UndoResult). */
+  conflicts?: string[];
   lockReleased: boolean;
   overridden?: string;
 }
@@ -71,7 +73,9 @@ export async function recover(topology: Topology, options: RecoverOptions, event
     // refresh): undo writes sent meanwhile were seen to be skipped by OpenLDAP replicas (their
     // contextCSN equal to the master's, the entries not), so the topology settles first.
     await waitForConvergence(topology, record.replicas.map((r) => r.url), { timeoutMs: Math.min(options.timeoutMs, 30_000), pollMs: options.pollMs }, events);
-    report.changesUndone = await undoJournal(topology.master, readJournal(record.journal), events);
+    const undo = await undoJournal(topology.master, readJournal(record.journal), events);
+    report.changesUndone = undo.undone;
+    if (undo.conflicts.length) report.conflicts = undo.conflicts;
     await store.removeHistory(record.runId);
     await store.setVersion(record.storedBefore);
     events({ type: 'info', message: `rollback: ${report.changesUndone} change(s) undone` });

@@ -64,6 +64,8 @@ export interface RunReport {
   totalMs: number;
   convergeMs?: number;
   rolledBack: boolean;
+  /** Changes the rollback left in place: changed again after the run wrote them (see UndoResult). */
+  conflicts?: string[];
   warnings: string[];
   error?: string;
   backupFile?: string;

@@ -1,37 +1,97 @@
 import type { Directory } from '../ldap/directory.js';
-import { getValues, userAttributes } from '../ldap/entry.js';
+import { getValues, hasValue, isOperational, userAttributes, type AttributeValue, type LdapEntry } from '../ldap/entry.js';
 import type { EventSink } from './events.js';
 import type { JournalRecord } from './journal.js';
 
+export interface UndoResult {
+  undone: number;
+  /**
+   * Changes of the run left in place because the entry was changed after the run wrote it (by a
+   * client of the master, or anyone else): undoing them would overwrite that later change.
+   */
+  conflicts: string[];
+}
+
 /**
- * Undoes journaled writes in reverse order from their pre-images (SPEC §7). Each undo step checks
- * the current state first, so running it twice (a crash during rollback) is safe. Only the
- * attributes a modify touched are restored: other writes to the same entry are kept.
+ * Undoes journaled writes in reverse order from their pre-images (SPEC §7). Each step compares the
+ * entry with what the run's write left (`post`): still so → undone; already as before the write
+ * (a rollback that was interrupted, a write that never arrived) → nothing to do; anything else →
+ * someone changed it since: left alone and listed as a conflict. Only the attributes a modify
+ * touched are compared and restored: other writes to the same entry are kept.
  */
-export async function undoJournal(master: Directory, records: JournalRecord[], events: EventSink): Promise<number> {
-  let undone = 0;
+export async function undoJournal(master: Directory, records: JournalRecord[], events: EventSink): Promise<UndoResult> {
+  const result: UndoResult = { undone: 0, conflicts: [] };
+  const conflict = (text: string) => {
+    result.conflicts.push(text);
+    events({ type: 'warning', message: `rollback: ${text}; left as it is` });
+  };
   for (const r of [...records].reverse()) {
     switch (r.kind) {
-      case 'add':
-        if (await master.get(r.dn, ['1.1'])) { await master.delete(r.dn); undone++; }
+      case 'add': {
+        const now = await master.get(r.dn, ['*']);
+        if (!now) break;
+        const changed = r.post ? changedAttributes(userAttributes(now), r.post, true) : [];
+        if (changed.length) conflict(`${r.dn}: added by the run, then changed (${changed.join(', ')})`);
+        else { await master.delete(r.dn); result.undone++; }
         break;
-      case 'delete':
-        if (!(await master.get(r.dn, ['1.1']))) { await master.add(r.dn, userAttributes(r.pre!).attributes); undone++; }
+      }
+      case 'delete': {
+        const now = await master.get(r.dn, ['*']);
+        if (!now) { await master.add(r.dn, userAttributes(r.pre!).attributes); result.undone++; }
+        else if (changedAttributes(userAttributes(now), userAttributes(r.pre!).attributes, true).length) conflict(`${r.dn}: deleted by the run, then added again by someone else`);
         break;
-      case 'rename':
-        if (!(await master.get(r.dn, ['1.1'])) && (await master.get(r.newDn!, ['1.1']))) { await master.rename(r.newDn!, r.dn); undone++; }
+      }
+      case 'rename': {
+        const atOld = await master.get(r.dn, ['1.1']);
+        const atNew = await master.get(r.newDn!, ['1.1']);
+        if (!atOld && atNew) { await master.rename(r.newDn!, r.dn); result.undone++; }
+        else if (!atOld) conflict(`${r.newDn}: renamed by the run from ${r.dn}, then renamed or deleted by someone else`);
+        else if (atNew) conflict(`${r.dn}: renamed by the run to ${r.newDn}, and both names are taken now`);
         break;
+      }
       case 'modify': {
-        if (!(await master.get(r.dn, ['1.1']))) {
-          events({ type: 'warning', message: `rollback: ${r.dn} no longer exists; its change cannot be undone` });
+        const attributes = r.attributes ?? [];
+        const now = await master.get(r.dn, attributes.length ? attributes : ['1.1']);
+        if (!now) {
+          conflict(`${r.dn}: changed by the run, then deleted or renamed by someone else`);
           break;
         }
-        const changes = (r.attributes ?? []).map((attribute) => ({ operation: 'replace' as const, attribute, values: getValues(r.pre!, attribute) }));
-        await master.modify(r.dn, changes);
-        undone++;
+        const pre = r.pre!;
+        const restore: string[] = [];
+        const theirs: string[] = [];
+        for (const a of attributes) {
+          const current = getValues(now, a);
+          if (sameSet(current, getValues(pre, a))) continue; // already as before
+          if (!r.post || sameSet(current, valuesIn(r.post, a))) restore.push(a);
+          else theirs.push(a);
+        }
+        if (theirs.length) conflict(`${r.dn}: ${theirs.join(', ')} changed after the run wrote ${theirs.length === 1 ? 'it' : 'them'}`);
+        if (restore.length) {
+          await master.modify(r.dn, restore.map((attribute) => ({ operation: 'replace' as const, attribute, values: getValues(pre, attribute) })));
+          result.undone++;
+        }
         break;
       }
     }
   }
-  return undone;
+  return result;
+}
+
+function valuesIn(attributes: Record<string, AttributeValue[]>, name: string): AttributeValue[] {
+  return getValues({ dn: '', attributes } as LdapEntry, name);
+}
+
+function sameSet(a: AttributeValue[], b: AttributeValue[]): boolean {
+  return a.length === b.length && a.every((v) => hasValue(b, v));
+}
+
+/**
+ * Attributes whose values differ between an entry and `expected` (user attributes; with
+ * `extra`, attributes the entry has beyond `expected` count as changed too).
+ */
+function changedAttributes(entry: LdapEntry, expected: Record<string, AttributeValue[]>, extra: boolean): string[] {
+  const names = new Map<string, string>();
+  for (const k of Object.keys(expected)) if (!isOperational(k)) names.set(k.toLowerCase(), k);
+  if (extra) for (const k of Object.keys(entry.attributes)) if (!isOperational(k)) names.set(k.toLowerCase(), names.get(k.toLowerCase()) ?? k);
+  return [...names.values()].filter((k) => !sameSet(getValues(entry, k), valuesIn(expected, k)));
 }

@@ -26,7 +26,8 @@ const waitMs = Number(process.env.WAIT_MS ?? 6000);
 
 const c = await startCluster({ kind, nodes: Number(process.env.NODES ?? 3), dir: mkdtempSync(join(tmpdir(), 'load-soak-')) });
 const scriptsDir = mkdtempSync(join(tmpdir(), 'load-scripts-'));
-const replicaUrls = c.nodes.slice(1).map((n) => n.url);
+// WRITERS=0: the same rounds without client writers (to compare the convergence time).
+const replicaUrls = process.env.WRITERS === '0' ? [] : c.nodes.slice(1).map((n) => n.url);
 await prepareLoad(c, c.nodes.slice(1).map((n) => `n${n.id}`));
 let failures = 0;
 let version = 0;
@@ -34,17 +35,19 @@ let version = 0;
 for (let round = 1; round <= rounds; round++) {
   writeLoadScripts(scriptsDir, ++version, waitMs);
   const { result: run, writers } = await underLoad(c, replicaUrls, `r${round}`, () => runTimed(c, ['upgrade', '--yes', '--scripts', scriptsDir]));
+  const t0 = Date.now();
   const f = await loadFindings(c, [run], writers);
+  const checkS = ((Date.now() - t0) / 1000).toFixed(1);
   const ok = run.code === 0 && f.acceptedWhileFrozen === 0 && f.otherCodes.size === 0 && f.missing.length === 0 && !f.trouble;
   if (!ok) failures++;
-  console.log(`round ${round}: exit ${run.code}, ${(run.ms / 1000).toFixed(1)} s, ${describeFindings(f)}${ok ? '' : `  <-- ${tail(run)}`}`);
+  console.log(`round ${round}: exit ${run.code}, ${(run.ms / 1000).toFixed(1)} s, ${describeFindings(f)} (checked in ${checkS} s)${ok ? '' : `  <-- ${tail(run)}`}`);
 }
 
 if (process.env.FAULTS !== '0') {
   for (const finish of ['recover --rollback', 'upgrade --resume'] as const) {
     writeLoadScripts(scriptsDir, ++version, waitMs);
     const before = version - 1;
-    const { result, writers } = await underLoad(c, replicaUrls, `k${version}`, async () => {
+    const { result, writers } = await underLoad(c, replicaUrls, `k${finish === 'upgrade --resume' ? 'u' : 'r'}${version}`, async () => {
       const killed = await runTimed(c, ['upgrade', '--yes', '--scripts', scriptsDir], {}, (line) => {
         if (line.includes('03-slow.mjs ...')) setTimeout(() => process.kill(c.nodes[0]!.pid, 'SIGKILL'), 1000);
       });

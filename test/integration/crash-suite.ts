@@ -6,7 +6,7 @@ import type { SandboxCluster, SandboxKind } from '../../src/sandbox/index.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { resetCluster, scripts } from '../helpers/cluster.js';
 import { isFrozen } from '../helpers/kinds.js';
-import { clientWrite, eventually, readAttr, settledDumps } from '../helpers/ldap.js';
+import { clientWrite, eventually, readAttr, settledDumps, withDirectory } from '../helpers/ldap.js';
 
 /**
  * kill -9 at several points of a run (SPEC §7: nothing lost). The points: `freeze` (a failpoint
@@ -104,6 +104,34 @@ describe(`kill -9 in the middle of a run (${kind})`, () => {
     expect(report).toMatchObject({ kind: 'recover', outcome: 'rolled-back', lockReleased: true });
     expect(report.changesUndone).toBeGreaterThan(10);
     for (const d of await settledDumps(c, { excludeTool: true })) expect(d).toBe(pristine);
+    await expectWritableAndUnlocked(c);
+  });
+
+  it('recover --rollback leaves alone what was changed after the run wrote it, and lists it; the rest is undone', async () => {
+    const c = await killedAt(shared(), 'script');
+    // A client of the master changes the title the run wrote on one person, and another
+    // attribute (not touched by the run) on a second one.
+    const written: string[] = [];
+    await withDirectory(c, c.nodes[0]!.url, 'data', async (d) => {
+      for await (const e of d.search({ base: `ou=people,${c.suffix}`, filter: '(title=slow-first)', attributes: ['1.1'] })) written.push(e.dn);
+      expect(written.length).toBe(10);
+      await d.modify(written[0]!, [{ operation: 'replace', attribute: 'title', values: ['set by a client'] }]);
+      await d.modify(written[1]!, [{ operation: 'replace', attribute: 'roomNumber', values: ['client room'] }]);
+    });
+    const r = await runCli(['recover', '--rollback', '--json', ...SLOW], { config: c.configFile });
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ kind: 'recover', outcome: 'rolled-back', lockReleased: true });
+    expect(report.conflicts).toEqual([`${written[0]}: title changed after the run wrote it`]);
+    await eventually(async () => {
+      const titles = await Promise.all(c.nodes.map((n) => readAttr(c, n.url, written[0]!, 'title')));
+      return titles.every((t) => t?.[0] === 'set by a client');
+    }, 20_000);
+    for (const n of c.nodes) {
+      expect(await readAttr(c, n.url, written[1]!, 'title'), n.url).not.toContain('slow-first');
+      expect(await readAttr(c, n.url, written[1]!, 'roomNumber'), n.url).toEqual(['client room']);
+      for (const dn of written.slice(2)) expect(await readAttr(c, n.url, dn, 'title'), `${n.url} ${dn}`).not.toContain('slow-first');
+    }
     await expectWritableAndUnlocked(c);
   });
 

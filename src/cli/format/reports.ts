@@ -44,9 +44,16 @@ export function formatRun(r: RunReport): string {
     ...r.replicas.map((x) => `  ${x.url}: freeze ${x.alreadyReadOnly ? 'skipped (already read-only)' : x.freeze}, converge ${x.converge}${x.convergeMs !== undefined ? ` (${x.convergeMs} ms)` : ''}, unfreeze ${x.alreadyReadOnly ? 'skipped (stays read-only)' : x.unfreeze}${x.error ? ` — ${x.error}` : ''}`),
     `total ${(r.totalMs / 1000).toFixed(1)} s${r.convergeMs !== undefined ? `, convergence wait ${r.convergeMs} ms` : ''}`,
     ...(r.backupFile ? [`backup: ${r.backupFile}`] : []),
+    ...conflictLines(r.conflicts),
     ...r.warnings.map((w) => `warning: ${w}`),
   ];
   return lines.join('\n') + '\n';
+}
+
+/** The changes a rollback left in place, each named (an administrator decides about them). */
+function conflictLines(conflicts: string[] | undefined): string[] {
+  if (!conflicts?.length) return [];
+  return [`LEFT IN PLACE by the rollback (${conflicts.length}): changed again after the run wrote them — check each by hand:`, ...conflicts.map((c) => `  ${c}`)];
 }
 
 export function formatRecover(r: RecoverReport): string {
@@ -55,6 +62,7 @@ export function formatRecover(r: RecoverReport): string {
     `run ${r.runId}: ${r.outcome}`,
     ...(r.overridden ? [`warning: ${r.overridden}`] : []),
     ...(r.changesUndone ? [`changes undone: ${r.changesUndone}`] : []),
+    ...conflictLines(r.conflicts),
     `unfrozen: ${r.unfrozen.join(', ') || 'none needed'}`,
     ...r.stillFrozen.map((s) => `STILL FROZEN: ${s.url} (${s.error})`),
     ...(r.notConverged ?? []).map((n) => `NOT CONVERGED with the rollback: ${n.url} (${n.detail}); \`ldap-upgrade verify\` lists what differs`),

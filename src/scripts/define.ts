@@ -27,8 +27,18 @@ export interface ScriptContext {
   delete(dn: string): Promise<void>;
   /** Renames (and with another parent, moves) `dn` to the full DN `newDn`. */
   rename(dn: string, newDn: string): Promise<void>;
-  /** The values of an attribute of an entry, as strings (attribute names are case-insensitive). */
+  /**
+   * The values of an attribute of an entry, as strings (attribute names are case-insensitive).
+   * Throws for a value that is not UTF-8 text (a hashed password, a binary blob): read such an
+   * attribute with `bytes`, which cannot corrupt it.
+   */
   values(entry: LdapEntry, attribute: string): string[];
+  /**
+   * The values of an attribute as bytes, exactly as the server holds them: write them back as
+   * they are and they stay unchanged. (Entries from `get` and `search` carry a value that is not
+   * UTF-8 as a Buffer already; `bytes` gives every value so.)
+   */
+  bytes(entry: LdapEntry, attribute: string): Buffer[];
   log(message: string): void;
 }
 

@@ -73,6 +73,19 @@ describe(`upgrade on a real 3-node ${kind} sandbox`, () => {
     expect(JSON.parse(forced.stdout).steps.map((x: { script: string }) => x.script)).toEqual(['1.1.0/01-title-people.ts', '1.1.0/02-describe-team.ldif']);
   });
 
+  it('a value that is not UTF-8 (a hashed userPassword) reaches a script as bytes and is written back byte for byte', async () => {
+    const c = await cluster('bytes');
+    const hash = Buffer.concat([Buffer.from('{SSHA}'), Buffer.from([0xff, 0xfe, 0x00, 0x81, 0xc3, 0x28, 0x9f, 0x10])]);
+    await withDirectory(c, c.nodes[0]!.url, 'data', (d) => d.modify(`uid=user0001,ou=people,${c.suffix}`, [{ operation: 'replace', attribute: 'userPassword', values: [hash] }]));
+    const r = await runCli(['upgrade', '--yes', ...c.run], { config: c.configFile });
+    expect(r.code, r.stderr).toBe(0);
+    for (const n of c.nodes) {
+      const got = await withDirectory(c, n.url, 'data', async (d) => (await d.get(`uid=user0002,ou=people,${c.suffix}`, ['userPassword']))!.attributes);
+      const value = Object.entries(got).find(([k]) => k.toLowerCase() === 'userpassword')?.[1]?.[0];
+      expect(Buffer.isBuffer(value) ? value.toString('hex') : value, n.url).toBe(hash.toString('hex'));
+    }
+  });
+
   it('while it runs, a client write to a replica is refused and a master change still reaches it', async () => {
     const c = await cluster('slow');
     const hs = handshake();

@@ -83,3 +83,30 @@ describe('script context writes', () => {
     await expect(ctx.rename('ou=none,dc=t', 'ou=other,dc=t')).rejects.toThrow('rename ou=none,dc=t: no such entry');
   });
 });
+
+describe('values that are not UTF-8 (a hashed userPassword)', () => {
+  const hash = Buffer.from([0x7b, 0x53, 0x53, 0x48, 0x41, 0x7d, 0xff, 0xfe, 0x00, 0x81]);
+  const person = (): LdapEntry => ({ dn: 'uid=a,dc=t', attributes: { objectClass: ['person'], cn: ['a'], sn: ['A'], userPassword: [hash] } });
+
+  it('values() refuses them (a string would corrupt them) and names bytes(); bytes() gives them as they are', async () => {
+    const store = new MemoryStore([person()]);
+    const ctx = context(store);
+    const e = (await ctx.get('uid=a,dc=t'))!;
+    expect(() => ctx.values(e, 'userPassword')).toThrow(/userPassword of uid=a,dc=t holds a value that is not UTF-8 .*ctx\.bytes\(entry, 'userPassword'\)/);
+    expect(ctx.values(e, 'cn')).toEqual(['a']);
+    expect(ctx.bytes(e, 'userPassword')).toEqual([hash]);
+    expect(ctx.bytes(e, 'cn')).toEqual([Buffer.from('a')]);
+  });
+
+  it('written back (copied to another attribute, or the entry copied), they stay byte for byte', async () => {
+    const store = new MemoryStore([person()]);
+    const ctx = context(store);
+    const e = (await ctx.get('uid=a,dc=t'))!;
+    await ctx.add('uid=b,dc=t', { ...e.attributes, cn: ['b'] });
+    await ctx.modify('uid=a,dc=t', [{ operation: 'replace', attribute: 'userPassword', values: [...ctx.bytes(e, 'userPassword'), Buffer.from('{SSHA}other')] }]);
+    const b = (await store.get('uid=b,dc=t'))!;
+    expect(b.attributes.userPassword).toEqual([hash]);
+    const a = (await store.get('uid=a,dc=t'))!;
+    expect((a.attributes.userPassword as Buffer[])[0]!.equals(hash)).toBe(true);
+  });
+});

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import {
   attributeKey, getValues, parentDn, rdnOf, type AttributeValue, type LdapEntry, type Modification,
 } from '../../ldap/entry.js';
@@ -68,7 +69,15 @@ export class UpgradeScriptContext implements ScriptContext {
   }
 
   values(entry: LdapEntry, attribute: string): string[] {
-    return getValues(entry, attribute).map(String);
+    return getValues(entry, attribute).map((v) => {
+      if (typeof v === 'string') return v;
+      if (isUtf8(v)) return v.toString('utf8');
+      throw new Error(`${attribute} of ${entry.dn} holds a value that is not UTF-8 text (a hashed password, binary data): as a string it would be corrupted; read it with ctx.bytes(entry, '${attribute}') and write that Buffer back as it is`);
+    });
+  }
+
+  bytes(entry: LdapEntry, attribute: string): Buffer[] {
+    return getValues(entry, attribute).map((v) => (typeof v === 'string' ? Buffer.from(v, 'utf8') : v));
   }
 
   log(message: string): void {

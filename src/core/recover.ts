@@ -32,6 +32,8 @@ export interface RecoverReport {
   /** Replicas that could not be given back (unreachable): run `recover` again later. */
   stillFrozen: { url: string; error: string }[];
   changesUndone: number;
+  /** Plain `recover` found the run stopped mid-rollback and finished that rollback. */
+  finishedRollback?: boolean;
   /** Changes of the run the rollback left in place: changed again after the run (see UndoResult). */
   conflicts?: string[];
   lockReleased: boolean;
@@ -61,7 +63,14 @@ export async function recover(topology: Topology, options: RecoverOptions, event
   report.runId = record?.runId ?? lock?.runId;
   events({ type: 'phase', phase: 'recover', message: `recovering run ${report.runId}` });
 
-  if (record && options.rollback) {
+  // A run killed while it was rolling back holds half-undone data: recover finishes that
+  // rollback whatever was asked (unfreezing on it would let clients write on a mix of both).
+  const rollback = options.rollback || record?.state === 'rolling-back';
+  if (record && rollback && !options.rollback) {
+    report.finishedRollback = true;
+    events({ type: 'warning', message: `run ${record.runId} was rolling back when it stopped: recover finishes its rollback first` });
+  }
+  if (record && rollback) {
     if (record.completed > 0 || record.state === 'applying' || record.state === 'rolling-back') {
       if (!existsSync(record.journal)) {
         throw new RefusedError(`--rollback: the journal ${record.journal} of run ${record.runId} is not on this machine (the run was on ${record.host})`);
@@ -97,11 +106,11 @@ export async function recover(topology: Topology, options: RecoverOptions, event
     report.lockReleased = true;
   }
   if (record) {
-    record.state = options.rollback ? 'rolled-back' : 'recovered';
+    record.state = rollback ? 'rolled-back' : 'recovered';
     if (report.stillFrozen.length > 0) record.error = `still frozen: ${report.stillFrozen.map((s) => s.url).join(', ')}`;
     await store.writeRun(record as RunRecord);
   }
-  report.outcome = report.stillFrozen.length > 0 ? 'incomplete' : report.notConverged ? 'not-converged' : options.rollback ? 'rolled-back' : 'recovered';
+  report.outcome = report.stillFrozen.length > 0 ? 'incomplete' : report.notConverged ? 'not-converged' : rollback ? 'rolled-back' : 'recovered';
   if (report.stillFrozen.length > 0) {
     throw Object.assign(new ConnectionError(`recover: ${report.stillFrozen.map((s) => `${s.url} is still frozen (${s.error})`).join('; ')}; run \`ldap-upgrade recover\` again once it is reachable`), { report });
   }

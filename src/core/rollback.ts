@@ -1,6 +1,7 @@
 import type { Directory } from '../ldap/directory.js';
 import { getValues, hasValue, isOperational, userAttributes, type AttributeValue, type LdapEntry } from '../ldap/entry.js';
 import type { EventSink } from './events.js';
+import { failpoint } from './failpoints.js';
 import type { JournalRecord } from './journal.js';
 
 export interface UndoResult {
@@ -26,6 +27,7 @@ export async function undoJournal(master: Directory, records: JournalRecord[], e
     events({ type: 'warning', message: `rollback: ${text}; left as it is` });
   };
   for (const r of [...records].reverse()) {
+    if (result.undone === 1) await failpoint('rollback');
     switch (r.kind) {
       case 'add': {
         const now = await master.get(r.dn, ['*']);

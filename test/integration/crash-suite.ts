@@ -135,6 +135,22 @@ describe(`kill -9 in the middle of a run (${kind})`, () => {
     await expectWritableAndUnlocked(c);
   });
 
+  it('a run killed half-way through its rollback: plain recover finishes the rollback (never unfreezes on half-undone data)', async () => {
+    const c = shared();
+    const before = (await settledDumps(c, { excludeTool: true }))[0]!;
+    const f = files();
+    const run = startCli(['upgrade', '--yes', ...scripts('failing')], { LDAP_UPGRADE_CONFIG: c.configFile, LDAP_UPGRADE_FAILPOINT: `rollback:${f.marker}` });
+    await eventually(async () => existsSync(f.marker), 60_000);
+    run.kill('SIGKILL');
+    expect((await run.result).signal).toBe('SIGKILL');
+    const r = await runCli(['recover', '--json', ...scripts('failing')], { config: c.configFile });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'rolled-back', finishedRollback: true, lockReleased: true });
+    for (const [i, d] of (await settledDumps(c, { excludeTool: true })).entries()) expect(d, c.nodes[i]!.url).toBe(before);
+    await expectWritableAndUnlocked(c);
+    expect((await runCli(['recover', ...scripts('failing')], { config: c.configFile })).stdout).toContain('nothing to recover');
+  });
+
   it('recover refuses a run that may be alive, unless --force', async () => {
     const c = shared();
     const f = files();

@@ -61,6 +61,7 @@ export function formatRecover(r: RecoverReport): string {
   return [
     `run ${r.runId}: ${r.outcome}`,
     ...(r.overridden ? [`warning: ${r.overridden}`] : []),
+    ...(r.finishedRollback ? ['it had stopped half-way through its rollback: the rollback was finished first'] : []),
     ...(r.changesUndone ? [`changes undone: ${r.changesUndone}`] : []),
     ...conflictLines(r.conflicts),
     `unfrozen: ${r.unfrozen.join(', ') || 'none needed'}`,

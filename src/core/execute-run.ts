@@ -263,6 +263,13 @@ async function giveBack(topology: Topology, record: RunRecord, report: RunReport
       report.warnings.push(`${u.url} could not be unfrozen (${u.error}): run \`ldap-upgrade recover\` once it is reachable`);
     }
   }
+  // Never "done" (nor "rolled back, replicas unfrozen") while a replica is still frozen.
+  const frozen = results.filter((u) => !u.ok);
+  if (frozen.length) {
+    const before = report.outcome === 'done' ? 'the data is upgraded' : report.error ?? report.outcome;
+    report.outcome = 'replicas-frozen';
+    report.error = `${before}; but ${frozen.map((u) => u.url).join(', ')} could not be given back and stay${frozen.length === 1 ? 's' : ''} frozen: run \`ldap-upgrade recover\` once the cause is fixed (${frozen.map((u) => u.error).join('; ')})`;
+  }
 }
 
 /** Unlock, then the run record's final state (SPEC §7.7). */

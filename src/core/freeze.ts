@@ -49,6 +49,7 @@ export async function freezeReplicas(topology: Topology, replicas: RunReplica[],
       const cfg = await topology.openConfig(r.url);
       try {
         await topology.adapter.freeze(cfg, r.writeState!, {
+          masterUrl: topology.config.master.url,
           drain: () => withReplicaData(topology, r.url, (data) => drainInto(topology.adapter, topology.config.suffix, topology.master, data, drainTimeoutMs)),
         });
       } finally {

@@ -39,6 +39,8 @@ export interface FreezeContext {
    * the freeze), so that the scripts see them and nothing is lost; throws after a bounded time.
    */
   drain(): Promise<void>;
+  /** The master's URL (389 DS: where a frozen replica's chained binds go). */
+  masterUrl: string;
 }
 
 export interface UnfreezeContext {

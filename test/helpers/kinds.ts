@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SandboxCluster, SandboxKind } from '../../src/sandbox/index.js';
 import { getValues, normalizeDn } from '../../src/ldap/entry.js';
 import { waitUntilHolds } from '../../src/core/freeze.js';
-import { dirsrvAdapter, resumeAgreements, waitForIdleAgreements } from '../../src/servers/389ds/adapter.js';
+import { dirsrvAdapter } from '../../src/servers/389ds/adapter.js';
+import { resumeAgreements, waitForIdleAgreements } from '../../src/servers/389ds/legacy-hub.js';
 import { withDirectory } from './ldap.js';
 
 /** The result code a client write gets from a frozen replica: OpenLDAP refuses (53), 389 DS refers (10). */

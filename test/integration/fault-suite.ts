@@ -186,7 +186,7 @@ describe(`servers lost or hung mid-run (${kind})`, () => {
     }
   }, 150_000);
 
-  it('a replica hung (SIGSTOP) during the convergence wait: the wait ends at its timeout (exit 6 naming it), the others given back; recover once it resumes', async () => {
+  it('a replica hung (SIGSTOP) during the convergence wait: the wait ends at its timeout naming it, the others given back, exit 8 (it stays frozen); recover once it resumes', async () => {
     const c = shared();
     const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-fault-'));
     const marker = join(dir, 'marker');
@@ -200,8 +200,10 @@ describe(`servers lost or hung mid-run (${kind})`, () => {
       writeFileSync(release, '');
       const r = await run.result;
       const ms = Date.now() - t0;
-      expect(r.code, r.stderr).toBe(6);
+      // Not converged, and the hung replica could not be given back: never "replicas unfrozen".
+      expect(r.code, r.stderr).toBe(8);
       expect(r.stderr).toContain(`replicas did not converge within 3 s: ${victim.url}`);
+      expect(r.stderr).toContain(`but ${victim.url} could not be given back and stays frozen: run \`ldap-upgrade recover\``);
       // The wait (3 s, its last poll 1 s more) and the failed unfreeze (10 s per cn=config operation).
       expect(ms).toBeLessThan(25_000);
       expect(await isFrozen(c, c.nodes[1]!.url)).toBe(false);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ownElementSafe, parseRuv } from '../../src/servers/389ds/adapter.js';
+import { parseRuv } from '../../src/servers/389ds/adapter.js';
+import { ownElementSafe } from '../../src/servers/389ds/legacy-hub.js';
+import { isPinned, pinnedWriteState } from '../../src/servers/389ds/pinned-referral.js';
 import { compareCsnSets, describeLag, parseContextCsn } from '../../src/servers/csn.js';
 
 const csn = (t: string, sid: string) => `${t}.000000Z#000000#${sid}#000000`;
@@ -57,5 +59,27 @@ describe('389 DS RUV values', () => {
     expect(ownElementSafe([gen, one, '{replica 2 ldap://127.0.0.1:3891}'], '2')).toBe(false);
     expect(ownElementSafe([gen, one, '{replica 2 ldap://127.0.0.1:3891} 6926e2c6000000020000 6926e3a1000000020000'], '2')).toBe(true);
     expect(ownElementSafe([gen, '{replica 1}'], '2')).toBe(true);
+  });
+});
+
+describe('389 DS pinned referral state (the freeze)', () => {
+  const tree = (extra: Record<string, string[]> = {}) => ({ dn: 'cn=dc\\3Dx,cn=mapping tree,cn=config', attributes: { 'nsslapd-state': ['backend'], 'nsslapd-backend': ['userRoot'], 'nsslapd-referral': ['ldap://m:389/dc%3Dx'], ...extra } });
+  it('records every attribute the freeze changes, with its values before', () => {
+    expect(pinnedWriteState(tree())).toEqual({
+      entryDn: 'cn=dc\\3Dx,cn=mapping tree,cn=config', attribute: 'nsslapd-state', original: ['backend'],
+      others: [
+        { dn: 'cn=dc\\3Dx,cn=mapping tree,cn=config', attribute: 'nsslapd-backend', original: ['userRoot'] },
+        { dn: 'cn=dc\\3Dx,cn=mapping tree,cn=config', attribute: 'nsslapd-distribution-plugin', original: [] },
+        { dn: 'cn=dc\\3Dx,cn=mapping tree,cn=config', attribute: 'nsslapd-distribution-funct', original: [] },
+        { dn: 'cn=dc\\3Dx,cn=mapping tree,cn=config', attribute: 'nsslapd-referral', original: ['ldap://m:389/dc%3Dx'] },
+      ],
+    });
+  });
+
+  it('is pinned only with its own chaining backend and repl_chain_on_update', () => {
+    expect(isPinned(tree())).toBe(false);
+    expect(isPinned(tree({ 'nsslapd-backend': ['userRoot', 'ldapupgradefreeze'], 'nsslapd-distribution-funct': ['repl_chain_on_update'] }))).toBe(true);
+    expect(isPinned(tree({ 'nsslapd-backend': ['userRoot', 'otherchain'], 'nsslapd-distribution-funct': ['repl_chain_on_update'] }))).toBe(false);
+    expect(isPinned(tree({ 'nsslapd-backend': ['userRoot', 'ldapupgradefreeze'] }))).toBe(false);
   });
 });

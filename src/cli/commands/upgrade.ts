@@ -21,6 +21,7 @@ interface Args extends CommonArgs {
 const OUTCOME_EXIT: Record<RunReport['outcome'], number> = {
   done: ExitCode.ok, 'nothing-to-do': ExitCode.ok, 'script-failed': ExitCode.scriptFailed,
   'not-converged': ExitCode.notConverged, interrupted: 130, 'master-lost': ExitCode.connection,
+  'replicas-frozen': ExitCode.interrupted,
 };
 
 export const upgradeCommand: CommandModule<object, Args> = {

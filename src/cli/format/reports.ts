@@ -34,6 +34,7 @@ export function formatRun(r: RunReport): string {
     'not-converged': `upgraded on the master to ${r.toVersion}, but NOT every replica converged`,
     interrupted: 'INTERRUPTED: the run was rolled back',
     'master-lost': 'STOPPED: the master was lost mid-run; the replicas stay frozen and the lock is held',
+    'replicas-frozen': 'NOT FINISHED: a replica could not be given back and stays frozen (run `ldap-upgrade recover`)',
   };
   const lines = [
     `run ${r.runId}: ${title[r.outcome]}`,

@@ -1,0 +1,119 @@
+import { RefusedError } from '../../errors.js';
+import { codeOf, type Directory } from '../../ldap/directory.js';
+import { getFirst, getValues, type LdapEntry } from '../../ldap/entry.js';
+import type { FreezeContext, WriteState } from '../adapter.js';
+
+/**
+ * The 389 DS freeze (why and what was measured: README.md in this folder). A supplier's mapping
+ * tree set to `referral on update` refers client writes while replicated ones apply, but 389 DS
+ * resets that state at each incoming replication session — unless the node is set up for "chain
+ * on update" (`repl_set_mtn_state_and_referrals` does not touch the state then). So the freeze
+ * adds a chaining backend to the suffix's node as its second backend, with the replication
+ * plugin's `repl_chain_on_update` distribution function, and sets the state in the same modify.
+ * The chaining backend is never used: client updates are referred before distribution
+ * (`mtn_get_be`), and the function sends searches, internal, replicated and Directory Manager
+ * operations to the local database (binds too, unless the password policy is global; then they
+ * are chained to the master, where the same accounts are). The replica stays a supplier with
+ * its id, its RUV and its agreements: nothing to drop, nothing re-sent.
+ */
+
+export const STATE = 'nsslapd-state';
+const FROZEN_STATE = 'referral on update';
+const BACKEND = 'nsslapd-backend';
+const PLUGIN = 'nsslapd-distribution-plugin';
+const FUNCT = 'nsslapd-distribution-funct';
+const REFERRAL = 'nsslapd-referral';
+const CHAIN_ON_UPDATE = 'repl_chain_on_update';
+/** The chaining backend instance the freeze adds (one per server: a run freezes a replica once). */
+export const CHAIN_NAME = 'ldapupgradefreeze';
+const CHAIN_DN = `cn=${CHAIN_NAME},cn=chaining database,cn=plugins,cn=config`;
+/** The mapping-tree attributes the freeze changes, whose values before it are recorded. */
+export const PINNED_ATTRIBUTES = [STATE, BACKEND, PLUGIN, FUNCT, REFERRAL];
+
+/** Whether a mapping-tree entry is pinned (chain-on-update layout: its state survives sessions). */
+export function isPinned(tree: LdapEntry): boolean {
+  return (getFirst(tree, FUNCT) ?? '').toLowerCase() === CHAIN_ON_UPDATE && getValues(tree, BACKEND).some((b) => String(b).toLowerCase() === CHAIN_NAME);
+}
+
+/** The write state of a supplier, frozen by pinning its mapping tree's referral state. */
+export function pinnedWriteState(tree: LdapEntry): Pick<WriteState, 'entryDn' | 'attribute' | 'original' | 'others'> {
+  return {
+    entryDn: tree.dn, attribute: STATE, original: [getFirst(tree, STATE) ?? 'backend'],
+    others: PINNED_ATTRIBUTES.filter((a) => a !== STATE).map((attribute) => ({ dn: tree.dn, attribute, original: getValues(tree, attribute).map(String) })),
+  };
+}
+
+export async function freezePinned(config: Directory, state: WriteState, context: FreezeContext & { suffix: string }): Promise<void> {
+  const tree = await config.get(state.entryDn, PINNED_ATTRIBUTES);
+  if (!tree) throw new RefusedError(`${config.server}: its mapping tree entry ${state.entryDn} is gone`);
+  if (!isPinned(tree)) {
+    if (getFirst(tree, PLUGIN) || getValues(tree, BACKEND).length > 1) {
+      throw new RefusedError(`${config.server}: its mapping tree for ${context.suffix} already has ${getValues(tree, BACKEND).length} backends or a distribution plugin (${getFirst(tree, PLUGIN) ?? 'none'}): this tool freezes a replica by adding its own, and leaves this one alone; freeze it by hand or remove that setup`);
+    }
+    await ensureChainingBackend(config, context.suffix, context.masterUrl);
+    const referral = getValues(tree, REFERRAL).length ? [] : [{ operation: 'replace' as const, attribute: REFERRAL, values: [`${context.masterUrl.replace(/\/$/, '')}/${encodeURIComponent(context.suffix)}`] }];
+    // One modify: the node never refers without being pinned, nor is pinned without referring.
+    await config.modify(state.entryDn, [
+      { operation: 'add', attribute: BACKEND, values: [CHAIN_NAME] },
+      { operation: 'replace', attribute: PLUGIN, values: ['libreplication-plugin'] },
+      { operation: 'replace', attribute: FUNCT, values: [CHAIN_ON_UPDATE] },
+      ...referral,
+      { operation: 'replace', attribute: STATE, values: [FROZEN_STATE] },
+    ]);
+  }
+  // Client writes made just before are still on their way to the master: the scripts must see
+  // them (and the run's convergence must not wait on changes of the replica's that never left).
+  await context.drain();
+}
+
+/** Gives the node back its attributes as recorded, then removes the chaining backend. Idempotent. */
+export async function unfreezePinned(config: Directory, state: WriteState): Promise<void> {
+  const tree = await config.get(state.entryDn, PINNED_ATTRIBUTES);
+  if (tree) {
+    const changes = [];
+    // Only the freeze's own backend goes: the node's database(s) stay whatever was recorded.
+    if (getValues(tree, BACKEND).some((b) => String(b).toLowerCase() === CHAIN_NAME)) {
+      changes.push({ operation: 'delete' as const, attribute: BACKEND, values: [CHAIN_NAME] });
+    }
+    for (const { attribute, original } of [{ attribute: STATE, original: state.original }, ...(state.others ?? [])]) {
+      if (attribute === BACKEND) continue;
+      const now = getValues(tree, attribute).map(String);
+      if (sameValues(now, original)) continue;
+      changes.push(original.length ? { operation: 'replace' as const, attribute, values: original } : { operation: 'delete' as const, attribute, values: [] });
+    }
+    // Unpinning and the state in one modify: never pinned and "backend" apart from each other.
+    if (changes.length) await config.modify(state.entryDn, changes);
+  }
+  await removeChainingBackend(config);
+}
+
+function sameValues(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((v) => b.some((w) => w.toLowerCase() === v.toLowerCase()));
+}
+
+async function ensureChainingBackend(config: Directory, suffix: string, masterUrl: string): Promise<void> {
+  if (await config.get(CHAIN_DN, ['1.1'])) return;
+  try {
+    await config.add(CHAIN_DN, {
+      objectClass: ['top', 'extensibleObject', 'nsBackendInstance'], cn: [CHAIN_NAME], 'nsslapd-suffix': [suffix],
+      // Used only to chain binds when the password policy is global (see above).
+      nsfarmserverurl: [`${masterUrl.replace(/\/$/, '')}/`],
+    });
+  } catch (err) {
+    throw new RefusedError(`${config.server}: cannot add the chaining backend ${CHAIN_DN} that holds its freeze (${codeOf(err) ?? ''} ${err instanceof Error ? err.message : String(err)}): is the chaining database plugin enabled?`, { cause: err });
+  }
+}
+
+async function removeChainingBackend(config: Directory): Promise<void> {
+  if (!(await config.get(CHAIN_DN, ['1.1']))) return;
+  // 389 DS gives the instance children (cn=monitor): deepest first.
+  const dns: string[] = [];
+  for await (const e of config.search({ base: CHAIN_DN, scope: 'sub', filter: '(objectClass=*)', attributes: ['1.1'] })) dns.push(e.dn);
+  for (const dn of dns.sort((x, y) => y.length - x.length)) {
+    try {
+      await config.delete(dn);
+    } catch (err) {
+      if (codeOf(err) !== 32) throw err;
+    }
+  }
+}

@@ -223,7 +223,7 @@ describe(`upgrade on a real 3-node ${kind} sandbox`, () => {
     await assertWritableAndUnlocked(c);
   });
 
-  it('a replica stopped after freezing: exit 6 after the timeout, others unfrozen; recover once it is back', async () => {
+  it('a replica stopped after freezing: after the timeout, others unfrozen, exit 8 (it stays frozen, never "done"); recover once it is back', async () => {
     const c = await cluster('slow');
     const hs = handshake();
     // Long enough for the live replica (389 DS: a supplier session can back off for a second or two).
@@ -234,8 +234,9 @@ describe(`upgrade on a real 3-node ${kind} sandbox`, () => {
     await stopProcess(victim.pid, 15_000); // stopped by its administrator (SIGTERM)
     hs.go();
     const r = await run.result;
-    expect(r.code, r.stderr).toBe(6);
+    expect(r.code, r.stderr).toBe(8);
     expect(r.stderr).toContain(`replicas did not converge within ${timeout} s: ${victim.url} (unreachable`);
+    expect(r.stderr).toContain(`but ${victim.url} could not be given back and stays frozen`);
     expect(r.stdout).toContain(`${victim.url}: freeze Success, converge Error`);
     expect(await isFrozen(c, c.nodes[1]!.url)).toBe(false);
     expect(await clientWrite(c, c.nodes[1]!.url)).toBe(0);

@@ -219,6 +219,8 @@ async function proveReplicationPathOrRefuse(topology: Topology, record: RunRecor
   const proofs = await proveReplicationPath(topology, record, Math.min(settings.timeoutMs, CANARY_TIMEOUT_MS), events);
   const failed = proofs.filter((p) => !p.ok);
   if (failed.length === 0) return;
+  // Nothing was frozen: nothing is left for `recover` to give back (the record is finished).
+  for (const r of record.replicas) r.restored = true;
   record.state = 'failed';
   record.error = `replication path not proven: ${failed.map((f) => `${f.url}: ${f.error}`).join('; ')}`;
   await finish(topology, record);

@@ -120,6 +120,10 @@ describe('trust on OpenLDAP: 2 providers and a read-only consumer of node 1', ()
       expect(await readAttr(c, url(0), `uid=user0001,ou=people,${c.suffix}`, 'title')).not.toEqual(['migrated-by-clone-test']);
       for (const i of [1, 2]) expect(await isFrozen(c, url(i))).toBe(false);
       expect(await clientWrite(c, url(1))).toBe(0);
+      // The refused run left nothing to recover: the next one is not blocked by it (exit 8).
+      const next = await runCli(['upgrade', '--yes', '--timeout', '4'], { config });
+      expect(next.code, next.stderr).toBe(7);
+      expect(next.stderr).not.toContain('did not finish');
     } finally {
       await clone.stop();
     }

@@ -12,6 +12,7 @@
  * "same Replica ID" in any 389 DS error log).
  */
 import { mkdtempSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readState, restartNode, startCluster, type SandboxCluster } from '../../src/sandbox/index.js';
@@ -48,12 +49,16 @@ if (process.env.FAULTS !== '0') {
     writeLoadScripts(scriptsDir, ++version, waitMs);
     const before = version - 1;
     const { result, writers } = await underLoad(c, replicaUrls, `k${finish === 'upgrade --resume' ? 'u' : 'r'}${version}`, async () => {
+      let kill: Promise<void> | undefined;
       const killed = await runTimed(c, ['upgrade', '--yes', '--scripts', scriptsDir], {}, (line) => {
-        if (line.includes('03-slow.mjs ...')) setTimeout(() => process.kill(c.nodes[0]!.pid, 'SIGKILL'), 1000);
+        if (line.includes('03-slow.mjs ...')) kill = sleep(1000).then(() => { process.kill(c.nodes[0]!.pid, 'SIGKILL'); });
       });
-      const state = readState(c.dir)!;
-      await restartNode(state, c.nodes[0]!.id);
-      c.nodes[0]!.pid = state.nodes[0]!.pid;
+      if (kill) {
+        await kill;
+        const state = readState(c.dir)!;
+        await restartNode(state, c.nodes[0]!.id);
+        c.nodes[0]!.pid = state.nodes[0]!.pid;
+      }
       const args = finish === 'recover --rollback' ? ['recover', '--rollback', '--scripts', scriptsDir] : ['upgrade', '--yes', '--resume', '--scripts', scriptsDir];
       return [killed, await runTimed(c, args)];
     });

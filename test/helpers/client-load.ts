@@ -16,10 +16,16 @@ export interface ClientWrite {
   code: number;
 }
 
+/** How many counter entries each writer modifies in turn (one entry modified thousands of times
+ * accumulates value history in 389 DS, which slows every later change of it: not what
+ * applications do). */
+export const COUNTERS = 50;
+
 /**
  * A client of one node writing as applications do, without ManageDsaIT and without chasing
- * referrals: every `intervalMs`, an add of a new entry under `ou=load` and a modify of the node's
- * own counter entry, alternately, until stopped. Every attempt is kept with its result code.
+ * referrals: every `intervalMs`, an add of a new entry under `ou=load` and a modify of one of the
+ * node's COUNTERS counter entries (in turn), alternately, until stopped. Every attempt is kept
+ * with its result code.
  */
 export class ClientWriter {
   readonly writes: ClientWrite[] = [];
@@ -30,8 +36,8 @@ export class ClientWriter {
   /** `tag`: names the writer's counter entry; `prefix`: starts the names of the entries it adds. */
   constructor(private readonly cluster: SandboxCluster, readonly url: string, readonly tag: string, private readonly prefix = tag, private readonly intervalMs = 20) {}
 
-  get counterDn(): string {
-    return `cn=counter-${this.tag},ou=load,${this.cluster.suffix}`;
+  counterDn(k: number): string {
+    return `cn=counter-${this.tag}-${k},ou=load,${this.cluster.suffix}`;
   }
 
   start(): void {
@@ -67,7 +73,7 @@ export class ClientWriter {
   private async writeOnce(client: Client): Promise<void> {
     const n = this.seq++;
     const add = n % 2 === 0;
-    const dn = add ? `cn=${this.prefix}-${n},ou=load,${this.cluster.suffix}` : this.counterDn;
+    const dn = add ? `cn=${this.prefix}-${n},ou=load,${this.cluster.suffix}` : this.counterDn(Math.floor(n / 2) % COUNTERS);
     const value = add ? undefined : `${this.prefix}-${n}`;
     const sentAt = Date.now();
     let code = 0;
@@ -83,18 +89,20 @@ export class ClientWriter {
   }
 }
 
-/** Creates `ou=load` and one counter entry per tag on the master, and waits until every node has them. */
+/** Creates `ou=load` and COUNTERS counter entries per tag on the master, and waits until every node has them. */
 export async function prepareLoad(cluster: SandboxCluster, tags: string[]): Promise<void> {
   await withDirectory(cluster, cluster.nodes[0]!.url, 'data', async (d) => {
     if (!(await d.get(`ou=load,${cluster.suffix}`, ['1.1']))) await d.add(`ou=load,${cluster.suffix}`, { objectClass: ['organizationalUnit'], ou: ['load'] });
     for (const t of tags) {
-      const dn = `cn=counter-${t},ou=load,${cluster.suffix}`;
-      if (!(await d.get(dn, ['1.1']))) await d.add(dn, { objectClass: ['top', 'device'], cn: [`counter-${t}`], serialNumber: ['0'] });
+      for (let k = 0; k < COUNTERS; k++) {
+        const dn = `cn=counter-${t}-${k},ou=load,${cluster.suffix}`;
+        if (!(await d.get(dn, ['1.1']))) await d.add(dn, { objectClass: ['top', 'device'], cn: [`counter-${t}-${k}`], serialNumber: ['0'] });
+      }
     }
   });
   for (const n of cluster.nodes) {
     for (let i = 0; ; i++) {
-      const ok = await withDirectory(cluster, n.url, 'data', async (d) => Boolean(await d.get(`cn=counter-${tags.at(-1)},ou=load,${cluster.suffix}`, ['1.1'])));
+      const ok = await withDirectory(cluster, n.url, 'data', async (d) => Boolean(await d.get(`cn=counter-${tags.at(-1)}-${COUNTERS - 1},ou=load,${cluster.suffix}`, ['1.1'])));
       if (ok) break;
       if (i > 300) throw new Error(`${n.url} did not get ou=load`);
       await sleep(50);
@@ -123,8 +131,11 @@ export async function missingWrites(cluster: SandboxCluster, writers: ClientWrit
         const accepted = w.writes.filter((x) => x.code === 0);
         const lost = accepted.filter((x) => x.op === 'add' && !present.has(x.dn.toLowerCase()));
         if (lost.length) problems.push(`${n.url}: ${lost.length} accepted add(s) from ${w.tag} missing (${lost.slice(0, 3).map((x) => x.dn.split(',')[0]).join(', ')})`);
-        const last = accepted.filter((x) => x.op === 'modify').at(-1);
-        if (last && serial.get(w.counterDn.toLowerCase()) !== last.value) problems.push(`${n.url}: counter of ${w.tag} is ${serial.get(w.counterDn.toLowerCase())}, last accepted ${last.value}`);
+        const lastByDn = new Map<string, ClientWrite>();
+        for (const x of accepted) if (x.op === 'modify') lastByDn.set(x.dn.toLowerCase(), x);
+        for (const [dn, last] of lastByDn) {
+          if (serial.get(dn) !== last.value) problems.push(`${n.url}: ${dn.split(',')[0]} holds ${serial.get(dn)}, last accepted ${last.value}`);
+        }
       }
     });
   }

@@ -77,6 +77,7 @@ export async function unfreezeReplicas(topology: Topology, replicas: RunReplica[
       }
       r.restored = true;
       events({ type: 'replica', url: r.url, action: 'unfreeze', ok: true, message: 'writable again' });
+      await failpoint('unfreeze');
       return { url: r.url, ok: true };
     } catch (err) {
       events({ type: 'replica', url: r.url, action: 'unfreeze', ok: false, message: errorMessage(err) });

@@ -151,6 +151,22 @@ describe(`kill -9 in the middle of a run (${kind})`, () => {
     expect((await runCli(['recover', ...scripts('failing')], { config: c.configFile })).stdout).toContain('nothing to recover');
   });
 
+  it('a run killed while giving the replicas back: recover gives back the rest (exit 0); the data is the clean run\'s', async () => {
+    const c = shared();
+    const f = files();
+    writeFileSync(f.release, '');
+    const run = startCli(['upgrade', '--yes', ...SLOW], { LDAP_UPGRADE_CONFIG: c.configFile, LDAP_UPGRADE_FAILPOINT: `unfreeze:${f.marker}`, LDAP_UPGRADE_TEST_RELEASE: f.release });
+    await eventually(async () => existsSync(f.marker), 60_000);
+    run.kill('SIGKILL');
+    expect((await run.result).signal).toBe('SIGKILL');
+    const r = await runCli(['recover', '--json', ...SLOW], { config: c.configFile });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'recovered', lockReleased: true });
+    for (const d of await settledDumps(c, { excludeTool: true })) expect(d).toBe(reference);
+    await expectWritableAndUnlocked(c);
+    for (const n of c.nodes) expect(await readAttr(c, n.url, `cn=schema-version,${c.suffix}`, 'description')).toEqual(['1.2.0']);
+  });
+
   it('recover refuses a run that may be alive, unless --force', async () => {
     const c = shared();
     const f = files();

@@ -32,7 +32,7 @@ export async function undoJournal(master: Directory, records: JournalRecord[], e
       case 'add': {
         const now = await master.get(r.dn, ['*']);
         if (!now) break;
-        const changed = r.post ? changedAttributes(userAttributes(now), r.post, true) : [];
+        const changed = r.post ? changedSinceAdd(userAttributes(now), r.post) : [];
         if (changed.length) conflict(`${r.dn}: added by the run, then changed (${changed.join(', ')})`);
         else { await master.delete(r.dn); result.undone++; }
         break;
@@ -96,4 +96,27 @@ function changedAttributes(entry: LdapEntry, expected: Record<string, AttributeV
   for (const k of Object.keys(expected)) if (!isOperational(k)) names.set(k.toLowerCase(), k);
   if (extra) for (const k of Object.keys(entry.attributes)) if (!isOperational(k)) names.set(k.toLowerCase(), names.get(k.toLowerCase()) ?? k);
   return [...names.values()].filter((k) => !sameSet(getValues(entry, k), valuesIn(expected, k)));
+}
+
+/**
+ * Attributes of an entry the run added that differ from what the add sent, leaving out what the
+ * server adds by itself: `objectClass: top` (389 DS) and the RDN's own value.
+ */
+function changedSinceAdd(entry: LdapEntry, sent: Record<string, AttributeValue[]>): string[] {
+  const rdn = /^([^=]+)=((?:\\.|[^,+])*)/.exec(entry.dn);
+  const implied = (name: string, v: AttributeValue) => {
+    const value = String(v).toLowerCase();
+    if (name.toLowerCase() === 'objectclass' && value === 'top') return true;
+    return Boolean(rdn && rdn[1]!.trim().toLowerCase() === name.toLowerCase() && rdn[2]!.trim().toLowerCase() === value);
+  };
+  const out: string[] = [];
+  const names = new Set([...Object.keys(sent), ...Object.keys(entry.attributes)].filter((k) => !isOperational(k)).map((k) => k.toLowerCase()));
+  for (const name of names) {
+    const now = getValues(entry, name);
+    const want = valuesIn(sent, name);
+    const missing = want.some((v) => !hasValue(now, v));
+    const extra = now.some((v) => !hasValue(want, v) && !implied(name, v));
+    if (missing || extra) out.push(Object.keys(entry.attributes).find((k) => k.toLowerCase() === name) ?? name);
+  }
+  return out;
 }

@@ -5,8 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxCluster, SandboxKind } from '../../src/sandbox/index.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { resetCluster, scripts } from '../helpers/cluster.js';
-import { isFrozen } from '../helpers/kinds.js';
-import { clientWrite, eventually, readAttr, settledDumps, withDirectory } from '../helpers/ldap.js';
+import { eventually, readAttr, settledDumps, withDirectory } from '../helpers/ldap.js';
+import { expectWritableAndUnlocked } from '../helpers/expect.js';
 
 /**
  * kill -9 at several points of a run (SPEC §7: nothing lost). The points: `freeze` (a failpoint
@@ -39,13 +39,6 @@ async function killedAt(c: SandboxCluster, point: Point): Promise<SandboxCluster
   return c;
 }
 
-async function expectWritableAndUnlocked(c: SandboxCluster): Promise<void> {
-  for (const n of c.nodes) {
-    expect(await isFrozen(c, n.url), n.url).toBe(false);
-    expect(await clientWrite(c, n.url, `uid=user0299,ou=people,${c.suffix}`), n.url).toBe(0);
-  }
-  expect(await readAttr(c, c.nodes[0]!.url, `cn=lock,cn=schema-version,${c.suffix}`, 'cn')).toBeNull();
-}
 
 /** kill -9 scenarios, with the same assertions for every server kind. */
 export function crashSuite(kind: SandboxKind, shared: () => SandboxCluster): void {
@@ -76,7 +69,7 @@ describe(`kill -9 in the middle of a run (${kind})`, () => {
     expect(status.lock.holderDead).toBe(true);
     const rec = await runCli(['recover', ...SLOW], { config: c.configFile });
     expect(rec.code, rec.stderr).toBe(0);
-    await expectWritableAndUnlocked(c);
+    await expectWritableAndUnlocked(c, `uid=user0299,ou=people,${c.suffix}`);
     const f = files();
     writeFileSync(f.release, '');
     const up = await runCli(['upgrade', '--yes', ...SLOW], { config: c.configFile, env: { LDAP_UPGRADE_TEST_RELEASE: f.release } });
@@ -92,7 +85,7 @@ describe(`kill -9 in the middle of a run (${kind})`, () => {
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'done', toVersion: '1.2.0' });
     for (const d of await settledDumps(c, { excludeTool: true })) expect(d).toBe(reference);
-    await expectWritableAndUnlocked(c);
+    await expectWritableAndUnlocked(c, `uid=user0299,ou=people,${c.suffix}`);
     for (const n of c.nodes) expect(await readAttr(c, n.url, `cn=schema-version,${c.suffix}`, 'description')).toEqual(['1.2.0']);
   });
 
@@ -104,7 +97,7 @@ describe(`kill -9 in the middle of a run (${kind})`, () => {
     expect(report).toMatchObject({ kind: 'recover', outcome: 'rolled-back', lockReleased: true });
     expect(report.changesUndone).toBeGreaterThan(10);
     for (const d of await settledDumps(c, { excludeTool: true })) expect(d).toBe(pristine);
-    await expectWritableAndUnlocked(c);
+    await expectWritableAndUnlocked(c, `uid=user0299,ou=people,${c.suffix}`);
   });
 
   it('recover --rollback leaves alone what was changed after the run wrote it, and lists it; the rest is undone', async () => {
@@ -132,7 +125,7 @@ describe(`kill -9 in the middle of a run (${kind})`, () => {
       expect(await readAttr(c, n.url, written[1]!, 'roomNumber'), n.url).toEqual(['client room']);
       for (const dn of written.slice(2)) expect(await readAttr(c, n.url, dn, 'title'), `${n.url} ${dn}`).not.toContain('slow-first');
     }
-    await expectWritableAndUnlocked(c);
+    await expectWritableAndUnlocked(c, `uid=user0299,ou=people,${c.suffix}`);
   });
 
   it('a run killed half-way through its rollback: plain recover finishes the rollback (never unfreezes on half-undone data)', async () => {
@@ -147,7 +140,7 @@ describe(`kill -9 in the middle of a run (${kind})`, () => {
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'rolled-back', finishedRollback: true, lockReleased: true });
     for (const [i, d] of (await settledDumps(c, { excludeTool: true })).entries()) expect(d, c.nodes[i]!.url).toBe(before);
-    await expectWritableAndUnlocked(c);
+    await expectWritableAndUnlocked(c, `uid=user0299,ou=people,${c.suffix}`);
     expect((await runCli(['recover', ...scripts('failing')], { config: c.configFile })).stdout).toContain('nothing to recover');
   });
 
@@ -163,7 +156,7 @@ describe(`kill -9 in the middle of a run (${kind})`, () => {
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'recovered', lockReleased: true });
     for (const d of await settledDumps(c, { excludeTool: true })) expect(d).toBe(reference);
-    await expectWritableAndUnlocked(c);
+    await expectWritableAndUnlocked(c, `uid=user0299,ou=people,${c.suffix}`);
     for (const n of c.nodes) expect(await readAttr(c, n.url, `cn=schema-version,${c.suffix}`, 'description')).toEqual(['1.2.0']);
   });
 
@@ -184,7 +177,7 @@ describe(`kill -9 in the middle of a run (${kind})`, () => {
     }
     const forced = await runCli(['recover', '--force', ...SLOW], { config: c.configFile });
     expect(forced.code, forced.stderr).toBe(0);
-    await expectWritableAndUnlocked(c);
+    await expectWritableAndUnlocked(c, `uid=user0299,ou=people,${c.suffix}`);
   });
 });
 }

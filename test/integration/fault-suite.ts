@@ -113,6 +113,30 @@ describe(`faults on ${kind}: scripts cannot take the tool down; recover always c
 });
 }
 
+/** Starts `upgrade` of the slow fixture and waits until its script is half-way (`release` lets it go on). */
+async function slowRunHalfWay(c: SandboxCluster) {
+  const before = (await settledDumps(c, { excludeTool: true }))[0]!;
+  const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-fault-'));
+  const marker = join(dir, 'marker');
+  const release = join(dir, 'release');
+  const run = startCli(['upgrade', '--yes', '--json', ...scripts('slow')], { LDAP_UPGRADE_CONFIG: c.configFile, LDAP_UPGRADE_TEST_MARKER: marker, LDAP_UPGRADE_TEST_RELEASE: release });
+  await eventually(async () => existsSync(marker), 30_000);
+  return { before, run, release };
+}
+
+/** `recover --rollback` exits 0, every node holds `before` again, every node writable. */
+async function expectRecoverRollbackRestores(c: SandboxCluster, before: string): Promise<void> {
+  const rec = await runCli(['recover', '--rollback', '--json'], { config: c.configFile });
+  expect(rec.code, rec.stderr).toBe(0);
+  expect(JSON.parse(rec.stdout)).toMatchObject({ outcome: 'rolled-back', lockReleased: true });
+  const after = await settledDumps(c, { excludeTool: true }, 60_000);
+  for (const [i, d] of after.entries()) expect(d, c.nodes[i]!.url).toBe(before);
+  for (const n of c.nodes) {
+    expect(await isFrozen(c, n.url), n.url).toBe(false);
+    expect(await clientWrite(c, n.url, `uid=user0299,ou=people,${c.suffix}`), n.url).toBe(0);
+  }
+}
+
 /**
  * The master lost mid-script (kill -9), and started again only after the run gave up: the run
  * must not unfreeze the replicas on half-applied data, must keep the lock, and must say what to
@@ -122,12 +146,7 @@ export function masterLossSuite(kind: SandboxKind, shared: () => SandboxCluster)
 describe(`servers lost or hung mid-run (${kind})`, () => {
   it('kill -9 of the master mid-script: exit 3, replicas stay frozen, lock held; recover --rollback once it is back restores every node', async () => {
     const c = shared();
-    const before = (await settledDumps(c, { excludeTool: true }))[0]!;
-    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-fault-'));
-    const marker = join(dir, 'marker');
-    const release = join(dir, 'release');
-    const run = startCli(['upgrade', '--yes', '--json', ...scripts('slow')], { LDAP_UPGRADE_CONFIG: c.configFile, LDAP_UPGRADE_TEST_MARKER: marker, LDAP_UPGRADE_TEST_RELEASE: release });
-    await eventually(async () => existsSync(marker), 30_000);
+    const { before, run, release } = await slowRunHalfWay(c);
     const master = c.nodes[0]!;
     process.kill(master.pid, 'SIGKILL');
     await eventually(async () => { try { process.kill(master.pid, 0); return false; } catch { return true; } }, 10_000);
@@ -141,25 +160,12 @@ describe(`servers lost or hung mid-run (${kind})`, () => {
     const state = readState(c.dir)!;
     await restartNode(state, master.id);
     master.pid = state.nodes.find((n) => n.id === master.id)!.pid;
-    const rec = await runCli(['recover', '--rollback', '--json'], { config: c.configFile });
-    expect(rec.code, rec.stderr).toBe(0);
-    expect(JSON.parse(rec.stdout)).toMatchObject({ outcome: 'rolled-back', lockReleased: true });
-    const after = await settledDumps(c, { excludeTool: true }, 60_000);
-    for (const [i, d] of after.entries()) expect(d, c.nodes[i]!.url).toBe(before);
-    for (const n of c.nodes) {
-      expect(await isFrozen(c, n.url), n.url).toBe(false);
-      expect(await clientWrite(c, n.url, `uid=user0299,ou=people,${c.suffix}`), n.url).toBe(0);
-    }
+    await expectRecoverRollbackRestores(c, before);
   }, 120_000);
 
   it('the master hung (SIGSTOP) mid-script past every deadline: the run ends in bounded time (exit 3), replicas stay frozen, lock held; recover --rollback once it resumes restores every node', async () => {
     const c = shared();
-    const before = (await settledDumps(c, { excludeTool: true }))[0]!;
-    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-fault-'));
-    const marker = join(dir, 'marker');
-    const release = join(dir, 'release');
-    const run = startCli(['upgrade', '--yes', '--json', ...scripts('slow')], { LDAP_UPGRADE_CONFIG: c.configFile, LDAP_UPGRADE_TEST_MARKER: marker, LDAP_UPGRADE_TEST_RELEASE: release });
-    await eventually(async () => existsSync(marker), 30_000);
+    const { before, run, release } = await slowRunHalfWay(c);
     const master = c.nodes[0]!;
     process.kill(master.pid, 'SIGSTOP');
     let r;
@@ -175,15 +181,7 @@ describe(`servers lost or hung mid-run (${kind})`, () => {
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toMatch(/the master .* was lost .*stay frozen and the lock stays held.*recover --rollback/);
     for (const n of c.nodes.slice(1)) expect(await isFrozen(c, n.url), n.url).toBe(true);
-    const rec = await runCli(['recover', '--rollback', '--json'], { config: c.configFile });
-    expect(rec.code, rec.stderr).toBe(0);
-    expect(JSON.parse(rec.stdout)).toMatchObject({ outcome: 'rolled-back', lockReleased: true });
-    const after = await settledDumps(c, { excludeTool: true }, 60_000);
-    for (const [i, d] of after.entries()) expect(d, c.nodes[i]!.url).toBe(before);
-    for (const n of c.nodes) {
-      expect(await isFrozen(c, n.url), n.url).toBe(false);
-      expect(await clientWrite(c, n.url, `uid=user0299,ou=people,${c.suffix}`), n.url).toBe(0);
-    }
+    await expectRecoverRollbackRestores(c, before);
   }, 150_000);
 
   it('a replica hung (SIGSTOP) during the convergence wait: the wait ends at its timeout naming it, the others given back, exit 8 (it stays frozen); recover once it resumes', async () => {

@@ -5,10 +5,11 @@ import { describe, expect, it } from 'vitest';
 import type { SandboxCluster, SandboxKind } from '../../src/sandbox/index.js';
 import { readState, restartNode } from '../../src/sandbox/index.js';
 import { prepareLoad } from '../helpers/client-load.js';
-import { isFrozen, replicationSetup } from '../helpers/kinds.js';
-import { clientWrite, readAttr, settledDumps } from '../helpers/ldap.js';
+import { replicationSetup } from '../helpers/kinds.js';
+import { readAttr, settledDumps } from '../helpers/ldap.js';
 import { describeFindings, loadFindings, runTimed, underLoad, type LoadFindings } from '../helpers/load-round.js';
 import { writeLoadScripts } from '../helpers/load-scripts.js';
+import { expectWritableAndUnlocked } from '../helpers/expect.js';
 
 /** The slow script's wait: long enough for a kill in the middle of it. */
 const WAIT_MS = 3000;
@@ -21,13 +22,6 @@ function expectClean(f: LoadFindings): void {
   expect([...f.otherCodes], said).toEqual([]);
 }
 
-async function expectWritableAndUnlocked(c: SandboxCluster): Promise<void> {
-  for (const n of c.nodes) {
-    expect(await isFrozen(c, n.url), n.url).toBe(false);
-    expect(await clientWrite(c, n.url), n.url).toBe(0);
-  }
-  expect(await readAttr(c, c.nodes[0]!.url, `cn=lock,cn=schema-version,${c.suffix}`, 'cn')).toBeNull();
-}
 
 /**
  * Runs under client load (issue #17): a client writing on every replica before, during and after

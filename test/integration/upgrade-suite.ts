@@ -9,6 +9,7 @@ import { runCli, startCli } from '../helpers/cli.js';
 import { FIXTURES, scripts } from '../helpers/cluster.js';
 import { cutOutgoing, FROZEN_WRITE_CODE, isFrozen, setFrozen } from '../helpers/kinds.js';
 import { clientWrite, eventually, readAttr, settledDumps, withDirectory } from '../helpers/ldap.js';
+import { expectWritableAndUnlocked } from '../helpers/expect.js';
 
 function handshake() {
   const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-hs-'));
@@ -17,13 +18,6 @@ function handshake() {
   return { marker, release, env: { LDAP_UPGRADE_TEST_MARKER: marker, LDAP_UPGRADE_TEST_RELEASE: release }, reached: () => eventually(async () => existsSync(marker), 30_000), go: () => writeFileSync(release, '') };
 }
 
-async function assertWritableAndUnlocked(c: SandboxCluster): Promise<void> {
-  for (const n of c.nodes) {
-    expect(await isFrozen(c, n.url), n.url).toBe(false);
-    expect(await clientWrite(c, n.url), n.url).toBe(0);
-  }
-  expect(await readAttr(c, c.nodes[0]!.url, `cn=lock,cn=schema-version,${c.suffix}`, 'cn')).toBeNull();
-}
 
 /** The run-side scenarios, with the same assertions for every server kind (SPEC §7). */
 export function upgradeSuite(kind: SandboxKind, shared: () => SandboxCluster): void {
@@ -44,7 +38,7 @@ describe(`upgrade on a real 3-node ${kind} sandbox`, () => {
       expect(await readAttr(c, n.url, `uid=user0001,ou=people,${c.suffix}`, 'title'), n.url).toEqual(['migrated']);
       expect(await readAttr(c, n.url, `cn=team03,ou=groups,${c.suffix}`, 'description'), n.url).toContain('upgraded to 1.1.0');
     }
-    await assertWritableAndUnlocked(c);
+    await expectWritableAndUnlocked(c);
     const history = JSON.parse((await runCli(['history', '--json', ...c.run], { config: c.configFile })).stdout);
     expect(history.history.map((h: { script: string }) => h.script)).toEqual(['1.1.0/02-describe-team.ldif', '1.1.0/01-title-people.ts', '1.0.0/01-add-ou.ldif']);
     expect((await runCli(['status', '--check', ...c.run], { config: c.configFile })).code).toBe(0);
@@ -105,7 +99,7 @@ describe(`upgrade on a real 3-node ${kind} sandbox`, () => {
     hs.go();
     const r = await run.result;
     expect(r.code, r.stderr).toBe(0);
-    await assertWritableAndUnlocked(c);
+    await expectWritableAndUnlocked(c);
   });
 
   it('a replica that was read-only before the run is still read-only after it', async () => {
@@ -127,7 +121,7 @@ describe(`upgrade on a real 3-node ${kind} sandbox`, () => {
     expect(r.stderr).toMatch(/version 1\.1\.0: script 1\.1\.0\/02-fail-halfway\.ts failed.*: boom half-way/);
     const after = await settledDumps(c, { excludeTool: true });
     for (const d of after) expect(d).toBe(before[0]);
-    await assertWritableAndUnlocked(c);
+    await expectWritableAndUnlocked(c);
     expect(await readAttr(c, c.nodes[0]!.url, `cn=schema-version,${c.suffix}`, 'description')).toEqual([]);
     expect((await runCli(['status', '--check', ...c.run], { config: c.configFile })).code).toBe(10);
   });
@@ -153,7 +147,7 @@ describe(`upgrade on a real 3-node ${kind} sandbox`, () => {
     }
     // Once the link is back the write reaches every node.
     for (const n of c.nodes) await eventually(async () => (await readAttr(c, n.url, dn, 'title'))?.[0] === 'written on a replica', 30_000);
-    await assertWritableAndUnlocked(c);
+    await expectWritableAndUnlocked(c);
   });
 
   it('pointed at a read-only node as the master: refused by preflight (exit 7), nothing written', async () => {
@@ -220,7 +214,7 @@ describe(`upgrade on a real 3-node ${kind} sandbox`, () => {
     expect(r.stderr).toContain('interrupted by SIGTERM');
     const after = await settledDumps(c, { excludeTool: true });
     for (const d of after) expect(d).toBe(before[0]);
-    await assertWritableAndUnlocked(c);
+    await expectWritableAndUnlocked(c);
   });
 
   it('a replica stopped after freezing: after the timeout, others unfrozen, exit 8 (it stays frozen, never "done"); recover once it is back', async () => {
@@ -264,7 +258,7 @@ describe(`upgrade on a real 3-node ${kind} sandbox`, () => {
       return replica.frozen === false && (replica.converged === true) === (compared.identical === true) && (replica.converged || !replica.lag.includes('converged'));
     }, 20_000).catch((err) => { throw new Error(`${err.message}: ${agreed}`); });
     if (!JSON.parse(agreed).status.converged) console.warn(`restarted replica not converged after recover (verify agrees): ${agreed}`);
-    await assertWritableAndUnlocked(c);
+    await expectWritableAndUnlocked(c);
   });
 });
 }

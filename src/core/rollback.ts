@@ -32,7 +32,7 @@ export async function undoJournal(master: Directory, records: JournalRecord[], e
       case 'add': {
         const now = await master.get(r.dn, ['*']);
         if (!now) break;
-        const changed = r.post ? changedSinceAdd(userAttributes(now), r.post) : [];
+        const changed = r.post ? changedAttributes(userAttributes(now), r.post, impliedByServer(r.dn)) : [];
         if (changed.length) conflict(`${r.dn}: added by the run, then changed (${changed.join(', ')})`);
         else { await master.delete(r.dn); result.undone++; }
         break;
@@ -40,7 +40,7 @@ export async function undoJournal(master: Directory, records: JournalRecord[], e
       case 'delete': {
         const now = await master.get(r.dn, ['*']);
         if (!now) { await master.add(r.dn, userAttributes(r.pre!).attributes); result.undone++; }
-        else if (changedAttributes(userAttributes(now), userAttributes(r.pre!).attributes, true).length) conflict(`${r.dn}: deleted by the run, then added again by someone else`);
+        else if (changedAttributes(userAttributes(now), userAttributes(r.pre!).attributes).length) conflict(`${r.dn}: deleted by the run, then added again by someone else`);
         break;
       }
       case 'rename': {
@@ -88,35 +88,28 @@ function sameSet(a: AttributeValue[], b: AttributeValue[]): boolean {
 }
 
 /**
- * Attributes whose values differ between an entry and `expected` (user attributes; with
- * `extra`, attributes the entry has beyond `expected` count as changed too).
+ * User attributes whose values differ between an entry and `expected` — attributes the entry has
+ * beyond `expected` count as changed too — but for values the server adds by itself (`implied`).
  */
-function changedAttributes(entry: LdapEntry, expected: Record<string, AttributeValue[]>, extra: boolean): string[] {
-  const names = new Map<string, string>();
-  for (const k of Object.keys(expected)) if (!isOperational(k)) names.set(k.toLowerCase(), k);
-  if (extra) for (const k of Object.keys(entry.attributes)) if (!isOperational(k)) names.set(k.toLowerCase(), names.get(k.toLowerCase()) ?? k);
-  return [...names.values()].filter((k) => !sameSet(getValues(entry, k), valuesIn(expected, k)));
-}
-
-/**
- * Attributes of an entry the run added that differ from what the add sent, leaving out what the
- * server adds by itself: `objectClass: top` (389 DS) and the RDN's own value.
- */
-function changedSinceAdd(entry: LdapEntry, sent: Record<string, AttributeValue[]>): string[] {
-  const rdn = /^([^=]+)=((?:\\.|[^,+])*)/.exec(entry.dn);
-  const implied = (name: string, v: AttributeValue) => {
-    const value = String(v).toLowerCase();
-    if (name.toLowerCase() === 'objectclass' && value === 'top') return true;
-    return Boolean(rdn && rdn[1]!.trim().toLowerCase() === name.toLowerCase() && rdn[2]!.trim().toLowerCase() === value);
-  };
+function changedAttributes(entry: LdapEntry, expected: Record<string, AttributeValue[]>, implied: (name: string, v: AttributeValue) => boolean = () => false): string[] {
   const out: string[] = [];
-  const names = new Set([...Object.keys(sent), ...Object.keys(entry.attributes)].filter((k) => !isOperational(k)).map((k) => k.toLowerCase()));
+  const names = new Set([...Object.keys(expected), ...Object.keys(entry.attributes)].filter((k) => !isOperational(k)).map((k) => k.toLowerCase()));
   for (const name of names) {
     const now = getValues(entry, name);
-    const want = valuesIn(sent, name);
+    const want = valuesIn(expected, name);
     const missing = want.some((v) => !hasValue(now, v));
     const extra = now.some((v) => !hasValue(want, v) && !implied(name, v));
     if (missing || extra) out.push(Object.keys(entry.attributes).find((k) => k.toLowerCase() === name) ?? name);
   }
   return out;
+}
+
+/** What a server adds to an entry it is sent: `objectClass: top` (389 DS) and the RDN's own value. */
+function impliedByServer(dn: string): (name: string, v: AttributeValue) => boolean {
+  const rdn = /^([^=]+)=((?:\\.|[^,+])*)/.exec(dn);
+  return (name, v) => {
+    const value = String(v).toLowerCase();
+    if (name.toLowerCase() === 'objectclass' && value === 'top') return true;
+    return Boolean(rdn && rdn[1]!.trim().toLowerCase() === name.toLowerCase() && rdn[2]!.trim().toLowerCase() === value);
+  };
 }

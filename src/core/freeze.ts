@@ -50,6 +50,7 @@ export async function freezeReplicas(topology: Topology, replicas: RunReplica[],
       try {
         await topology.adapter.freeze(cfg, r.writeState!, {
           masterUrl: topology.config.master.url,
+          suffix: topology.config.suffix,
           drain: () => withReplicaData(topology, r.url, (data) => drainInto(topology.adapter, topology.config.suffix, topology.master, data, drainTimeoutMs)),
         });
       } finally {

@@ -41,6 +41,8 @@ export interface FreezeContext {
   drain(): Promise<void>;
   /** The master's URL (389 DS: where a frozen replica's chained binds go). */
   masterUrl: string;
+  /** The suffix being upgraded. */
+  suffix: string;
 }
 
 export interface UnfreezeContext {

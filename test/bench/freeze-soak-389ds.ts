@@ -27,7 +27,7 @@ let bad = 0;
 for (let round = 1; round <= Number(process.env.ROUNDS ?? 15); round++) {
   const states = await Promise.all(replicas.map(async (n) => { const cfg = await open(n.url, 'config'); try { return await dirsrvAdapter.readWriteState(cfg, c.suffix); } finally { await cfg.close(); } }));
   const writer = write(150);
-  await Promise.all(replicas.map(async (n, i) => { const cfg = await open(n.url, 'config'); try { await dirsrvAdapter.freeze(cfg, states[i]!, { masterUrl: c.nodes[0]!.url, drain: () => drainInto(dirsrvAdapter, c.suffix, master, cfg, 30_000) }); } finally { await cfg.close(); } }));
+  await Promise.all(replicas.map(async (n, i) => { const cfg = await open(n.url, 'config'); try { await dirsrvAdapter.freeze(cfg, states[i]!, { masterUrl: c.nodes[0]!.url, suffix: c.suffix, drain: () => drainInto(dirsrvAdapter, c.suffix, master, cfg, 30_000) }); } finally { await cfg.close(); } }));
   const codes = await Promise.all(replicas.map((n) => clientWrite(n.url)));
   await writer;
   await Promise.all(replicas.map(async (n, i) => { const cfg = await open(n.url, 'config'); try { await dirsrvAdapter.unfreeze(cfg, states[i]!, { settle: async () => { await waitUntilHolds(dirsrvAdapter, c.suffix, cfg, await dirsrvAdapter.readReplicationState(master, c.suffix), 15_000); } }); } finally { await cfg.close(); } }));

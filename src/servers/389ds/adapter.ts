@@ -32,8 +32,7 @@ export const dirsrvAdapter: ServerAdapter = {
   compare: (master, replica, ownId) => compareCsnSets(master, replica, ownId),
 
   async readWriteState(config, suffix) {
-    const found = await findMappingTree(config, suffix);
-    const tree = (await config.get(found.dn, PINNED_ATTRIBUTES)) ?? found;
+    const tree = await findMappingTree(config, suffix, PINNED_ATTRIBUTES);
     const replica = await config.get(`cn=replica,${tree.dn}`, REPLICA_ATTRIBUTES);
     if (!replica) throw new RefusedError(`${config.server}: ${suffix} is not replicated there (no cn=replica,${tree.dn})`);
     const state = getFirst(tree, STATE) ?? 'backend';
@@ -53,9 +52,7 @@ export const dirsrvAdapter: ServerAdapter = {
     };
   },
 
-  async freeze(config, state, context) {
-    await freezePinned(config, state, { ...context, suffix: await replicaRoot(config, state) });
-  },
+  freeze: freezePinned,
 
   async unfreeze(config, state, context) {
     // Frozen by an earlier version of this tool (demoted to a hub): given back that way.
@@ -94,14 +91,6 @@ export async function ruvValues(d: Directory, suffix: string): Promise<string[]>
   return [];
 }
 
-/** The suffix a replica's mapping tree serves (its cn, as 389 DS writes it, quotes dropped). */
-async function replicaRoot(config: Directory, state: { entryDn: string }): Promise<string> {
-  const tree = await config.get(state.entryDn, ['cn']);
-  const cn = tree ? getValues(tree, 'cn').map((v) => String(v).replace(/^"|"$/g, '')).find((v) => !v.includes('\\')) : undefined;
-  if (!cn) throw new RefusedError(`${config.server}: no suffix in its mapping tree entry ${state.entryDn}`);
-  return cn;
-}
-
 function ownId(replica: LdapEntry): string | undefined {
   const id = getFirst(replica, 'nsDS5ReplicaId');
   return id && id !== READ_ONLY_REPLICA_ID ? String(Number(id)) : undefined;
@@ -117,10 +106,10 @@ export function parseRuv(values: string[]): Map<string, string> {
   return out;
 }
 
-/** The suffix's entry under cn=mapping tree,cn=config. */
-export async function findMappingTree(config: Directory, suffix: string): Promise<LdapEntry> {
+/** The suffix's entry under cn=mapping tree,cn=config, with `attributes` besides its cn. */
+export async function findMappingTree(config: Directory, suffix: string, attributes: string[] = []): Promise<LdapEntry> {
   const want = normalizeDn(suffix);
-  for await (const e of config.search({ base: MAPPING_TREE, scope: 'one', filter: '(objectClass=nsMappingTree)', attributes: ['cn', 'nsslapd-state', 'nsslapd-referral'] })) {
+  for await (const e of config.search({ base: MAPPING_TREE, scope: 'one', filter: '(objectClass=nsMappingTree)', attributes: ['cn', ...attributes] })) {
     if (getValues(e, 'cn').some((cn) => normalizeDn(String(cn).replace(/^"|"$/g, '')) === want)) return e;
   }
   throw new RefusedError(`${config.server}: no mapping tree entry for ${suffix} under ${MAPPING_TREE}`);

@@ -43,7 +43,7 @@ export function pinnedWriteState(tree: LdapEntry): Pick<WriteState, 'entryDn' | 
   };
 }
 
-export async function freezePinned(config: Directory, state: WriteState, context: FreezeContext & { suffix: string }): Promise<void> {
+export async function freezePinned(config: Directory, state: WriteState, context: FreezeContext): Promise<void> {
   const tree = await config.get(state.entryDn, PINNED_ATTRIBUTES);
   if (!tree) throw new RefusedError(`${config.server}: its mapping tree entry ${state.entryDn} is gone`);
   if (!isPinned(tree)) {

@@ -12,12 +12,11 @@
  * "same Replica ID" in any 389 DS error log).
  */
 import { mkdtempSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readState, restartNode, startCluster, type SandboxCluster } from '../../src/sandbox/index.js';
+import { startCluster } from '../../src/sandbox/index.js';
 import { prepareLoad } from '../helpers/client-load.js';
-import { describeFindings, loadFindings, runTimed, underLoad, type TimedRun } from '../helpers/load-round.js';
+import { describeFindings, loadFindings, runTimed, underLoad, upgradeKillingMaster, type TimedRun } from '../helpers/load-round.js';
 import { writeLoadScripts } from '../helpers/load-scripts.js';
 import { readAttr, settledDumps } from '../helpers/ldap.js';
 
@@ -49,16 +48,7 @@ if (process.env.FAULTS !== '0') {
     writeLoadScripts(scriptsDir, ++version, waitMs);
     const before = version - 1;
     const { result, writers } = await underLoad(c, replicaUrls, `k${finish === 'upgrade --resume' ? 'u' : 'r'}${version}`, async () => {
-      let kill: Promise<void> | undefined;
-      const killed = await runTimed(c, ['upgrade', '--yes', '--scripts', scriptsDir], {}, (line) => {
-        if (line.includes('03-slow.mjs ...')) kill = sleep(1000).then(() => { process.kill(c.nodes[0]!.pid, 'SIGKILL'); });
-      });
-      if (kill) {
-        await kill;
-        const state = readState(c.dir)!;
-        await restartNode(state, c.nodes[0]!.id);
-        c.nodes[0]!.pid = state.nodes[0]!.pid;
-      }
+      const killed = await upgradeKillingMaster(c, scriptsDir);
       const args = finish === 'recover --rollback' ? ['recover', '--rollback', '--scripts', scriptsDir] : ['upgrade', '--yes', '--resume', '--scripts', scriptsDir];
       return [killed, await runTimed(c, args)];
     });

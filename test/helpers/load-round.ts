@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { SandboxCluster } from '../../src/sandbox/index.js';
+import { readState, restartNode, type SandboxCluster } from '../../src/sandbox/index.js';
 import { BIN } from './cli.js';
 import { ClientWriter, missingWrites } from './client-load.js';
 import { replicationTrouble } from './health.js';
@@ -42,6 +42,25 @@ export async function runTimed(cluster: SandboxCluster, args: string[], env: Nod
   child.stderr.on('data', reader());
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   return { code, lines, stdout, ms: Date.now() - started, endedAt: Date.now() };
+}
+
+/**
+ * Runs `upgrade --yes --scripts <scripts>` and kills the master (SIGKILL) 1 s after the run starts
+ * the slow script of writeLoadScripts; once the run has ended, starts the master again.
+ */
+export async function upgradeKillingMaster(cluster: SandboxCluster, scripts: string): Promise<TimedRun> {
+  const master = cluster.nodes[0]!;
+  let kill: Promise<void> | undefined;
+  const run = await runTimed(cluster, ['upgrade', '--yes', '--scripts', scripts], {}, (line) => {
+    if (line.includes('03-slow.mjs ...')) kill = sleep(1000).then(() => { process.kill(master.pid, 'SIGKILL'); });
+  });
+  if (kill) {
+    await kill;
+    const state = readState(cluster.dir)!;
+    await restartNode(state, master.id);
+    master.pid = state.nodes.find((n) => n.id === master.id)!.pid;
+  }
+  return run;
 }
 
 /** What the client writers met during one run, and what holds at the end. */

@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SandboxCluster, SandboxKind } from '../../src/sandbox/index.js';
-import { readState, restartNode } from '../../src/sandbox/index.js';
 import { prepareLoad } from '../helpers/client-load.js';
 import { replicationSetup } from '../helpers/kinds.js';
 import { readAttr, settledDumps } from '../helpers/ldap.js';
-import { describeFindings, loadFindings, runTimed, underLoad, type LoadFindings } from '../helpers/load-round.js';
+import { describeFindings, loadFindings, runTimed, underLoad, upgradeKillingMaster, type LoadFindings } from '../helpers/load-round.js';
 import { writeLoadScripts } from '../helpers/load-scripts.js';
 import { expectWritableAndUnlocked } from '../helpers/expect.js';
 
@@ -61,14 +60,8 @@ describe(`under client load (${kind})`, () => {
     it(`the master killed mid-script under client load, started again, then \`${finish}\`: ${finish === 'recover --rollback' ? 'every node back to before the run' : 'the run completes'}, no write accepted while frozen or lost, replication healthy`, async () => {
       const { c, scripts, replicas, givenBack } = await setup();
       writeLoadScripts(scripts, 1, WAIT_MS);
-      const master = c.nodes[0]!;
       const { result: [killed, done], writers } = await underLoad(c, replicas, 'k', async () => {
-        const first = await runTimed(c, ['upgrade', '--yes', '--scripts', scripts], {}, (line) => {
-          if (line.includes('03-slow.mjs ...')) setTimeout(() => process.kill(master.pid, 'SIGKILL'), 1000);
-        });
-        const state = readState(c.dir)!;
-        await restartNode(state, master.id);
-        master.pid = state.nodes.find((n) => n.id === master.id)!.pid;
+        const first = await upgradeKillingMaster(c, scripts);
         const args = finish === 'recover --rollback' ? ['recover', '--rollback'] : ['upgrade', '--yes', '--resume', '--scripts', scripts];
         return [first, await runTimed(c, args)] as const;
       });

@@ -7,6 +7,7 @@ import { runReplica } from './freeze.js';
 import { preflight } from './preflight.js';
 import { FORMAT_VERSION, type DryRunReport, type StepResult } from './reports.js';
 import { runScript, ScriptFailure } from './run-script.js';
+import { planSchemaStep, schemaChanges, schemaPreflight, schemaWarnings } from './schema-step.js';
 import type { Topology } from './topology.js';
 
 /**
@@ -17,6 +18,7 @@ export async function dryRun(topology: Topology, request: PlanRequest, sink: Pla
   const found = await preflight(topology, events);
   if (found.problems.length > 0) throw new RefusedError(`preflight failed: ${found.problems.join('; ')}`);
   const { plan, changedScripts } = await loadPlan(topology.config, topology.store, request);
+  await schemaPreflight(topology, plan, events);
   const warnings = changedScripts.map((s) => `${s} changed since it was applied`);
   for (const w of warnings) events({ type: 'warning', message: w });
   const store = new RecordingStore(topology.master, sink);
@@ -27,10 +29,16 @@ export async function dryRun(topology: Topology, request: PlanRequest, sink: Pla
     events({ type: 'script-start', index: i + 1, total: plan.steps.length, script: steps[i]!.script });
     const started = Date.now();
     try {
-      steps[i]!.entriesChanged = await runScript(step.script, {
-        store, suffix: topology.config.suffix, versionEntry: topology.config.versionEntry,
-        fromVersion: plan.fromVersion, toVersion: step.version, events, timeLimitMs: topology.config.scriptTimeout * 1000,
-      });
+      if (step.script.kind === 'schema') {
+        steps[i]!.schema = await planSchemaStep(topology, step.script.schema!, steps[i]!.script, events);
+        steps[i]!.entriesChanged = schemaChanges(steps[i]!.schema!);
+        warnings.push(...schemaWarnings(steps[i]!.script, steps[i]!.schema!));
+      } else {
+        steps[i]!.entriesChanged = await runScript(step.script, {
+          store, suffix: topology.config.suffix, versionEntry: topology.config.versionEntry,
+          fromVersion: plan.fromVersion, toVersion: step.version, events, timeLimitMs: topology.config.scriptTimeout * 1000,
+        });
+      }
     } catch (err) {
       if (!(err instanceof ScriptFailure)) throw err;
       throw new ScriptFailedError(`dry run: version ${step.version}: ${err.message} (nothing was written)`, { cause: err });

@@ -13,6 +13,7 @@ import type { RunRecord } from './records.js';
 import { FORMAT_VERSION, type ReplicaResult, type RunReport, type StepResult } from './reports.js';
 import { undoJournal } from './rollback.js';
 import { runScript, ScriptFailure } from './run-script.js';
+import { applySchemaStep, schemaChanges, schemaStepsApplied, schemaWarnings } from './schema-step.js';
 import type { Topology } from './topology.js';
 
 export interface RunSettings {
@@ -84,6 +85,14 @@ export async function executeRun(topology: Topology, record: RunRecord, plan: Up
         events({ type: 'script-start', index: i + 1, total: plan.steps.length, script: result.script });
         const t0 = Date.now();
         try {
+          if (step.script.kind === 'schema') {
+            // Not journaled: schema is forward-only (a rollback keeps it and says so).
+            result.schema = await applySchemaStep(topology, step.script.schema!, result.script, {
+              timeoutMs: settings.timeoutMs, pollMs: settings.pollMs, poke: () => store.writeRun(record), signal: settings.signal,
+            }, events).catch((err) => { throw new ScriptFailure(result.script, undefined, errorMessage(err), { cause: err }); });
+            result.entriesChanged = schemaChanges(result.schema);
+            report.warnings.push(...schemaWarnings(result.script, result.schema));
+          } else {
           // A signal does not wait for a script that is busy reading: the store refuses its next write.
           result.entriesChanged = await Promise.race([
             runScript(step.script, {
@@ -92,6 +101,7 @@ export async function executeRun(topology: Topology, record: RunRecord, plan: Up
             }),
             aborted(settings.signal),
           ]);
+          }
         } catch (err) {
           result.status = 'Error';
           result.durationMs = Date.now() - t0;
@@ -306,6 +316,10 @@ async function rollBack(topology: Topology, record: RunRecord, report: RunReport
     return;
   }
   report.rolledBack = true;
+  const schema = schemaStepsApplied(report.steps);
+  if (schema.length) {
+    report.warnings.push(`schema is forward-only: the rollback kept what ${schema.join(', ')} added or changed (attribute types and object classes stay on every server; a re-run finds them identical)`);
+  }
   record.canary = newCanary();
   await store.writeRun(record);
   const converged = await waitForConvergence(topology, record.replicas.map((r) => r.url), { timeoutMs: settings.timeoutMs, pollMs: settings.pollMs, proof: convergenceProof(topology, record) }, events);

@@ -15,6 +15,19 @@ export interface StepResult {
   /** runOnce scripts folded into this one. */
   folded: string[];
   error?: string;
+  /** Schema scripts: per server, the definitions added or changed (dry run: that would be). */
+  schema?: SchemaServerResult[];
+}
+
+export interface SchemaServerResult {
+  url: string;
+  /** `written`: this server was written; `replicated`: it received the master's schema by replication. */
+  how: 'written' | 'replicated';
+  added: string[];
+  changed: string[];
+  identical: number;
+  /** Different on the server, but not the script's to replace (the server's own, another schema's): left. */
+  kept: string[];
 }
 
 export interface DryRunReport {

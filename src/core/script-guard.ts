@@ -60,7 +60,17 @@ function formatSeconds(ms: number): string {
  * lock, the run records and the history, and anything above them (a rename or delete of an
  * ancestor would take them along). Other entries under the version entry are the scripts' own.
  */
-export function protectedWriteProblem(intent: WriteIntent, versionEntry: string): string | undefined {
+/** Where server configuration and schema live: never written by data scripts. */
+const SERVER_HOMES = ['cn=config', 'cn=schema', 'cn=subschema'];
+
+export function protectedWriteProblem(intent: WriteIntent, versionEntry: string | undefined): string | undefined {
+  for (const dn of [intent.dn, ...(intent.kind === 'rename' ? [intent.newDn] : [])]) {
+    const home = SERVER_HOMES.find((h) => isUnder(dn, h));
+    if (home) {
+      return `scripts may not write ${home} (${dn}): put attribute types and object classes in a schema script (NN-name.schema.ldif), which reaches every server that needs them; other server configuration is not the upgrade's to change`;
+    }
+  }
+  if (!versionEntry) return undefined;
   const own = [versionEntry, `cn=lock,${versionEntry}`, `cn=runs,${versionEntry}`, `cn=history,${versionEntry}`];
   const targets = [intent.dn, ...(intent.kind === 'rename' ? [intent.newDn] : [])];
   const ve = normalizeDn(versionEntry);

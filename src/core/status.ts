@@ -8,6 +8,8 @@ import { isUnfinishedRun } from './records.js';
 import { FORMAT_VERSION } from './reports.js';
 import { scriptId } from '../scripts/types.js';
 import type { Topology } from './topology.js';
+import { schemaGaps } from '../schema/compare.js';
+import { readServerSchema } from '../schema/read.js';
 import type { Directory } from '../ldap/directory.js';
 import { ignoreSet } from './entry-compare.js';
 import { journalDns, readBack } from './read-back.js';
@@ -21,6 +23,8 @@ export interface ReplicaStatus {
   frozenBy?: string;
   converged?: boolean;
   lag?: string;
+  /** Attribute types and object classes the master has and this node lacks (by OID), listed. */
+  schemaLacks?: string[];
   error?: string;
 }
 
@@ -65,6 +69,8 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
   const runs = stored.exists ? await store.readRuns() : [];
   const unfinished = runs.find(isUnfinishedRun);
   const masterState = await adapter.readReplicationState(topology.master, config.suffix);
+  const masterSchema = readServerSchema(topology.master);
+  masterSchema.catch(() => undefined); // read once, awaited by each replica (its error is theirs)
   const replicas = await Promise.all(topology.replicas.map(async (r): Promise<ReplicaStatus> => {
     const status: ReplicaStatus = { url: r.url, reachable: r.data !== undefined };
     if (!r.data) {
@@ -96,6 +102,8 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
         status.converged = false;
         status.lag = `its replication state equals the master's, but ${mismatch}: it does not receive this master's changes, or not all of them`;
       }
+      const gaps = schemaGaps(await masterSchema, await readServerSchema(r.data));
+      if (gaps.missingCount) status.schemaLacks = gaps.missing;
     } catch (err) {
       status.error = status.error ?? errorMessage(err);
     }

@@ -8,6 +8,7 @@ import { runReplica } from './freeze.js';
 import { holderIsDead, leaseExpiry, thisHost } from './liveness.js';
 import { loadPlan, type LoadedPlan, type PlanRequest } from './planning.js';
 import { preflight } from './preflight.js';
+import { schemaPreflight } from './schema-step.js';
 import { isUnfinishedRun, type RunRecord } from './records.js';
 import { FORMAT_VERSION, type RunReport } from './reports.js';
 import { newRunId } from './run-id.js';
@@ -41,6 +42,7 @@ export async function runUpgrade(topology: Topology, options: UpgradeOptions, ev
     ? await loadPlan(topology.config, topology.store, { from: interrupted.fromVersion, to: interrupted.toVersion, tags: interrupted.tags, force: true })
     : await loadPlan(topology.config, topology.store, options);
   for (const s of loaded.changedScripts) events({ type: 'warning', message: `${s} changed since it was applied` });
+  await schemaPreflight(topology, loaded.plan, events);
   const stepIds = loaded.plan.steps.map((s) => scriptId(s.script));
   if (interrupted && stepIds.join('\n') !== interrupted.steps.join('\n')) {
     throw new RefusedError(`--resume: the scripts differ from those of run ${interrupted.runId}; run \`ldap-upgrade recover --rollback\` instead`);

@@ -5,6 +5,8 @@ import { differingAttributes, entryDigest as digest, ignoreSet } from './entry-c
 import type { EventSink } from './events.js';
 import { FORMAT_VERSION } from './reports.js';
 import type { Topology } from './topology.js';
+import { schemaGaps } from '../schema/compare.js';
+import { readServerSchema } from '../schema/read.js';
 
 /** At most this many DNs are listed per kind of difference and replica (all are counted). */
 const LISTED = 1000;
@@ -20,6 +22,8 @@ export interface ReplicaComparison {
   extra: { count: number; dns: string[] };
   /** On both, with other values: the DN and the attributes that differ. */
   differing: { count: number; entries: { dn: string; attributes: string[] }[] };
+  /** Attribute types and object classes of the master's that this node lacks or shows otherwise. */
+  schema?: { missing: number; differing: number; examples: string[] };
   error?: string;
 }
 
@@ -45,9 +49,16 @@ export async function verifyTopology(topology: Topology, events: EventSink): Pro
   const ignores = ignoreKeys.map((k) => ignoreSet(k ? k.split(',') : undefined));
   const master = new Map<string, { dn: string; digests: string[] }>();
   for await (const e of topology.master.search({ base: suffix, attributes: ['*'] })) master.set(normalizeDn(e.dn), { dn: e.dn, digests: ignores.map((i) => digest(e, i)) });
-  const replicas = await Promise.all(topology.replicas.map((r) => {
+  const masterSchema = await readServerSchema(topology.master);
+  const replicas = await Promise.all(topology.replicas.map(async (r) => {
     const index = ignoreKeys.indexOf(ignoreKey(r.ignoreAttributes));
-    return compareReplica(topology, r.url, r.data, r.error, master, index, ignores[index]);
+    const result = await compareReplica(topology, r.url, r.data, r.error, master, index, ignores[index]);
+    if (r.data && !result.error) {
+      const gaps = schemaGaps(masterSchema, await readServerSchema(r.data));
+      result.schema = { missing: gaps.missingCount, differing: gaps.differingCount, examples: [...gaps.missing.map((m) => `lacks ${m}`), ...gaps.differing.map((d) => `differs: ${d}`)].slice(0, 10) };
+      if (gaps.missingCount || gaps.differingCount) result.identical = false;
+    }
+    return result;
   }));
   return {
     kind: 'verify', formatVersion: FORMAT_VERSION, master: topology.config.master.url, entries: master.size,

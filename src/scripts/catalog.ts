@@ -3,6 +3,7 @@ import { extname, join } from 'node:path';
 import semver from 'semver';
 import { ScriptFileError } from '../errors.js';
 import { scriptChecksum } from './checksum.js';
+import { SCHEMA_SUFFIX } from '../schema/schema-file.js';
 import type { ScriptCatalog, ScriptFile, ScriptKind, VersionScripts } from './types.js';
 
 const KINDS: Record<string, ScriptKind> = { '.ldif': 'ldif', '.js': 'code', '.mjs': 'code', '.ts': 'code' };
@@ -52,7 +53,7 @@ function readScripts(folder: string, version: string, tag: string | undefined, s
   const byPrefix = new Map<string, string>();
   for (const name of readdirSync(folder).sort()) {
     const path = join(folder, name);
-    const kind = KINDS[extname(name)];
+    const kind = name.toLowerCase().endsWith(SCHEMA_SUFFIX) ? 'schema' : KINDS[extname(name)];
     if (!kind || name.endsWith('.d.ts') || !statSync(path).isFile()) {
       skipped.push(join(tag ? `tags/${tag}` : version, name));
       continue;
@@ -65,7 +66,8 @@ function readScripts(folder: string, version: string, tag: string | undefined, s
     byPrefix.set(prefix, name);
     scripts.push({ version, tag, prefix, name, path, kind, checksum: scriptChecksum(readFileSync(path, 'utf8')) });
   }
-  return scripts.sort((a, b) => a.prefix.localeCompare(b.prefix));
+  // A version's schema comes before its data (SPEC §4): its entries may use the new definitions.
+  return scripts.sort((a, b) => Number(b.kind === 'schema') - Number(a.kind === 'schema') || a.prefix.localeCompare(b.prefix));
 }
 
 /** The highest version among the version folders, or undefined when there are none. */

@@ -7,6 +7,7 @@ import type { ScriptDefinition } from './define.js';
 import type { ScriptFile } from './types.js';
 import { parseLdif } from '../ldif/parse.js';
 import type { ChangeRecord } from '../ldif/types.js';
+import { readSchemaScript } from '../schema/schema-file.js';
 
 /**
  * Loads a code script's default export. `.js`/`.mjs` are imported as they are; `.ts` goes through
@@ -34,10 +35,11 @@ export async function loadCodeScript(script: ScriptFile): Promise<ScriptDefiniti
   return def as ScriptDefinition;
 }
 
-/** Loads every code script among `scripts` (in place) and parses every LDIF one, to validate them. */
+/** Loads every code script among `scripts` (in place), parses every schema one and every LDIF one, to validate them. */
 export async function prepareScripts(scripts: ScriptFile[], placeholders: Record<string, string>): Promise<void> {
   for (const script of scripts) {
     if (script.kind === 'code') script.definition ??= await loadCodeScript(script);
+    else if (script.kind === 'schema') script.schema ??= readSchemaScript(script.path);
     else readLdifScript(script, placeholders);
   }
 }

@@ -1,6 +1,8 @@
+import type { SchemaScript } from '../schema/schema-file.js';
 import type { ScriptDefinition } from './define.js';
 
-export type ScriptKind = 'ldif' | 'code';
+/** `schema`: `NN-name.schema.ldif`, attribute types and object classes (SPEC §4 "Schema scripts"). */
+export type ScriptKind = 'ldif' | 'code' | 'schema';
 
 /** One upgrade script file, as discovered (its code, if any, is loaded separately). */
 export interface ScriptFile {
@@ -17,6 +19,8 @@ export interface ScriptFile {
   checksum: string;
   /** Loaded code script (code scripts only, after `loadCodeScripts`). */
   definition?: ScriptDefinition;
+  /** Parsed definitions (schema scripts only, after `prepareScripts` or `loadSchema`). */
+  schema?: SchemaScript;
 }
 
 export interface VersionScripts {

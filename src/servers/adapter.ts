@@ -1,4 +1,7 @@
 import type { Directory } from '../ldap/directory.js';
+import type { Protection, SchemaDiff } from '../schema/compare.js';
+import type { Definition } from '../schema/definition.js';
+import type { SchemaScript } from '../schema/schema-file.js';
 import type { CatchUp } from './csn.js';
 
 export type ServerKind = 'openldap' | '389ds';
@@ -53,6 +56,30 @@ export interface UnfreezeContext {
   settle(ownId?: string): Promise<void>;
 }
 
+/** How schema scripts reach a server kind (SPEC §4 "Schema scripts"). */
+export interface SchemaWriter {
+  /**
+   * `each-node`: every server keeps its own schema and is written itself (OpenLDAP with a
+   * per-node cn=config); `master`: the master is written and replication carries it.
+   */
+  placement(config: Directory): Promise<'each-node' | 'master'>;
+  /** Why `bindDn` may not write the schema here, as far as can be told without writing; undefined when it may. */
+  writeProblem(config: Directory, bindDn: string): Promise<string | undefined>;
+  /**
+   * Which of the server's definitions a script may not replace: 389 DS's own (an X-ORIGIN other
+   * than "user defined"), OpenLDAP's built-in ones and those of another schema entry.
+   */
+  protection(config: Directory, script: SchemaScript): Promise<Protection>;
+  /** Adds the new definitions and replaces the changed ones (never deletes one). */
+  apply(config: Directory, script: SchemaScript, diff: SchemaDiff): Promise<void>;
+  /**
+   * Writes definitions the master holds already once more, so that replication sends them to a
+   * replica that lacks them (389 DS pushes its schema when the master's schema CSN is newer than
+   * the replica's; a schema write refused half-way may leave it not so). Kinds without it wait.
+   */
+  renew?(config: Directory, definitions: Definition[]): Promise<void>;
+}
+
 /** The replication state of the suffix on one server: an id → max CSN map. */
 export type ReplicationState = Map<string, string>;
 
@@ -64,6 +91,8 @@ export interface ServerAdapter {
    * restore (slapadd, ldif2db) keeps, so that restored entries keep their identity and history.
    */
   readonly backupAttributes: string[];
+  /** Schema scripts: where they go and how they are written. */
+  readonly schema: SchemaWriter;
   /** Reads the suffix's replication state (contextCSN / RUV) over a data connection. */
   readReplicationState(data: Directory, suffix: string): Promise<ReplicationState>;
   /** Whether `replica` has everything of `master` (leaving out `ownId`, the replica's own id, when given). */

@@ -5,7 +5,7 @@ import { setExitCode } from '../exit.js';
 
 export const verifyCommand: CommandModule<object, CommonArgs> = {
   command: 'verify',
-  describe: "Compare the suffix on the master and on each replica entry by entry (exit 9 when they differ)",
+  describe: "Compare the suffix (entry by entry) and the schema (by OID) on the master and on each replica (exit 9 when they differ)",
   builder: (y) => withCommonOptions(y) as never,
   handler: async (argv) => {
     const { openSession, withTopology } = await import('../session.js');
@@ -16,7 +16,8 @@ export const verifyCommand: CommandModule<object, CommonArgs> = {
       session.print(report, () => [
         `master ${report.master}: ${report.entries} entries`,
         ...report.replicas.flatMap((r) => [
-          `${r.url}: ${!r.reachable || r.error ? `NOT COMPARED (${r.error})` : r.identical ? `identical (${r.entries} entries)` : `DIFFERS: ${r.missing.count} missing, ${r.extra.count} extra, ${r.differing.count} with other values`}`,
+          `${r.url}: ${!r.reachable || r.error ? `NOT COMPARED (${r.error})` : r.identical ? `identical (${r.entries} entries)` : `DIFFERS: ${r.missing.count} missing, ${r.extra.count} extra, ${r.differing.count} with other values${r.schema && (r.schema.missing || r.schema.differing) ? `; schema: ${r.schema.missing} definition(s) lacking, ${r.schema.differing} different` : ''}`}`,
+          ...(r.schema?.examples ?? []).map((x) => `  schema:  ${x}`),
           ...r.missing.dns.map((dn) => `  missing: ${dn}`),
           ...r.extra.dns.map((dn) => `  extra:   ${dn}`),
           ...r.differing.entries.map((d) => `  differs: ${d.dn} (${d.attributes.join(', ')})`),

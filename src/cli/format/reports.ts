@@ -1,10 +1,24 @@
 import type { RecoverReport } from '../../core/recover.js';
-import type { DryRunReport, RunReport, StepResult } from '../../core/reports.js';
+import type { DryRunReport, RunReport, SchemaServerResult, StepResult } from '../../core/reports.js';
 
 function stepLine(s: StepResult): string {
   const folded = s.folded.length ? ` (runOnce: also stands for ${s.folded.join(', ')})` : '';
   const took = s.status === 'Success' ? `, ${s.durationMs} ms` : '';
-  return `  ${s.status.padEnd(11)} ${s.script}: ${s.entriesChanged} entr${s.entriesChanged === 1 ? 'y' : 'ies'}${took}${folded}${s.error ? ` — ${s.error}` : ''}`;
+  const what = s.schema ? `definition${s.entriesChanged === 1 ? '' : 's'} added or changed` : `entr${s.entriesChanged === 1 ? 'y' : 'ies'}`;
+  return [
+    `  ${s.status.padEnd(11)} ${s.script}: ${s.entriesChanged} ${what}${took}${folded}${s.error ? ` — ${s.error}` : ''}`,
+    ...(s.schema ?? []).map((x) => `      ${x.url}: ${schemaLine(x)}`),
+  ].join('\n');
+}
+
+function schemaLine(x: SchemaServerResult): string {
+  const parts = [
+    ...(x.added.length ? [`${x.added.length} added`] : []),
+    ...(x.changed.length ? [`${x.changed.length} changed`] : []),
+    ...(x.kept.length ? [`${x.kept.length} left as the server has them`] : []),
+    `${x.identical} identical`,
+  ];
+  return `${parts.join(', ')}${x.how === 'replicated' ? ' (by replication from the master)' : ''}`;
 }
 
 /** The human dry-run report (the LDIF itself was streamed before it). */

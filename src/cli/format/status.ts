@@ -19,6 +19,7 @@ export function formatStatus(s: StatusReport): string {
     }
     const frozen = r.frozen === undefined ? 'write state unknown' : r.frozen ? (r.frozenBy ? `frozen by ldap-upgrade run ${r.frozenBy}` : 'read-only (not by ldap-upgrade)') : 'writable';
     lines.push(`  - ${r.url}: reachable, ${frozen}, ${r.converged ? 'converged' : r.lag ?? 'convergence unknown'}${r.error ? ` (${r.error})` : ''}`);
+    if (r.schemaLacks?.length) lines.push(`    SCHEMA: lacks ${r.schemaLacks.length} definition(s) the master has: ${r.schemaLacks.slice(0, 5).join(', ')}${r.schemaLacks.length > 5 ? ', …' : ''}`);
   }
   for (const w of s.warnings) lines.push(`warning: ${w}`);
   return lines.join('\n') + '\n';

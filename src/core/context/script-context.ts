@@ -125,7 +125,7 @@ export class UpgradeScriptContext implements ScriptContext {
 
   private submit(intent: WriteIntent): Promise<void> {
     this.currentDn = intent.dn;
-    const refused = this.options.versionEntry ? protectedWriteProblem(intent, this.options.versionEntry) : undefined;
+    const refused = protectedWriteProblem(intent, this.options.versionEntry);
     if (refused) return Promise.reject(new Error(refused));
     return this.options.store.submit(intent, this.options.script, () => { this.entriesChanged++; });
   }

@@ -1,3 +1,4 @@
+import { dirsrvSchema } from './schema.js';
 import { RefusedError } from '../../errors.js';
 import type { Directory } from '../../ldap/directory.js';
 import { unfreezeDemoted } from './legacy-hub.js';
@@ -24,6 +25,7 @@ export const dirsrvAdapter: ServerAdapter = {
   kind: '389ds',
   // aci is returned only when asked for by name.
   backupAttributes: ['*', 'aci', 'nsUniqueId', 'createTimestamp', 'creatorsName', 'modifyTimestamp', 'modifiersName'],
+  schema: dirsrvSchema,
 
   async readReplicationState(data, suffix) {
     return parseRuv(await ruvValues(data, suffix));

@@ -1,3 +1,4 @@
+import { openldapSchema } from './schema.js';
 import { RefusedError } from '../../errors.js';
 import type { Directory } from '../../ldap/directory.js';
 import { getValues, normalizeDn } from '../../ldap/entry.js';
@@ -14,6 +15,7 @@ export const openLdapAdapter: ServerAdapter = {
   // syncprov keeps no list of the consumers that pull from it.
   discoveryBlindSpot: 'read-only consumers that pull from a provider cannot be found from it (syncprov keeps no list of them)',
   backupAttributes: ['*', 'entryUUID', 'entryCSN', 'structuralObjectClass', 'createTimestamp', 'creatorsName', 'modifyTimestamp', 'modifiersName', 'contextCSN'],
+  schema: openldapSchema,
 
   async readReplicationState(data, suffix) {
     const entry = await data.get(suffix, ['contextCSN']);

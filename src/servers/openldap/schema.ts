@@ -1,0 +1,112 @@
+import type { Directory } from '../../ldap/directory.js';
+import { getFirst, getValues, normalizeDn, type Modification } from '../../ldap/entry.js';
+import { expandOid, formatDefinition, parseDefinition, type Definition } from '../../schema/definition.js';
+import type { SchemaWriter } from '../adapter.js';
+
+const SCHEMA_BASE = 'cn=schema,cn=config';
+const CONFIG_DB = 'olcDatabase={0}config,cn=config';
+const VALUES = { attributeType: 'olcAttributeTypes', objectClass: 'olcObjectClasses' } as const;
+
+/**
+ * OpenLDAP keeps its schema in cn=config, one entry per schema file (`cn={N}name,cn=schema,cn=config`).
+ * A node whose cn=config is not replicated is written itself; new definitions go into the script's
+ * own entry, a changed one is replaced where it lives (`delete {N}` + `add {N}(…)`, one modify).
+ */
+export const openldapSchema: SchemaWriter = {
+  async placement(config) {
+    const db = await config.get(CONFIG_DB, ['olcSyncrepl']);
+    return db && getValues(db, 'olcSyncrepl').length > 0 ? 'master' : 'each-node';
+  },
+
+  async writeProblem(config, bindDn) {
+    const db = await config.get(CONFIG_DB, ['olcRootDN', 'olcAccess']).catch(() => null);
+    if (!db) return `${bindDn} cannot read ${CONFIG_DB}: it may not write the schema (configBind must be the cn=config database's olcRootDN, usually cn=config, or be granted write there)`;
+    const root = getFirst(db, 'olcRootDN');
+    if (root && normalizeDn(root) === normalizeDn(bindDn)) return undefined;
+    const access = getValues(db, 'olcAccess').map(String);
+    const dn = normalizeDn(bindDn).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const grants = new RegExp(`\\bby\\s+(\\*|dn(\\.exact|\\.base)?="?${dn}"?)\\s+(write|manage|=[a-z]*w|\\+[a-z]*w)`, 'i');
+    // Group, set and pattern clauses cannot be judged without writing: the write will tell.
+    if (access.some((a) => grants.test(normalizeDn(a)) || /\bby\s+(group|set|dn\.(regex|subtree|children|one|onelevel|sub))/i.test(a))) return undefined;
+    return `${bindDn} may not write the schema: it is not the cn=config database's olcRootDN${root ? ` (${root})` : ''} and no olcAccess there grants it write`;
+  },
+
+  async protection(config, script) {
+    const entries = await schemaEntries(config);
+    return (actual) => {
+      const at = locate(entries, actual);
+      if (!at) return 'built into slapd';
+      return at.name.toLowerCase() === script.name.toLowerCase() ? undefined : `defined by ${at.dn}`;
+    };
+  },
+
+  async apply(config, script, diff) {
+    const entries = await schemaEntries(config);
+    if (diff.add.length) {
+      const own = entries.find((e) => e.name.toLowerCase() === script.name.toLowerCase());
+      const byKind = (kind: Definition['kind']) => diff.add.filter((d) => d.kind === kind).map(formatDefinition);
+      const values = { olcAttributeTypes: byKind('attributeType'), olcObjectClasses: byKind('objectClass') };
+      if (own) {
+        await config.modify(own.dn, Object.entries(values).filter(([, v]) => v.length).map(([attribute, v]) => ({ operation: 'add', attribute, values: v })));
+      } else {
+        await config.add(`cn=${script.name},${SCHEMA_BASE}`, {
+          objectClass: ['olcSchemaConfig'], cn: [script.name],
+          ...Object.fromEntries(Object.entries(values).filter(([, v]) => v.length)),
+        });
+      }
+    }
+    const changes = new Map<string, Modification[]>();
+    for (const c of diff.change) {
+      const at = locate(entries, c.actual);
+      if (!at) throw new Error(`${c.wanted.kind} ${c.wanted.names[0] ?? c.wanted.oid} differs (${c.fields.join(', ')}) but is built into slapd, not in ${SCHEMA_BASE}: it cannot be changed`);
+      const attribute = VALUES[c.wanted.kind];
+      const mods = changes.get(at.dn) ?? [];
+      mods.push({ operation: 'delete', attribute, values: [at.index] }, { operation: 'add', attribute, values: [`${at.index}${formatDefinition(c.wanted)}`] });
+      changes.set(at.dn, mods);
+    }
+    for (const [dn, mods] of changes) await config.modify(dn, mods);
+  },
+};
+
+interface SchemaEntry {
+  dn: string;
+  name: string;
+  values: { kind: Definition['kind']; index: string; def?: Definition }[];
+}
+
+/** The schema entries with their definitions parsed (macros of every entry, in order, expanded). */
+async function schemaEntries(config: Directory): Promise<SchemaEntry[]> {
+  const raw = [];
+  for await (const e of config.search({ base: SCHEMA_BASE, scope: 'one', filter: '(objectClass=olcSchemaConfig)', attributes: ['cn', 'olcObjectIdentifier', ...Object.values(VALUES)] })) raw.push(e);
+  const order = (dn: string) => Number(/^cn=\{(\d+)\}/i.exec(dn)?.[1] ?? 1e9);
+  raw.sort((a, b) => order(a.dn) - order(b.dn));
+  const macros = new Map<string, string>();
+  const out: SchemaEntry[] = [];
+  for (const e of raw) {
+    for (const v of getValues(e, 'olcObjectIdentifier').map(String)) {
+      const m = /^(?:\{\d+\})?\s*(\S+)\s+(\S+)/.exec(v);
+      if (m) macros.set(m[1]!.toLowerCase(), expandOid(m[2]!, macros));
+    }
+    const values: SchemaEntry['values'] = [];
+    for (const kind of ['attributeType', 'objectClass'] as const) {
+      for (const v of getValues(e, VALUES[kind]).map(String)) {
+        const index = /^\{\d+\}/.exec(v)?.[0] ?? '';
+        let def: Definition | undefined;
+        try {
+          def = parseDefinition(kind, v, macros);
+        } catch { /* left unparsed: never matched */ }
+        values.push({ kind, index, def });
+      }
+    }
+    out.push({ dn: e.dn, name: String(getFirst(e, 'cn') ?? '').replace(/^\{\d+\}/, ''), values });
+  }
+  return out;
+}
+
+function locate(entries: SchemaEntry[], actual: Definition): { dn: string; name: string; index: string } | undefined {
+  for (const e of entries) {
+    const v = e.values.find((x) => x.kind === actual.kind && x.def && x.index && (x.def.oid === actual.oid || x.def.names.some((n) => actual.names.some((m) => m.toLowerCase() === n.toLowerCase()))));
+    if (v) return { dn: e.dn, name: e.name, index: v.index };
+  }
+  return undefined;
+}

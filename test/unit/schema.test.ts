@@ -8,6 +8,7 @@ import { diffSchema, schemaGaps } from '../../src/schema/compare.js';
 import { definitionDifferences, formatDefinition, parseDefinition } from '../../src/schema/definition.js';
 import type { ServerSchema } from '../../src/schema/read.js';
 import { parseSchemaScript } from '../../src/schema/schema-file.js';
+import { accessProblem } from '../../src/servers/openldap/schema.js';
 import { discoverScripts } from '../../src/scripts/catalog.js';
 
 const FILES = join(import.meta.dirname, '..', 'fixtures', 'schema-files');
@@ -147,5 +148,22 @@ describe('where schema scripts stand', () => {
     expect(protectedWriteProblem(modify('cn={4}x,cn=schema,cn=config'), undefined)).toMatch(/may not write cn=config/);
     expect(protectedWriteProblem(modify('cn=Subschema'), undefined)).toMatch(/schema script/);
     expect(protectedWriteProblem(modify('ou=config,dc=example,dc=com'), undefined)).toBeUndefined();
+  });
+});
+
+describe("OpenLDAP: whether configBind may write the schema (slapd's access rules read as slapd does)", () => {
+  const me = 'cn=Schema Admin,dc=example,dc=com';
+  it('the first rule covering cn=schema,cn=config decides, then the first by naming the DN', () => {
+    expect(accessProblem([`{0}to * by dn.exact="${me}" write`], me)).toBeUndefined();
+    expect(accessProblem([`{0}to * by dn.exact="${me}" manage by * break`], me)).toBeUndefined();
+    expect(accessProblem([`{0}to dn.subtree="cn=schema,cn=config" by dn.exact="${me}" read`, `{1}to * by dn.exact="${me}" write`], me)).toMatch(/rule "\{0\}to dn\.subtree=.*gives it read/);
+    expect(accessProblem([`{0}to dn.subtree="cn=schema,cn=config" by users read`], me)).toMatch(/gives it read/);
+    expect(accessProblem([`{0}to dn.base="olcDatabase={1}mdb,cn=config" by dn.exact="${me}" write`], me)).toMatch(/no olcAccess there grants it write/);
+    expect(accessProblem([`{0}to * by dn.exact="cn=other,dc=example,dc=com" write`], me)).toMatch(/does not name it/);
+    expect(accessProblem([], me)).toMatch(/not the cn=config database's olcRootDN/);
+  });
+  it('rules it cannot judge (groups, attrs=, patterns) are left to the write itself', () => {
+    expect(accessProblem(['{0}to * by group.exact="cn=admins,dc=example,dc=com" write'], me)).toBeNull();
+    expect(accessProblem(['{0}to attrs=olcAttributeTypes by * read'], me)).toBeNull();
   });
 });

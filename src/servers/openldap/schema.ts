@@ -23,12 +23,7 @@ export const openldapSchema: SchemaWriter = {
     if (!db) return `${bindDn} cannot read ${CONFIG_DB}: it may not write the schema (configBind must be the cn=config database's olcRootDN, usually cn=config, or be granted write there)`;
     const root = getFirst(db, 'olcRootDN');
     if (root && normalizeDn(root) === normalizeDn(bindDn)) return undefined;
-    const access = getValues(db, 'olcAccess').map(String);
-    const dn = normalizeDn(bindDn).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const grants = new RegExp(`\\bby\\s+(\\*|dn(\\.exact|\\.base)?="?${dn}"?)\\s+(write|manage|=[a-z]*w|\\+[a-z]*w)`, 'i');
-    // Group, set and pattern clauses cannot be judged without writing: the write will tell.
-    if (access.some((a) => grants.test(normalizeDn(a)) || /\bby\s+(group|set|dn\.(regex|subtree|children|one|onelevel|sub))/i.test(a))) return undefined;
-    return `${bindDn} may not write the schema: it is not the cn=config database's olcRootDN${root ? ` (${root})` : ''} and no olcAccess there grants it write`;
+    return accessProblem(getValues(db, 'olcAccess').map(String), bindDn) ?? undefined;
   },
 
   async protection(config, script) {
@@ -67,6 +62,53 @@ export const openldapSchema: SchemaWriter = {
     for (const [dn, mods] of changes) await config.modify(dn, mods);
   },
 };
+
+/**
+ * slapd's access rules for a new schema entry (`cn=x,cn=schema,cn=config`), read as slapd does:
+ * the first `to` that covers it, then the first `by` that names the DN. A rule this cannot judge
+ * (attrs=, filter=, groups, sets, patterns) is taken as allowing: the write itself will tell.
+ */
+export function accessProblem(rules: string[], bindDn: string): string | undefined | null {
+  const target = 'cn=x,cn=schema,cn=config';
+  const me = normalizeDn(bindDn);
+  const dnClause = /^dn(?:\.(base|exact|subtree|sub|children|one|onelevel))?="([^"]*)"$/i;
+  for (const raw of rules) {
+    const rule = raw.replace(/^\{\d+\}/, '').trim();
+    const m = /^to\s+(.+?)\s+(by\s.*)$/is.exec(rule);
+    if (!m) return null;
+    const what = m[1]!.trim();
+    let covers: boolean;
+    if (what === '*') covers = true;
+    else {
+      const d = dnClause.exec(what);
+      if (!d) return null;
+      const scope = (d[1] ?? 'base').toLowerCase();
+      const base = normalizeDn(d[2]!);
+      covers = scope === 'base' || scope === 'exact' ? target === base
+        : scope === 'one' || scope === 'onelevel' ? target.slice(target.indexOf(',') + 1) === base
+        : target.endsWith(`,${base}`) || (scope !== 'children' && target === base);
+    }
+    if (!covers) continue;
+    for (const by of m[2]!.split(/\s*\bby\s+/i).filter(Boolean)) {
+      const w = /^(dn(?:\.\w+)?="[^"]*"|\S+)\s*(\S+)?/.exec(by.trim())!;
+      const who = w[1]!;
+      const level = w[2] ?? 'none';
+      let names: boolean;
+      if (who === '*' || who === 'users') names = true;
+      else if (who === 'anonymous' || who === 'self') names = false;
+      else {
+        const d = dnClause.exec(who);
+        if (!d || !['exact', 'base', undefined].includes(d[1]?.toLowerCase())) return null;
+        names = normalizeDn(d[2]!) === me;
+      }
+      if (!names) continue;
+      if (/^(write|manage|add)$/i.test(level) || /^[=+][a-z]*[wa]/i.test(level)) return undefined;
+      return `${bindDn} may not write the schema: the cn=config rule "${raw}" gives it ${level}`;
+    }
+    return `${bindDn} may not write the schema: the cn=config rule "${raw}" does not name it`;
+  }
+  return `${bindDn} may not write the schema: it is not the cn=config database's olcRootDN and no olcAccess there grants it write`;
+}
 
 interface SchemaEntry {
   dn: string;

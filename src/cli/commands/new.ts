@@ -10,6 +10,7 @@ interface Args {
   name: string;
   ldif?: boolean;
   ts?: boolean;
+  schema?: boolean;
   config?: string;
   scripts?: string;
 }
@@ -22,6 +23,18 @@ dn: ou=example,\${suffix}
 changetype: add
 objectClass: organizationalUnit
 ou: example
+`;
+
+const SCHEMA_TEMPLATE = (name: string) => `# ${name}
+# Attribute types and object classes (RFC 4512), in 389 DS's form (below) or OpenLDAP's
+# (cn=NAME,cn=schema,cn=config with olcAttributeTypes / olcObjectClasses / olcObjectIdentifier):
+# either works on both servers. Use your organisation's OID arc. Until a definition is written
+# here, "ldap-upgrade validate" refuses the file.
+dn: cn=schema
+# attributeTypes: ( 1.3.6.1.4.1.YOUR-ARC.1.1 NAME 'exampleAttribute' DESC 'what it holds'
+#   EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )
+# objectClasses: ( 1.3.6.1.4.1.YOUR-ARC.2.1 NAME 'exampleClass' SUP top AUXILIARY
+#   MAY exampleAttribute )
 `;
 
 const TS_TEMPLATE = (name: string) => `import { defineScript } from 'ldap-upgrade';
@@ -44,9 +57,11 @@ export const newCommand: CommandModule<object, Args> = {
     .positional('name', { type: 'string', demandOption: true, describe: 'short name, e.g. add-mail-index' })
     .option('ldif', { type: 'boolean', describe: 'an LDIF script' })
     .option('ts', { type: 'boolean', describe: 'a TypeScript script (the default)' })
+    .option('schema', { type: 'boolean', describe: 'a schema script (attribute types and object classes, NN-name.schema.ldif)' })
     .option('config', { type: 'string', describe: 'configuration file (for its scripts folder)' })
     .option('scripts', { type: 'string', describe: 'scripts folder (default: the configured one, else ./upgrade-scripts)' })
-    .conflicts('ldif', 'ts') as never,
+    .conflicts('ldif', ['ts', 'schema'])
+    .conflicts('ts', 'schema') as never,
   handler: (argv) => {
     if (!semver.valid(argv.folder) || semver.clean(argv.folder) !== argv.folder) throw new UsageError(`${argv.folder} is not a semantic version like 1.3.0`);
     if (!/^[a-z0-9][a-z0-9-]*$/i.test(argv.name)) throw new UsageError(`name "${argv.name}": use letters, digits and dashes`);
@@ -57,8 +72,8 @@ export const newCommand: CommandModule<object, Args> = {
     const prefixes = existsSync(folder) ? readdirSync(folder).map((f) => /^(\d{2})-/.exec(f)?.[1]).filter(Boolean).map(Number) : [];
     const next = prefixes.length ? Math.max(...prefixes) + 1 : 1;
     if (next > 99) throw new UsageError(`${folder} has no two-digit prefix left`);
-    const path = join(folder, `${String(next).padStart(2, '0')}-${argv.name}.${argv.ldif ? 'ldif' : 'ts'}`);
-    writeFileSync(path, argv.ldif ? LDIF_TEMPLATE(argv.name) : TS_TEMPLATE(argv.name), { flag: 'wx' });
+    const path = join(folder, `${String(next).padStart(2, '0')}-${argv.name}.${argv.ldif ? 'ldif' : argv.schema ? 'schema.ldif' : 'ts'}`);
+    writeFileSync(path, argv.ldif ? LDIF_TEMPLATE(argv.name) : argv.schema ? SCHEMA_TEMPLATE(argv.name) : TS_TEMPLATE(argv.name), { flag: 'wx' });
     process.stdout.write(`created ${path}\n`);
   },
 };

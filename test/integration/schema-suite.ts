@@ -25,6 +25,11 @@ export interface SchemaCase {
    * variant's configBind settings and how to undo it.
    */
   denySchemaWrites: (c: SandboxCluster) => Promise<{ dn: string; passwordFile: string; undo: () => Promise<void> }>;
+  /**
+   * Puts `definition` (its text) on the master so that node 3 lacks it; `undo` brings every node
+   * in line again and resolves when node 3 has it.
+   */
+  gapOnNode3: (c: SandboxCluster, definition: string) => Promise<{ undo: () => Promise<void> }>;
 }
 
 /** A scripts folder from `{ '2.0.0/01-x.schema.ldif': text }`. */
@@ -146,6 +151,26 @@ export function schemaSuite(kind: SandboxKind, sc: SchemaCase): void {
       expect(r.code, r.stderr).toBe(5);
       expect(r.stderr).toMatch(/scripts may not write cn=schema .*schema script \(NN-name\.schema\.ldif\)/);
     }, 60_000);
+
+    it('a node that lacks a definition the master has: verify exits 9 naming it, status lists it', async () => {
+      const gap: Definition = { ...kept, oid: '1.3.6.1.4.1.99999.7.4', names: ['luSchemaTestGap'], fields: new Map([...kept.fields, ['NAME', 'luSchemaTestGap']]) };
+      const config = variant('schema', v2());
+      const made = await sc.gapOnNode3(c, formatDefinition(gap));
+      try {
+        const verify = await runCli(['verify'], { config });
+        expect(verify.code, verify.stdout + verify.stderr).toBe(9);
+        // (389 DS: the tool's last records of the run before may not have reached it either.)
+        expect(verify.stdout).toMatch(new RegExp(`${url(2).replace(/[.]/g, '\\.')}: DIFFERS: .*; schema: 1 definition\\(s\\) lacking, 0 different`));
+        expect(verify.stdout).toContain('schema:  lacks attributeType luSchemaTestGap (1.3.6.1.4.1.99999.7.4)');
+        const status = await runCli(['status', '--json'], { config });
+        const replicas = JSON.parse(status.stdout).replicas as { url: string; schemaLacks?: string[] }[];
+        expect(replicas.find((r) => r.url === url(2))!.schemaLacks).toEqual(['attributeType luSchemaTestGap (1.3.6.1.4.1.99999.7.4)']);
+        expect((await runCli(['status'], { config })).stdout).toContain('SCHEMA: lacks 1 definition(s) the master has: attributeType luSchemaTestGap');
+      } finally {
+        await made.undo();
+      }
+      expect((await runCli(['verify'], { config })).code).toBe(0);
+    }, 120_000);
 
     it('a configBind that may not write the schema: refused (7) before the lock, naming the server; nothing written', async () => {
       const deny = await sc.denySchemaWrites(c);

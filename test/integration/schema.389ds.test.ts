@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventually, readAttr, withDirectory } from '../helpers/ldap.js';
+import { readServerSchema } from '../../src/schema/read.js';
 import { schemaSuite } from './schema-suite.js';
 
 // 389 DS gets OpenLDAP's duaconf schema (cn=duaconf,cn=schema,cn=config form, an OID macro): on
@@ -16,6 +17,27 @@ schemaSuite('389ds', {
     ].join('\n'),
     dns: [`ou=profile,${suffix}`, `cn=default,ou=profile,${suffix}`],
   }),
+  // Node 1 stops sending to the consumer; the definition goes to node 1 (and node 2); then the
+  // agreement is on again and a change starts a session, which carries the schema.
+  gapOnNode3: async (c, definition) => {
+    const agreement = `cn=to-node3,cn=replica,cn="${c.suffix}",cn=mapping tree,cn=config`;
+    const enabled = (on: boolean) => withDirectory(c, c.nodes[0]!.url, 'config', (d) => d.modify(agreement, [{ operation: 'replace', attribute: 'nsds5ReplicaEnabled', values: [on ? 'on' : 'off'] }]));
+    await enabled(false);
+    await withDirectory(c, c.nodes[0]!.url, 'config', (d) => d.modify('cn=schema', [{ operation: 'add', attribute: 'attributeTypes', values: [definition] }]));
+    return {
+      undo: async () => {
+        await enabled(true);
+        // 389 DS 2.3.1 starts a total update of the consumer when this agreement (made with
+        // nsds5BeginReplicaRefresh) is enabled again: wait until it is done and the node answers.
+        await eventually(async () => {
+          await withDirectory(c, c.nodes[0]!.url, 'data', (d) => d.modify(`ou=people,${c.suffix}`, [{ operation: 'replace', attribute: 'description', values: [`poke ${Date.now()}`] }]));
+          const busy = await withDirectory(c, c.nodes[0]!.url, 'config', async (d) => String((await d.get(agreement, ['nsds5replicaUpdateInProgress']))?.attributes.nsds5replicaUpdateInProgress ?? 'TRUE'));
+          if (/true/i.test(busy)) return false;
+          return withDirectory(c, c.nodes[2]!.url, 'data', async (d) => (await readServerSchema(d)).byName.has('attributeType:luschematestgap') && (await d.get(c.suffix, ['dc'])) !== null).catch(() => false);
+        }, 60_000);
+      },
+    };
+  },
   // A user that cn=config's aci lets do everything there; cn=schema only lets anyone read.
   denySchemaWrites: async (c) => {
     const dn = `uid=lu-schema-test,ou=people,${c.suffix}`;

@@ -14,6 +14,12 @@ schemaSuite('openldap', {
     ].join('\n'),
     dns: [`ou=SUDOers,${suffix}`, `cn=defaults,ou=SUDOers,${suffix}`],
   }),
+  // Written on the master's own cn=config only; then on the others too.
+  gapOnNode3: async (c, definition) => {
+    const entry = { objectClass: ['olcSchemaConfig'], cn: ['lu-gap-test'], olcAttributeTypes: [definition] };
+    await withDirectory(c, c.nodes[0]!.url, 'config', (d) => d.add('cn=lu-gap-test,cn=schema,cn=config', entry));
+    return { undo: async () => { for (const n of c.nodes.slice(1)) await withDirectory(c, n.url, 'config', (d) => d.add('cn=lu-gap-test,cn=schema,cn=config', entry)); } };
+  },
   // The data DN may write cn=config (the freeze) but only read its schema.
   denySchemaWrites: async (c) => {
     const rules = [`to dn.subtree="cn=schema,cn=config" by dn.exact="${c.bindDn}" read`, `to * by dn.exact="${c.bindDn}" write`];

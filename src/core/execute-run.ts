@@ -13,7 +13,7 @@ import type { RunRecord } from './records.js';
 import { FORMAT_VERSION, type ReplicaResult, type RunReport, type StepResult } from './reports.js';
 import { undoJournal } from './rollback.js';
 import { runScript, ScriptFailure } from './run-script.js';
-import { applySchemaStep, schemaChanges, schemaStepsApplied, schemaWarnings } from './schema-step.js';
+import { applySchemaStep, schemaChanges, SchemaStepFailure, schemaStepsApplied, schemaWarnings } from './schema-step.js';
 import type { Topology } from './topology.js';
 
 export interface RunSettings {
@@ -89,7 +89,10 @@ export async function executeRun(topology: Topology, record: RunRecord, plan: Up
             // Not journaled: schema is forward-only (a rollback keeps it and says so).
             result.schema = await applySchemaStep(topology, step.script.schema!, result.script, {
               timeoutMs: settings.timeoutMs, pollMs: settings.pollMs, poke: () => store.writeRun(record), signal: settings.signal,
-            }, events).catch((err) => { throw new ScriptFailure(result.script, undefined, errorMessage(err), { cause: err }); });
+            }, events).catch((err) => {
+              if (err instanceof SchemaStepFailure) result.schema = err.results;
+              throw new ScriptFailure(result.script, undefined, errorMessage(err), { cause: err });
+            });
             result.entriesChanged = schemaChanges(result.schema);
             report.warnings.push(...schemaWarnings(result.script, result.schema));
           } else {

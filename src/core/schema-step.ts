@@ -10,6 +10,13 @@ import type { EventSink } from './events.js';
 import type { SchemaServerResult } from './reports.js';
 import { hostPort, type Topology } from './topology.js';
 
+/** A schema step that failed, with what it had written (kept: schema is forward-only). */
+export class SchemaStepFailure extends Error {
+  constructor(message: string, readonly results: SchemaServerResult[], options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 /** How long a replica may lack definitions the master has before they are written on the master again. */
 const REPUSH_AFTER_MS = 5_000;
 
@@ -78,7 +85,12 @@ export async function applySchemaStep(topology: Topology, script: SchemaScript, 
           await topology.adapter.schema.apply(c, script, d);
         } catch (err) {
           const message = errorMessage(err);
-          throw new Error(message.includes(hostPort(url)) ? message : `${url}: ${message}`, { cause: err });
+          // What did land before the refusal stays (forward-only): say which.
+          const after = await serverDiff(topology, c, script).catch(() => undefined);
+          const landed = after ? [...d.add, ...d.change.map((x) => x.wanted)].filter((w) => !after.add.includes(w) && !after.change.some((x) => x.wanted === w)) : [];
+          const partial: SchemaDiff = { ...d, add: d.add.filter((w) => landed.includes(w)), change: d.change.filter((x) => landed.includes(x.wanted)) };
+          results.push(result(url, 'written', partial));
+          throw new SchemaStepFailure(`${message.includes(hostPort(url)) ? message : `${url}: ${message}`}${landed.length ? `; written there before the refusal, and kept: ${landed.map(definitionLabel).join(', ')}` : ''}`, results, { cause: err });
         }
       }
       return d;
@@ -113,7 +125,7 @@ export async function applySchemaStep(topology: Topology, script: SchemaScript, 
       await options.poke();
     }
     if (Date.now() > deadline || options.signal?.aborted) {
-      throw new Error(`the schema did not reach every server within ${Math.round(options.timeoutMs / 1000)} s: ${last}${pending.size > 1 ? ` (and ${pending.size - 1} more)` : ''}`);
+      throw new SchemaStepFailure(`the schema did not reach every server within ${Math.round(options.timeoutMs / 1000)} s: ${last}${pending.size > 1 ? ` (and ${pending.size - 1} more)` : ''}`, results);
     }
     await sleep(wait);
     wait = Math.min(wait * 2, 2_000);

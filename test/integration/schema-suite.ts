@@ -143,6 +143,22 @@ export function schemaSuite(kind: SandboxKind, sc: SchemaCase): void {
       expect(await clientWrite(c, url(1))).toBe(0);
     }, 120_000);
 
+    it('a schema script the server refuses half-way: exit 5 with its words; what the report says was written is what the master holds', async () => {
+      const partial: Definition = { ...kept, oid: '1.3.6.1.4.1.99999.7.5', names: ['luSchemaTestPartial'], fields: new Map([...kept.fields, ['NAME', 'luSchemaTestPartial']]) };
+      const config = variant('partial', {
+        '1.0.0/01-partial.schema.ldif': `dn: cn=schema\nattributeTypes: ${formatDefinition(partial)}\nobjectClasses: ( 1.3.6.1.4.1.99999.7.6 NAME 'luSchemaTestRefused' AUXILIARY MAY ldapUpgradeNoSuchAttribute )\n`,
+      });
+      const r = await runCli(['upgrade', '--yes', '--json'], { config });
+      expect(r.code, r.stderr).toBe(5);
+      expect(r.stderr).toMatch(/ldapUpgradeNoSuchAttribute/);
+      const step = JSON.parse(r.stdout).steps[0];
+      const reported = step.schema.find((s: { url: string }) => s.url === url(0)).added as string[];
+      const held = await heldBy(url(0), [partial]);
+      expect(reported.map((x) => x.split(' ')[0])).toEqual(held);
+      if (held.length) expect(JSON.parse(r.stdout).warnings.join('\n')).toMatch(/forward-only: the rollback kept what 1\.0\.0\/01-partial\.schema\.ldif added/);
+      expect(await readAttr(c, url(0), `cn=lock,cn=v-partial,${c.suffix}`, 'cn')).toBeNull();
+    }, 60_000);
+
     it('a code script writing cn=schema through ctx is refused, pointing at schema scripts (exit 5)', async () => {
       const config = variant('guard', {
         '1.0.0/01-writes-schema.mjs': `export default { async up(ctx) { await ctx.modify('cn=schema', [{ operation: 'add', attribute: 'attributeTypes', values: ["${formatDefinition({ ...kept, oid: '1.3.6.1.4.1.99999.7.2' })}"] }]); } };\n`,

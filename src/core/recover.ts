@@ -11,6 +11,7 @@ import { FORMAT_VERSION } from './reports.js';
 import { undoJournal } from './rollback.js';
 import { describeHolder } from './state-store.js';
 import type { Topology } from './topology.js';
+import { SCHEMA_SUFFIX } from '../schema/schema-file.js';
 
 export interface RecoverOptions {
   rollback?: boolean;
@@ -36,6 +37,8 @@ export interface RecoverReport {
   finishedRollback?: boolean;
   /** Changes of the run the rollback left in place: changed again after the run (see UndoResult). */
   conflicts?: string[];
+  /** Schema scripts the run had reached: not undone by a rollback (schema is forward-only). */
+  schemaKept?: string[];
   lockReleased: boolean;
   overridden?: string;
 }
@@ -85,6 +88,8 @@ export async function recover(topology: Topology, options: RecoverOptions, event
     const undo = await undoJournal(topology.master, readJournal(record.journal), events);
     report.changesUndone = undo.undone;
     if (undo.conflicts.length) report.conflicts = undo.conflicts;
+    const schema = record.steps.slice(0, record.completed + 1).filter((s) => s.endsWith(SCHEMA_SUFFIX));
+    if (schema.length) report.schemaKept = schema;
     await store.removeHistory(record.runId);
     await store.setVersion(record.storedBefore);
     events({ type: 'info', message: `rollback: ${report.changesUndone} change(s) undone` });

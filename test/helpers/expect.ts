@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { SandboxCluster } from '../../src/sandbox/index.js';
-import { startCli } from './cli.js';
+import { runCli, startCli } from './cli.js';
 import { isFrozen } from './kinds.js';
-import { clientWrite, eventually, readAttr } from './ldap.js';
+import { clientWrite, dump, eventually, readAttr } from './ldap.js';
 
 /** Every node takes a client write (on `dn`, or the default entry), and the run's lock is free. */
 export async function expectWritableAndUnlocked(c: SandboxCluster, dn?: string): Promise<void> {
@@ -33,4 +33,33 @@ export async function expectReportedStuck(config: string, timeoutS: number, stuc
   expect(r.code, r.stderr).toBe(6);
   expect(r.stderr).toMatch(new RegExp(`${stuckUrl.replace(/[.]/g, '\\.')} \\(replication stuck: nothing has arrived for \\d+\\.\\d s`));
   expect(r.stderr).not.toContain('behind by 0.0 s');
+}
+
+/**
+ * A run with `clone` (a copy of node 1 that replicates from nothing) among its replicas is refused
+ * by the canary: exit 7 naming it within a bounded time, nothing but the run record written
+ * (the master's content outside the version entry unchanged), lock released, version unset,
+ * `writable` given back; and the next run is refused the same way, not blocked (exit 8).
+ */
+export async function expectCloneRefused(c: SandboxCluster, config: string, versionEntry: string, clone: string, writable: string[]): Promise<void> {
+  // Its replication state equals node 1's: the state alone says converged; the canary does not.
+  const st = JSON.parse((await runCli(['status', '--json'], { config })).stdout);
+  expect(st.replicas.find((x: { url: string }) => x.url === clone).converged).toBe(true);
+  const master = c.nodes[0]!.url;
+  const outsideRun = async () => (await dump(c, master)).split('\n\n').filter((b) => !b.split('\n')[0]!.endsWith(versionEntry.toLowerCase())).join('\n\n');
+  const before = await outsideRun();
+  const t0 = Date.now();
+  const r = await runCli(['upgrade', '--yes', '--timeout', '4'], { config });
+  expect(r.code, r.stderr).toBe(7);
+  expect(r.stderr).toContain(`${clone}: this run's canary (its record on the master) did not reach it within 4 s`);
+  expect(r.stderr).toContain('nothing was frozen or changed');
+  expect(Date.now() - t0).toBeLessThan(30_000);
+  expect(await outsideRun()).toBe(before);
+  expect(await readAttr(c, master, `cn=lock,${versionEntry}`, 'cn')).toBeNull();
+  expect((await readAttr(c, master, versionEntry, 'description')) ?? []).toEqual([]);
+  for (const url of [...writable, clone]) expect(await isFrozen(c, url), url).toBe(false);
+  for (const url of writable) expect(await clientWrite(c, url), url).toBe(0);
+  const next = await runCli(['upgrade', '--yes', '--timeout', '4'], { config });
+  expect(next.code, next.stderr).toBe(7);
+  expect(next.stderr).not.toContain('did not finish');
 }

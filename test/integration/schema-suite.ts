@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,9 +7,10 @@ import { formatDefinition, type Definition } from '../../src/schema/definition.j
 import { readServerSchema, counterpart } from '../../src/schema/read.js';
 import { parseSchemaScript } from '../../src/schema/schema-file.js';
 import { startCluster, type SandboxCluster, type SandboxKind } from '../../src/sandbox/index.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { FIXTURES } from '../helpers/cluster.js';
 import { isFrozen } from '../helpers/kinds.js';
-import { clientWrite, readAttr, withDirectory } from '../helpers/ldap.js';
+import { clientWrite, eventually, readAttr, withDirectory } from '../helpers/ldap.js';
 import { configVariant } from '../helpers/topologies.js';
 
 const FILES = join(import.meta.dirname, '..', 'fixtures', 'schema-files');
@@ -78,7 +79,7 @@ export function schemaSuite(kind: SandboxKind, sc: SchemaCase): void {
       const dir = mkdtempSync(join(tmpdir(), `ldap-upgrade-schema-${kind}-`));
       c = await startCluster({ kind, nodes: 3, consumers: 1, dir });
     }, 180_000);
-    afterAll(async () => c?.stop({ graceMs: kind === '389ds' ? 5_000 : 300 }), 60_000);
+    afterAll(async () => c?.stop({ graceMs: kind === '389ds' ? 5_000 : 300, keep: process.env.LDAP_UPGRADE_TEST_KEEP === '1' }), 60_000);
 
     it('the dry run shows, per server, the definitions it would add, and writes nothing anywhere', async () => {
       const config = variant('schema', v1());
@@ -158,6 +159,35 @@ export function schemaSuite(kind: SandboxKind, sc: SchemaCase): void {
       if (held.length) expect(JSON.parse(r.stdout).warnings.join('\n')).toMatch(/forward-only: the rollback kept what 1\.0\.0\/01-partial\.schema\.ldif added/);
       expect(await readAttr(c, url(0), `cn=lock,cn=v-partial,${c.suffix}`, 'cn')).toBeNull();
     }, 60_000);
+
+    it('killed (kill -9) in a data script after a schema script: recover --rollback undoes the data, keeps the schema and says so', async () => {
+      const recovered: Definition = { ...kept, oid: '1.3.6.1.4.1.99999.7.7', names: ['luSchemaTestRecovered'], fields: new Map([...kept.fields, ['NAME', 'luSchemaTestRecovered']]) };
+      const config = variant('recover', {
+        '1.0.0/01-recovered.schema.ldif': `dn: cn=schema\nattributeTypes: ${formatDefinition(recovered)}\n`,
+        '1.0.0/02-wait.ts': readFileSync(join(FIXTURES, 'slow', '1.1.0', '01-wait.ts'), 'utf8'),
+      });
+      const hs = mkdtempSync(join(tmpdir(), 'ldap-upgrade-hs-'));
+      const marker = join(hs, 'marker');
+      const child = startCli(['upgrade', '--yes'], { LDAP_UPGRADE_CONFIG: config, LDAP_UPGRADE_TEST_MARKER: marker, LDAP_UPGRADE_TEST_RELEASE: join(hs, 'release') });
+      await eventually(async () => existsSync(marker), 60_000);
+      child.kill('SIGKILL');
+      await child.result;
+      const r = await runCli(['recover', '--rollback', '--json'], { config });
+      expect(r.code, r.stderr).toBe(0);
+      const report = JSON.parse(r.stdout);
+      expect(report).toMatchObject({ outcome: 'rolled-back', schemaKept: ['1.0.0/01-recovered.schema.ldif'] });
+      expect(report.changesUndone).toBeGreaterThan(0);
+      expect((await runCli(['recover', '--rollback'], { config })).stdout).toMatch(/nothing to recover/);
+      for (const i of [0, 1, 2]) expect(await lacking(url(i), [recovered]), url(i)).toEqual([]);
+      const slowTitles = await withDirectory(c, url(0), 'data', async (d) => {
+        let n = 0;
+        for await (const _ of d.search({ base: `ou=people,${c.suffix}`, filter: '(title=slow-first)', attributes: ['1.1'] })) n++;
+        return n;
+      });
+      expect(slowTitles).toBe(0);
+      expect(await readAttr(c, url(0), `cn=lock,cn=v-recover,${c.suffix}`, 'cn')).toBeNull();
+      expect(await isFrozen(c, url(1))).toBe(false);
+    }, 120_000);
 
     it('a code script writing cn=schema through ctx is refused, pointing at schema scripts (exit 5)', async () => {
       const config = variant('guard', {

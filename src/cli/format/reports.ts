@@ -79,6 +79,7 @@ export function formatRecover(r: RecoverReport): string {
     ...(r.finishedRollback ? ['it had stopped half-way through its rollback: the rollback was finished first'] : []),
     ...(r.changesUndone ? [`changes undone: ${r.changesUndone}`] : []),
     ...conflictLines(r.conflicts),
+    ...(r.schemaKept ? [`schema kept (forward-only, not undone by a rollback): what ${r.schemaKept.join(', ')} wrote stays; a re-run finds it identical`] : []),
     `unfrozen: ${r.unfrozen.join(', ') || 'none needed'}`,
     ...r.stillFrozen.map((s) => `STILL FROZEN: ${s.url} (${s.error})`),
     ...(r.notConverged ?? []).map((n) => `NOT CONVERGED with the rollback: ${n.url} (${n.detail}); \`ldap-upgrade verify\` lists what differs`),

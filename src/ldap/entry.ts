@@ -121,3 +121,13 @@ export function userAttributes(entry: LdapEntry): LdapEntry {
   for (const [k, v] of Object.entries(entry.attributes)) if (!isOperational(k)) attributes[k] = v;
   return { dn: entry.dn, attributes };
 }
+
+/** The entry with only `names` among its attributes (matched as the server matches them: case aside). */
+export function pickAttributes(entry: LdapEntry, names: string[]): LdapEntry {
+  const picked: LdapEntry = { dn: entry.dn, attributes: {} };
+  for (const name of names) {
+    const key = attributeKey(entry, name);
+    if (key) picked.attributes[key] = entry.attributes[key]!;
+  }
+  return picked;
+}

@@ -16,10 +16,12 @@ export interface Timed {
   stderr: string;
   /** Peak resident set size, MB (from /usr/bin/time). */
   peakRssMb?: number;
+  /** With `stdout: { count }`: how often the text occurred in the output (which is not kept). */
+  counted?: number;
 }
 
 /** Runs a command to its end; wall time from spawn to exit. With `rss`, under `/usr/bin/time -f %M`. */
-export function timed(command: string, args: string[], options: { rss?: boolean; env?: NodeJS.ProcessEnv; stdout?: 'capture' | 'discard' } = {}): Promise<Timed> {
+export function timed(command: string, args: string[], options: { rss?: boolean; env?: NodeJS.ProcessEnv; stdout?: 'capture' | 'discard' | { count: string } } = {}): Promise<Timed> {
   const [cmd, argv] = options.rss ? ['/usr/bin/time', ['-f', 'peak-rss-kb=%M', command, ...args]] : [command, args];
   return new Promise((resolve, reject) => {
     const started = performance.now();
@@ -29,13 +31,22 @@ export function timed(command: string, args: string[], options: { rss?: boolean;
     });
     let stdout = '';
     let stderr = '';
-    child.stdout?.on('data', (d) => (stdout += d));
+    let counted = 0;
+    const count = typeof options.stdout === 'object' ? options.stdout.count : undefined;
+    // Counting: the output is read as it comes and not kept (a million-entry dry run's LDIF).
+    let tail = '';
+    child.stdout?.on('data', (d) => {
+      if (count === undefined) { stdout += d; return; }
+      const text = tail + String(d);
+      for (let i = text.indexOf(count); i >= 0; i = text.indexOf(count, i + count.length)) counted++;
+      tail = text.slice(Math.max(0, text.length - count.length + 1));
+    });
     child.stderr!.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => {
       const ms = performance.now() - started;
       const rss = /peak-rss-kb=(\d+)/.exec(stderr);
-      resolve({ ms, code, stdout, stderr, peakRssMb: rss ? Number(rss[1]) / 1024 : undefined });
+      resolve({ ms, code, stdout, stderr, peakRssMb: rss ? Number(rss[1]) / 1024 : undefined, ...(count !== undefined ? { counted } : {}) });
     });
   });
 }

@@ -24,14 +24,33 @@ describe('SeenEntries (pre-images from the script\'s own search)', () => {
     seen.remember(person('a'), mark);
     seen.wrote('uid=a,ou=people,dc=t');
     expect(seen.lookup('uid=a,ou=people,dc=t', ['uid'])).toBeUndefined();
-    // The same search yields it again (a later page): it may have been read before the write landed.
-    seen.remember(person('a'), mark);
-    expect(seen.lookup('uid=a,ou=people,dc=t', ['uid'])).toBeUndefined();
+    // Written before the search yields it (a page fetched ahead): it may predate the write.
+    seen.wrote('uid=b,ou=people,dc=t');
+    seen.remember(person('b'), mark);
+    expect(seen.lookup('uid=b,ou=people,dc=t', ['uid'])).toBeUndefined();
+    // Another search open at the time of a write: that write is kept in mind for it.
+    const other = seen.openSearch(['*']);
+    seen.remember(person('c'), mark);
+    seen.wrote('uid=c,ou=people,dc=t');
+    seen.remember(person('c'), other);
+    expect(seen.lookup('uid=c,ou=people,dc=t', ['uid'])).toBeUndefined();
+    seen.closeSearch(other);
     seen.closeSearch(mark);
     // A search started after the write reads the written state.
     const later = seen.openSearch(['*']);
     seen.remember(person('a'), later);
     expect(seen.lookup('uid=a,ou=people,dc=t', ['uid'])).toBeDefined();
+  });
+
+  it('a rewrite inside one search keeps nothing per written entry (flat memory over a million writes)', () => {
+    const seen = new SeenEntries();
+    const mark = seen.openSearch(['*']);
+    for (let i = 0; i < 5_000; i++) {
+      seen.remember(person(`u${i}`), mark);
+      seen.wrote(`uid=u${i},ou=people,dc=t`);
+    }
+    expect((seen as unknown as { lastWrite: Map<string, number> }).lastWrite.size).toBe(0);
+    seen.closeSearch(mark);
   });
 
   it('a rename forgets everything, and is bounded by its capacity', () => {

@@ -1,8 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import semver from 'semver';
 import type { CommandModule } from 'yargs';
-import { loadConfig, locateConfig } from '../../config/load.js';
 import { UsageError } from '../../errors.js';
 
 interface Args {
@@ -62,7 +60,10 @@ export const newCommand: CommandModule<object, Args> = {
     .option('scripts', { type: 'string', describe: 'scripts folder (default: the configured one, else ./upgrade-scripts)' })
     .conflicts('ldif', ['ts', 'schema'])
     .conflicts('ts', 'schema') as never,
-  handler: (argv) => {
+  handler: async (argv) => {
+    // Loaded here, not at start-up: `--help` and the other commands do not pay for them.
+    const { default: semver } = await import('semver');
+    const { loadConfig, locateConfig } = await import('../../config/load.js');
     if (!semver.valid(argv.folder) || semver.clean(argv.folder) !== argv.folder) throw new UsageError(`${argv.folder} is not a semantic version like 1.3.0`);
     if (!/^[a-z0-9][a-z0-9-]*$/i.test(argv.name)) throw new UsageError(`name "${argv.name}": use letters, digits and dashes`);
     const file = locateConfig(argv.config);

@@ -1,5 +1,5 @@
 import { codeOf, type Directory, type SearchRequest } from '../../ldap/directory.js';
-import { normalizeDn, type LdapEntry } from '../../ldap/entry.js';
+import { normalizeDn, pickAttributes, type LdapEntry } from '../../ldap/entry.js';
 import { DEFAULT_WRITE_CONCURRENCY } from '../../config/types.js';
 import type { Journal } from '../journal.js';
 import { WriteFailure, type EntryStore, type PlannedWrite, type WriteTally } from './entry-store.js';
@@ -55,15 +55,21 @@ export class LiveStore implements EntryStore {
 
   search(request: SearchRequest): AsyncIterable<LdapEntry> {
     let mark: SearchMark | undefined;
-    return entryStream(this.master.searchPages(request), {
+    // A search that names its attributes (the common `attributes: ['uid']` then a write of
+    // another one) is sent for every user attribute too: the script sees what it asked for, and
+    // a write to an entry it returned has its whole pre-image, without a read per write.
+    const asked = request.attributes;
+    const narrow = asked !== undefined && asked.length > 0 && !asked.includes('*');
+    const wire = narrow ? { ...request, attributes: ['*', ...asked.filter((a) => a !== '1.1')] } : request;
+    return entryStream(this.master.searchPages(wire), {
       // A search sees every write submitted before it.
       before: async () => {
         await this.flush();
-        mark = this.seen.openSearch(request.attributes);
+        mark = this.seen.openSearch(wire.attributes);
       },
       map: (entry) => {
         this.seen.remember(entry, mark!);
-        return entry;
+        return narrow ? pickAttributes(entry, asked) : entry;
       },
       close: () => { if (mark) this.seen.closeSearch(mark); },
     });

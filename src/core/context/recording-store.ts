@@ -4,6 +4,7 @@ import type { ChangeRecord } from '../../ldif/types.js';
 import type { EntryStore, PlannedWrite, WriteTally } from './entry-store.js';
 import { entryStream } from './entry-stream.js';
 import { compileFilter } from './filter-match.js';
+import { Overlay, type Planned } from './overlay.js';
 import { SeenEntries } from './seen-entries.js';
 import { planWrite, readForPlan, type WriteIntent } from './write-plan.js';
 
@@ -11,15 +12,9 @@ import { planWrite, readForPlan, type WriteIntent } from './write-plan.js';
 export type PlannedChangeSink = (script: string, record: ChangeRecord) => void;
 
 /**
- * What the dry run planned for one DN: gone, a whole new entry, or modifications over the stored
- * one (a bare, frozen array, often shared between entries: see `ChangeInterner`).
- */
-type Planned = { gone: true } | { entry: LdapEntry } | readonly Modification[];
-
-/**
  * Scripts tend to make the same change to many entries. The overlay keeps one frozen copy of each
  * distinct list of modifications (of string values, up to a bound), so a dry run over a hundred
- * thousand entries holds about a DN per planned change. Copies also protect the overlay from a
+ * thousand entries holds one overlay slot per planned change (see Overlay). Copies also protect the overlay from a
  * script that reuses and mutates its arrays.
  */
 class ChangeInterner {
@@ -66,7 +61,7 @@ function freeze(changes: Modification[]): readonly Modification[] {
  */
 export class RecordingStore implements EntryStore {
   readonly dryRun = true;
-  private readonly overlay = new Map<string, Planned>();
+  private readonly overlay = new Overlay();
   private readonly changes = new ChangeInterner();
   /** Stored (server) versions from the script's searches; the overlay applies on top of them. */
   private readonly seen = new SeenEntries();
@@ -95,9 +90,9 @@ export class RecordingStore implements EntryStore {
       },
       // Entries whose planned version matches must be found even if their stored one does not:
       // the overlay's own entries in scope come after the server's.
-      tail: () => [...this.overlay]
-        .filter(([key, planned]) => !isChanges(planned) && 'entry' in planned && !seen.has(key) && inScope(planned.entry.dn, request) && match(planned.entry))
-        .map(([, planned]) => cloneEntry((planned as { entry: LdapEntry }).entry)),
+      tail: () => [...this.overlay.entries()]
+        .filter(([key, entry]) => !seen.has(key) && inScope(entry.dn, request) && match(entry))
+        .map(([, entry]) => cloneEntry(entry)),
       close: () => this.seen.closeSearch(mark),
     });
   }

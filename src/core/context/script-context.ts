@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import {
-  attributeKey, getValues, parentDn, rdnOf, type AttributeValue, type LdapEntry, type Modification,
+  getValues, parentDn, pickAttributes, rdnOf, type AttributeValue, type LdapEntry, type Modification,
 } from '../../ldap/entry.js';
 import type { ScriptContext, ScriptSearch } from '../../scripts/define.js';
 import type { EntryStore } from './entry-store.js';
@@ -56,12 +56,7 @@ export class UpgradeScriptContext implements ScriptContext {
   async get(dn: string, attributes?: string[]): Promise<LdapEntry | null> {
     const entry = await this.options.store.get(dn);
     if (!entry || !attributes || attributes.includes('*')) return entry;
-    const picked: LdapEntry = { dn: entry.dn, attributes: {} };
-    for (const name of attributes) {
-      const key = attributeKey(entry, name);
-      if (key) picked.attributes[key] = entry.attributes[key]!;
-    }
-    return picked;
+    return pickAttributes(entry, attributes);
   }
 
   async exists(dn: string): Promise<boolean> {

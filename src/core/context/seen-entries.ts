@@ -4,10 +4,14 @@ import { normalizeDn, type LdapEntry } from '../../ldap/entry.js';
 export interface SearchMark {
   seq: number;
   covers: Set<string> | null;
+  /** This search, among all the store's. */
+  id: number;
 }
 
 interface Seen {
   entry: LdapEntry;
+  /** The search that yielded it. */
+  search: number;
   /** Lower-cased attribute names the search asked for; null: every user attribute. */
   covers: Set<string> | null;
 }
@@ -26,6 +30,8 @@ export class SeenEntries {
   private lastRename = -1;
   /** Marks of the searches still open (a write older than all of them no longer matters). */
   private readonly open = new Map<number, number>();
+  private readonly openIds = new Set<number>();
+  private searches = 0;
 
   constructor(private readonly capacity = 1_000) {}
 
@@ -34,22 +40,25 @@ export class SeenEntries {
     this.open.set(this.seq, (this.open.get(this.seq) ?? 0) + 1);
     const all = !attributes || attributes.length === 0 || attributes.includes('*');
     const covers = all ? null : new Set(attributes.map((a) => a.toLowerCase()).filter((a) => a !== '1.1' && a !== '+'));
-    return { seq: this.seq, covers };
+    const id = ++this.searches;
+    this.openIds.add(id);
+    return { seq: this.seq, covers, id };
   }
 
-  closeSearch({ seq: mark }: SearchMark): void {
+  closeSearch({ seq: mark, id }: SearchMark): void {
+    this.openIds.delete(id);
     const n = (this.open.get(mark) ?? 1) - 1;
     if (n > 0) this.open.set(mark, n);
     else this.open.delete(mark);
   }
 
   /** Remembers an entry a search yielded; returns its normalised DN. */
-  remember(entry: LdapEntry, { seq: mark, covers }: SearchMark): string {
+  remember(entry: LdapEntry, { seq: mark, covers, id }: SearchMark): string {
     const key = normalizeDn(entry.dn);
     // Written (or a subtree renamed) since the search started: the page may predate the write.
     if (this.lastRename > mark || (this.lastWrite.get(key) ?? -1) > mark) return key;
     this.entries.delete(key);
-    this.entries.set(key, { entry, covers });
+    this.entries.set(key, { entry, covers, search: id });
     if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
     return key;
   }
@@ -69,9 +78,15 @@ export class SeenEntries {
   /** A write to `dn` is being sent: what was seen of it is stale from now on. */
   wrote(dn: string): void {
     const key = normalizeDn(dn);
+    const seen = this.entries.get(key);
     this.entries.delete(key);
     this.lastWrite.delete(key);
-    this.lastWrite.set(key, ++this.seq);
+    ++this.seq;
+    // The only open search yielded this entry already and will not yield it again: no later
+    // page of it can be stale for this DN, so nothing needs keeping (a rewrite of a million
+    // entries inside one search would otherwise keep a million DNs here).
+    if (seen && this.openIds.size === 1 && this.openIds.has(seen.search)) return;
+    this.lastWrite.set(key, this.seq);
     // Ordered by sequence: drop writes older than every open search.
     const oldest = this.open.size === 0 ? this.seq : Math.min(...this.open.keys());
     for (const [k, s] of this.lastWrite) {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError } from '../../errors.js';
@@ -10,7 +10,7 @@ import { sandboxYaml, writeSecret } from '../config-files.js';
 import { waitUntilNodesAgree } from '../convergence.js';
 import { isAlive, portIsFree } from '../processes.js';
 import { loadSampleTree } from '../sample-tree.js';
-import { checkDirsrvInstalled, createInstance, removeInstance, startInstance, stopInstance } from './instances.js';
+import { checkDirsrvInstalled, createInstance, paths, removeInstance, startInstance, stopInstance } from './instances.js';
 import { addAgreement, enableConsumer, enableSupplier } from './replication.js';
 
 export interface DirsrvSandboxOptions {
@@ -85,7 +85,16 @@ export async function startDirsrvCluster(options: DirsrvSandboxOptions): Promise
 
 /** Stops the nodes and, unless `keep`, removes the instances from /etc, /var/lib, /var/log and /run. */
 export async function stopDirsrvNodes(state: SandboxState, options: { keep?: boolean; graceMs?: number } = {}): Promise<void> {
+  // A node that stopped by itself (a crash): its errors log outlives the instance, in the folder.
+  const dead = state.nodes.filter((n) => n.pid > 0 && !isAlive(n.pid));
   await Promise.all(state.nodes.map((n) => stopInstance(n.pid, options.graceMs ?? 10_000)));
+  for (const n of dead) {
+    const kept = join(state.dir, `${n.instance}.errors.log`);
+    try {
+      copyFileSync(join(paths(n.instance!).logs, 'errors'), kept);
+      process.stderr.write(`sandbox: node ${n.id} (${n.instance}) had stopped by itself; its errors log is kept in ${kept}\n`);
+    } catch { /* no log to keep */ }
+  }
   if (!options.keep) for (const n of state.nodes) removeInstance(n.instance!);
 }
 

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import yargs, { hideBin } from '../vendor/yargs.js';
 import { backupCommand } from './commands/backup.js';
 import { historyCommand } from './commands/history.js';
 import { newCommand } from './commands/new.js';

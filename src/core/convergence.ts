@@ -96,7 +96,7 @@ async function pollReplica(topology: Topology, url: string, target: ReplicationS
   // Right after the writes a replica that is behind is taken to be catching up.
   let first = true;
   // After a read-back with mismatches, only those entries are read again (the others matched).
-  const readBackState: { again?: string[] } = {};
+  const readBackState: ReadBackState = {};
   for (;;) {
     // The poll that ends at the timeout still gets a moment to answer: a hung server holds it
     // no longer than that.
@@ -135,12 +135,30 @@ async function pollReplica(topology: Topology, url: string, target: ReplicationS
   }
 }
 
+interface ReadBackState {
+  /** DNs that did not read back last time (undefined: every DN, again). */
+  again?: string[];
+  /** The read-back started while the replica was still catching up (at most one). */
+  early?: Promise<void>;
+}
+
 /** One poll: the three conditions of SPEC §8, cheapest first. */
-async function checkOnce(topology: Topology, replica: Directory, target: ReplicationState, ownId: string | undefined, ignore: ReadonlySet<string> | undefined, proof: ConvergenceProof | undefined, previous: { again?: string[] }): Promise<Check> {
+async function checkOnce(topology: Topology, replica: Directory, target: ReplicationState, ownId: string | undefined, ignore: ReadonlySet<string> | undefined, proof: ConvergenceProof | undefined, previous: ReadBackState): Promise<Check> {
   const state = await topology.adapter.readReplicationState(replica, topology.config.suffix);
   const seen = JSON.stringify([...state]);
   const cmp = topology.adapter.compare(target, state, ownId);
-  if (!cmp.caughtUp) return { done: false, failed: 'state', detail: describeLag(cmp), fingerprint: seen };
+  if (!cmp.caughtUp) {
+    // While the replica catches up, the entries are read back once in the background: those that
+    // match stay matched (a frozen replica only takes replication, and the run's writes on the
+    // master are done), so once its state has caught up only the others are read again — the
+    // wait ends soon after the last change arrives, not a whole read-back later.
+    if (proof && !previous.early) {
+      previous.early = readBack(topology.master, replica, proof.changed(), ignore)
+        .then((b) => { previous.again = b.again; })
+        .catch(() => { previous.again = undefined; });
+    }
+    return { done: false, failed: 'state', detail: describeLag(cmp), fingerprint: seen };
+  }
   if (!proof) return { done: true, detail: 'converged', fingerprint: seen };
   if (!(await canaryArrived(replica, topology.config.versionEntry, proof.runId, proof.canary))) {
     return {
@@ -148,6 +166,7 @@ async function checkOnce(topology: Topology, replica: Directory, target: Replica
       detail: "its replication state has caught up with the master's, but this run's last change (its canary record) has not arrived: it does not receive this master's changes, or not all of them",
     };
   }
+  await previous.early;
   const back = await readBack(topology.master, replica, previous.again ?? proof.changed(), ignore);
   previous.again = back.again;
   if (back.count === 0) return { done: true, detail: 'converged', fingerprint: seen };

@@ -1,10 +1,10 @@
 import { codeOf, type Directory, type SearchRequest } from '../../ldap/directory.js';
-import { normalizeDn, pickAttributes, type LdapEntry } from '../../ldap/entry.js';
+import { normalizeDn, type LdapEntry } from '../../ldap/entry.js';
 import { DEFAULT_WRITE_CONCURRENCY } from '../../config/types.js';
 import type { Journal } from '../journal.js';
 import { WriteFailure, type EntryStore, type PlannedWrite, type WriteTally } from './entry-store.js';
 import { entryStream } from './entry-stream.js';
-import { SeenEntries, type SearchMark } from './seen-entries.js';
+import { SeenEntries, widened, type SearchMark } from './seen-entries.js';
 import { intentDns, planWrite, readForPlan, type WriteIntent } from './write-plan.js';
 
 interface Job {
@@ -55,12 +55,7 @@ export class LiveStore implements EntryStore {
 
   search(request: SearchRequest): AsyncIterable<LdapEntry> {
     let mark: SearchMark | undefined;
-    // A search that names its attributes (the common `attributes: ['uid']` then a write of
-    // another one) is sent for every user attribute too: the script sees what it asked for, and
-    // a write to an entry it returned has its whole pre-image, without a read per write.
-    const asked = request.attributes;
-    const narrow = asked !== undefined && asked.length > 0 && !asked.includes('*');
-    const wire = narrow ? { ...request, attributes: ['*', ...asked.filter((a) => a !== '1.1')] } : request;
+    const { wire, project } = widened(request);
     return entryStream(this.master.searchPages(wire), {
       // A search sees every write submitted before it.
       before: async () => {
@@ -69,7 +64,7 @@ export class LiveStore implements EntryStore {
       },
       map: (entry) => {
         this.seen.remember(entry, mark!);
-        return narrow ? pickAttributes(entry, asked) : entry;
+        return project(entry);
       },
       close: () => { if (mark) this.seen.closeSearch(mark); },
     });

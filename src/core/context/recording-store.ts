@@ -5,7 +5,7 @@ import type { EntryStore, PlannedWrite, WriteTally } from './entry-store.js';
 import { entryStream } from './entry-stream.js';
 import { compileFilter } from './filter-match.js';
 import { Overlay, type Planned } from './overlay.js';
-import { SeenEntries } from './seen-entries.js';
+import { SeenEntries, widened } from './seen-entries.js';
 import { planWrite, readForPlan, type WriteIntent } from './write-plan.js';
 
 /** Receives each planned change as it is produced (the dry run streams them; nothing is collected). */
@@ -78,15 +78,16 @@ export class RecordingStore implements EntryStore {
   search(request: SearchRequest): AsyncIterable<LdapEntry> {
     const match = compileFilter(request.filter ?? '(objectClass=*)');
     const seen = new Set<string>();
-    const mark = this.seen.openSearch(request.attributes);
-    return entryStream(this.master.searchPages(request), {
+    const { wire, project } = widened(request);
+    const mark = this.seen.openSearch(wire.attributes);
+    return entryStream(this.master.searchPages(wire), {
       map: (entry) => {
         const key = this.seen.remember(entry, mark);
         const planned = this.overlay.get(key);
-        if (!planned) return entry;
+        if (!planned) return project(entry);
         seen.add(key);
         const now = over(entry, planned);
-        return now && match(now) ? now : undefined;
+        return now && match(now) ? project(now) : undefined;
       },
       // Entries whose planned version matches must be found even if their stored one does not:
       // the overlay's own entries in scope come after the server's.

@@ -1,4 +1,5 @@
-import { normalizeDn, type LdapEntry } from '../../ldap/entry.js';
+import type { SearchRequest } from '../../ldap/directory.js';
+import { normalizeDn, pickAttributes, type LdapEntry } from '../../ldap/entry.js';
 
 /** An open search: its start in the write sequence, and the attributes it asked for. */
 export interface SearchMark {
@@ -100,4 +101,16 @@ export class SeenEntries {
     this.entries.clear();
     this.lastRename = ++this.seq;
   }
+}
+
+/**
+ * A script's search as it is sent: one that names its attributes (the common `attributes:
+ * ['uid']`, then a write of another one) asks for every user attribute too, so that a write to
+ * an entry it returned has its whole pre-image without a read per write; `project` gives the
+ * script only what it asked for.
+ */
+export function widened(request: SearchRequest): { wire: SearchRequest; project: (entry: LdapEntry) => LdapEntry } {
+  const asked = request.attributes;
+  if (asked === undefined || asked.length === 0 || asked.includes('*')) return { wire: request, project: (e) => e };
+  return { wire: { ...request, attributes: ['*', ...asked.filter((a) => a !== '1.1')] }, project: (e) => pickAttributes(e, asked) };
 }

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { SandboxCluster } from '../../src/sandbox/index.js';
 import { runCli, startCli } from './cli.js';
+import { FIXTURES } from './cluster.js';
+import { configVariant } from './topologies.js';
 import { isFrozen } from './kinds.js';
 import { clientWrite, dump, eventually, readAttr } from './ldap.js';
 
@@ -41,7 +43,18 @@ export async function expectReportedStuck(config: string, timeoutS: number, stuc
  * (the master's content outside the version entry unchanged), lock released, version unset,
  * `writable` given back; and the next run is refused the same way, not blocked (exit 8).
  */
-export async function expectCloneRefused(c: SandboxCluster, config: string, versionEntry: string, clone: string, writable: string[]): Promise<void> {
+export async function expectCloneRefused(c: SandboxCluster, startClone: (c: SandboxCluster) => Promise<{ url: string; stop: () => Promise<void> }>, writable: string[]): Promise<void> {
+  const started = await startClone(c);
+  try {
+    const versionEntry = `cn=v-clone,${c.suffix}`;
+    const replicas = [...c.nodes.slice(1).map((n) => n.url), started.url];
+    await checkCloneRefused(c, configVariant(c, 'clone', { versionEntry, scripts: join(FIXTURES, 'basic'), replicas }), versionEntry, started.url, writable);
+  } finally {
+    await started.stop();
+  }
+}
+
+async function checkCloneRefused(c: SandboxCluster, config: string, versionEntry: string, clone: string, writable: string[]): Promise<void> {
   // Its replication state equals node 1's: the state alone says converged; the canary does not.
   const st = JSON.parse((await runCli(['status', '--json'], { config })).stdout);
   expect(st.replicas.find((x: { url: string }) => x.url === clone).converged).toBe(true);

@@ -6,7 +6,7 @@ import type { ReplicationState } from '../servers/adapter.js';
 import { canaryArrived, withDeadline } from './canary.js';
 import { ignoreSet } from './entry-compare.js';
 import type { EventSink } from './events.js';
-import { journalDns, readBack } from './read-back.js';
+import { journalTargets, readBack, type ReadTarget } from './read-back.js';
 import type { RunRecord } from './records.js';
 import type { Topology } from './topology.js';
 
@@ -24,8 +24,8 @@ export interface ConvergenceProof {
   /** The run record holding the canary. */
   runId: string;
   canary: string;
-  /** The DNs the run changed (re-iterable: read again at every check). */
-  changed: () => AsyncIterable<string>;
+  /** The entries the run changed, with the attributes it touched (re-iterable: read again at every check). */
+  changed: () => AsyncIterable<ReadTarget>;
 }
 
 export interface ConvergenceOptions {
@@ -42,7 +42,7 @@ export interface ConvergenceOptions {
  * and the version entry) read back on each replica as on the master.
  */
 export function convergenceProof(topology: Topology, record: RunRecord): ConvergenceProof {
-  return { runId: record.runId, canary: record.canary!, changed: () => journalDns(record.journal, [topology.config.versionEntry]) };
+  return { runId: record.runId, canary: record.canary!, changed: () => journalTargets(record.journal, [topology.config.versionEntry]) };
 }
 
 /** The longest pause between two polls of a replica that does not move. */
@@ -136,8 +136,8 @@ async function pollReplica(topology: Topology, url: string, target: ReplicationS
 }
 
 interface ReadBackState {
-  /** DNs that did not read back last time (undefined: every DN, again). */
-  again?: string[];
+  /** Entries that did not read back last time (undefined: every one, again). */
+  again?: ReadTarget[];
   /** The read-back started while the replica was still catching up (at most one). */
   early?: Promise<void>;
 }

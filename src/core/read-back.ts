@@ -16,6 +16,36 @@ const BATCH = 256;
 /** Mismatched DNs kept for the next poll; beyond that, the next poll reads everything again. */
 const KEPT = 10_000;
 
+/** An entry to read back, and the attributes that matter (undefined: every user attribute). */
+export interface ReadTarget {
+  dn: string;
+  attributes?: string[];
+}
+
+/**
+ * The entries a run changed, from its journal, with the attributes each write touched (a modify's;
+ * an add, a delete, a rename and the `extra` DNs: every user attribute).
+ */
+export async function* journalTargets(path: string | undefined, extra: string[] = []): AsyncGenerator<ReadTarget> {
+  for (const dn of extra) yield { dn };
+  if (!path || !existsSync(path)) return;
+  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (!line.trim()) continue;
+    let record: { kind?: unknown; dn?: unknown; newDn?: unknown; attributes?: unknown };
+    try {
+      record = JSON.parse(line) as typeof record;
+    } catch {
+      continue;
+    }
+    if (typeof record.dn !== 'string') continue;
+    const touched = record.kind === 'modify' && Array.isArray(record.attributes) ? record.attributes.filter((a): a is string => typeof a === 'string') : undefined;
+    // A delete: gone on both sides, or (after a rollback) back with every attribute.
+    yield { dn: record.dn, ...(touched ? { attributes: touched } : {}) };
+    if (typeof record.newDn === 'string') yield { dn: record.newDn };
+  }
+}
+
 /**
  * The DNs a run changed, from its journal (SPEC §8: "by the DNs in the run's journal"), streamed
  * line by line: both names of a rename, and `extra` (the tool's own version entry). A torn last
@@ -43,8 +73,8 @@ export interface ReadBackResult {
   /** How many entries differ (all of those seen). */
   count: number;
   first?: EntryMismatch;
-  /** DNs to read again next time; undefined: too many, read every DN again. */
-  again?: string[];
+  /** Entries to read again next time; undefined: too many, read every one again. */
+  again?: ReadTarget[];
 }
 
 /** DNs taken per round: their parents are grouped within one round. */
@@ -59,41 +89,55 @@ const SEARCH_AT = 64;
  * Reads the given entries on the master and on a replica and compares them (user attributes,
  * `ignore` left out). Streamed in rounds: memory holds one round's DNs and the mismatches kept.
  */
-export async function readBack(master: Directory, replica: Directory, dns: AsyncIterable<string> | Iterable<string>, ignore?: ReadonlySet<string>): Promise<ReadBackResult> {
+export async function readBack(master: Directory, replica: Directory, entries: AsyncIterable<string | ReadTarget> | Iterable<string | ReadTarget>, ignore?: ReadonlySet<string>): Promise<ReadBackResult> {
   const result: ReadBackResult = { count: 0, again: [] };
-  const report = (dn: string, what: string) => {
+  const report = (target: ReadTarget, what: string) => {
     result.count++;
-    result.first ??= { dn, what };
-    if (result.again && result.again.length < KEPT) result.again.push(dn);
+    result.first ??= { dn: target.dn, what };
+    if (result.again && result.again.length < KEPT) result.again.push(target);
     else result.again = undefined;
   };
-  let round = new Map<string, string>();
+  let round = new Map<string, ReadTarget>();
   const flush = async () => {
-    const byParent = new Map<string, Map<string, string>>();
-    for (const [key, dn] of round) {
-      const parent = normalizeDn(parentDn(dn));
+    const byParent = new Map<string, Map<string, ReadTarget>>();
+    for (const [key, target] of round) {
+      const parent = normalizeDn(parentDn(target.dn));
       let group = byParent.get(parent);
       if (!group) byParent.set(parent, (group = new Map()));
-      group.set(key, dn);
+      group.set(key, target);
     }
     round = new Map();
-    const single: string[] = [];
+    const single: ReadTarget[] = [];
     for (const [parent, group] of byParent) {
       if (group.size >= SEARCH_AT && parent) await compareChildren(master, replica, parent, group, ignore, report);
       else single.push(...group.values());
     }
     for (let i = 0; i < single.length; i += BATCH) await compareEach(master, replica, single.slice(i, i + BATCH), ignore, report);
   };
-  for await (const dn of dns) {
-    const key = normalizeDn(dn);
-    if (!round.has(key)) round.set(key, dn);
+  for await (const item of entries) {
+    const target = typeof item === 'string' ? { dn: item } : item;
+    const key = normalizeDn(target.dn);
+    // One entry written several times: the attributes of every write (all of them, if one needs it).
+    const known = round.get(key);
+    round.set(key, known ? merge(known, target) : target);
     if (round.size >= ROUND) await flush();
   }
   if (round.size > 0) await flush();
   return result;
 }
 
-type Report = (dn: string, what: string) => void;
+type Report = (target: ReadTarget, what: string) => void;
+
+function merge(a: ReadTarget, b: ReadTarget): ReadTarget {
+  if (!a.attributes || !b.attributes) return { dn: a.dn };
+  return { dn: a.dn, attributes: [...new Set([...a.attributes, ...b.attributes])] };
+}
+
+/** What to ask the servers for: the attributes named, every user attribute, or none ("1.1"). */
+function asked(attributes: string[] | undefined): string[] {
+  if (!attributes) return ['*'];
+  return attributes.length ? attributes : ['1.1'];
+}
 
 /** What is wrong when an entry is on one side only (undefined: on both, or on neither). */
 function presence(onMaster: boolean, onReplica: boolean): string | undefined {
@@ -109,33 +153,39 @@ function mismatch(m: LdapEntry | null, r: LdapEntry | null, ignore: ReadonlySet<
   return undefined;
 }
 
-/** A read per entry on each side, all of the batch in flight together. */
-async function compareEach(master: Directory, replica: Directory, dns: string[], ignore: ReadonlySet<string> | undefined, report: Report): Promise<void> {
-  const pairs = await Promise.all(dns.map((dn) => Promise.all([master.get(dn, ['*']), replica.get(dn, ['*'])])));
+/** A read per entry on each side (of the attributes that matter), all of the batch in flight together. */
+async function compareEach(master: Directory, replica: Directory, targets: ReadTarget[], ignore: ReadonlySet<string> | undefined, report: Report): Promise<void> {
+  const pairs = await Promise.all(targets.map((t) => Promise.all([master.get(t.dn, asked(t.attributes)), replica.get(t.dn, asked(t.attributes))])));
   pairs.forEach(([m, r], i) => {
     const what = mismatch(m, r, ignore);
-    if (what) report(dns[i]!, what);
+    if (what) report(targets[i]!, what);
   });
 }
 
-/** One paged one-level search of `parent` on each side (in parallel); only `group`'s DNs are compared. */
-async function compareChildren(master: Directory, replica: Directory, parent: string, group: Map<string, string>, ignore: ReadonlySet<string> | undefined, report: Report): Promise<void> {
+/**
+ * One paged one-level search of `parent` on each side (in parallel), for the attributes the
+ * group's writes touched (fewer bytes to send and decode: most of a read-back's cost); only
+ * `group`'s DNs are compared.
+ */
+async function compareChildren(master: Directory, replica: Directory, parent: string, group: Map<string, ReadTarget>, ignore: ReadonlySet<string> | undefined, report: Report): Promise<void> {
+  const all = [...group.values()].some((t) => !t.attributes);
+  const attributes = all ? ['*'] : asked([...new Set([...group.values()].flatMap((t) => t.attributes!))]);
   const digests = async (d: Directory) => {
     const out = new Map<string, string>();
-    for await (const e of d.search({ base: parent, scope: 'one', attributes: ['*'] })) {
+    for await (const e of d.search({ base: parent, scope: 'one', attributes })) {
       const key = normalizeDn(e.dn);
       if (group.has(key)) out.set(key, entryDigest(e, ignore));
     }
     return out;
   };
   const [m, r] = await Promise.all([digests(master), digests(replica)]);
-  const differ: string[] = [];
-  for (const [key, dn] of group) {
+  const differ: ReadTarget[] = [];
+  for (const [key, target] of group) {
     const a = m.get(key);
     const b = r.get(key);
     const missing = presence(a !== undefined, b !== undefined);
-    if (missing) report(dn, missing);
-    else if (a !== b) differ.push(dn);
+    if (missing) report(target, missing);
+    else if (a !== b) differ.push(target);
   }
   // Name the attribute for the entries that differ (a read of each on both sides).
   for (let i = 0; i < differ.length; i += BATCH) await compareEach(master, replica, differ.slice(i, i + BATCH), ignore, report);

@@ -6,7 +6,7 @@ import type { ReplicationState } from '../servers/adapter.js';
 import { canaryArrived, withDeadline } from './canary.js';
 import { ignoreSet } from './entry-compare.js';
 import type { EventSink } from './events.js';
-import { journalTargets, readBack, type ReadTarget } from './read-back.js';
+import { journalTargets, readBack, SharedMasterReads, type ReadTarget } from './read-back.js';
 import type { RunRecord } from './records.js';
 import type { Topology } from './topology.js';
 
@@ -73,7 +73,8 @@ export function nextPollDelay(previousMs: number, moved: boolean, pollMs: number
 export async function waitForConvergence(topology: Topology, urls: string[], options: ConvergenceOptions, events: EventSink): Promise<ConvergenceResult[]> {
   const target = await topology.adapter.readReplicationState(topology.master, topology.config.suffix);
   const started = Date.now();
-  return Promise.all(urls.map((url) => pollReplica(topology, url, target, started, options, events)));
+  const shared = new SharedMasterReads(urls.length);
+  return Promise.all(urls.map((url) => pollReplica(topology, url, target, started, options, events, shared)));
 }
 
 interface Check {
@@ -85,7 +86,7 @@ interface Check {
   fingerprint: string;
 }
 
-async function pollReplica(topology: Topology, url: string, target: ReplicationState, started: number, options: ConvergenceOptions, events: EventSink): Promise<ConvergenceResult> {
+async function pollReplica(topology: Topology, url: string, target: ReplicationState, started: number, options: ConvergenceOptions, events: EventSink, shared: SharedMasterReads): Promise<ConvergenceResult> {
   const slot = topology.replicas.find((r) => r.url === url);
   const ignore = ignoreSet(slot?.ignoreAttributes);
   let conn: Directory | undefined = slot?.data;
@@ -104,7 +105,7 @@ async function pollReplica(topology: Topology, url: string, target: ReplicationS
     try {
       conn ??= await withDeadline(topology.openData(url), left);
       if (slot) slot.data = conn;
-      check = await withDeadline(checkOnce(topology, conn, target, slot?.ownId, ignore, options.proof, readBackState), left);
+      check = await withDeadline(checkOnce(topology, conn, target, slot?.ownId, ignore, options.proof, readBackState, shared), left);
     } catch (err) {
       check = { done: false, failed: 'unreachable', detail: `unreachable: ${errorMessage(err)}`, fingerprint: 'unreachable' };
       await conn?.close();
@@ -143,7 +144,7 @@ interface ReadBackState {
 }
 
 /** One poll: the three conditions of SPEC §8, cheapest first. */
-async function checkOnce(topology: Topology, replica: Directory, target: ReplicationState, ownId: string | undefined, ignore: ReadonlySet<string> | undefined, proof: ConvergenceProof | undefined, previous: ReadBackState): Promise<Check> {
+async function checkOnce(topology: Topology, replica: Directory, target: ReplicationState, ownId: string | undefined, ignore: ReadonlySet<string> | undefined, proof: ConvergenceProof | undefined, previous: ReadBackState, shared: SharedMasterReads): Promise<Check> {
   const state = await topology.adapter.readReplicationState(replica, topology.config.suffix);
   const seen = JSON.stringify([...state]);
   const cmp = topology.adapter.compare(target, state, ownId);
@@ -153,7 +154,7 @@ async function checkOnce(topology: Topology, replica: Directory, target: Replica
     // master are done), so once its state has caught up only the others are read again — the
     // wait ends soon after the last change arrives, not a whole read-back later.
     if (proof && !previous.early) {
-      previous.early = readBack(topology.master, replica, proof.changed(), ignore)
+      previous.early = readBack(topology.master, replica, proof.changed(), ignore, shared)
         .then((b) => { previous.again = b.again; })
         .catch(() => { previous.again = undefined; });
     }
@@ -167,7 +168,7 @@ async function checkOnce(topology: Topology, replica: Directory, target: Replica
     };
   }
   await previous.early;
-  const back = await readBack(topology.master, replica, previous.again ?? proof.changed(), ignore);
+  const back = await readBack(topology.master, replica, previous.again ?? proof.changed(), ignore, shared);
   previous.again = back.again;
   if (back.count === 0) return { done: true, detail: 'converged', fingerprint: seen };
   const e = back.first!;

@@ -89,7 +89,33 @@ const SEARCH_AT = 64;
  * Reads the given entries on the master and on a replica and compares them (user attributes,
  * `ignore` left out). Streamed in rounds: memory holds one round's DNs and the mismatches kept.
  */
-export async function readBack(master: Directory, replica: Directory, entries: AsyncIterable<string | ReadTarget> | Iterable<string | ReadTarget>, ignore?: ReadonlySet<string>): Promise<ReadBackResult> {
+/**
+ * The master's side of the one-level reads, shared by the replicas of one convergence wait
+ * (the master's entries are final while it lasts): each replica reads its own side only. An
+ * entry is dropped once every replica has taken it, and at most a few are kept (one replica far
+ * ahead of another reads the master itself), so memory stays bounded.
+ */
+export class SharedMasterReads {
+  private readonly kept = new Map<string, { digests: Promise<Map<string, string>>; left: number }>();
+
+  constructor(private readonly replicas: number, private readonly capacity = 4) {}
+
+  take(key: string, read: () => Promise<Map<string, string>>): Promise<Map<string, string>> {
+    const known = this.kept.get(key);
+    if (known) {
+      if (--known.left <= 0) this.kept.delete(key);
+      return known.digests;
+    }
+    const digests = read();
+    if (this.replicas > 1 && this.kept.size < this.capacity) {
+      this.kept.set(key, { digests, left: this.replicas - 1 });
+      digests.catch(() => this.kept.delete(key));
+    }
+    return digests;
+  }
+}
+
+export async function readBack(master: Directory, replica: Directory, entries: AsyncIterable<string | ReadTarget> | Iterable<string | ReadTarget>, ignore?: ReadonlySet<string>, shared?: SharedMasterReads): Promise<ReadBackResult> {
   const result: ReadBackResult = { count: 0, again: [] };
   const report = (target: ReadTarget, what: string) => {
     result.count++;
@@ -109,7 +135,7 @@ export async function readBack(master: Directory, replica: Directory, entries: A
     round = new Map();
     const single: ReadTarget[] = [];
     for (const [parent, group] of byParent) {
-      if (group.size >= SEARCH_AT && parent) await compareChildren(master, replica, parent, group, ignore, report);
+      if (group.size >= SEARCH_AT && parent) await compareChildren(master, replica, parent, group, ignore, report, shared);
       else single.push(...group.values());
     }
     for (let i = 0; i < single.length; i += BATCH) await compareEach(master, replica, single.slice(i, i + BATCH), ignore, report);
@@ -167,7 +193,7 @@ async function compareEach(master: Directory, replica: Directory, targets: ReadT
  * group's writes touched (fewer bytes to send and decode: most of a read-back's cost); only
  * `group`'s DNs are compared.
  */
-async function compareChildren(master: Directory, replica: Directory, parent: string, group: Map<string, ReadTarget>, ignore: ReadonlySet<string> | undefined, report: Report): Promise<void> {
+async function compareChildren(master: Directory, replica: Directory, parent: string, group: Map<string, ReadTarget>, ignore: ReadonlySet<string> | undefined, report: Report, shared?: SharedMasterReads): Promise<void> {
   const all = [...group.values()].some((t) => !t.attributes);
   const attributes = all ? ['*'] : asked([...new Set([...group.values()].flatMap((t) => t.attributes!))]);
   const digests = async (d: Directory) => {
@@ -178,7 +204,9 @@ async function compareChildren(master: Directory, replica: Directory, parent: st
     }
     return out;
   };
-  const [m, r] = await Promise.all([digests(master), digests(replica)]);
+  const keys = [...group.keys()];
+  const key = [parent, attributes.join(','), [...(ignore ?? [])].sort().join(','), keys.length, keys[0], keys.at(-1)].join('\n');
+  const [m, r] = await Promise.all([shared ? shared.take(key, () => digests(master)) : digests(master), digests(replica)]);
   const differ: ReadTarget[] = [];
   for (const [key, target] of group) {
     const a = m.get(key);

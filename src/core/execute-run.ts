@@ -96,14 +96,14 @@ export async function executeRun(topology: Topology, record: RunRecord, plan: Up
             result.entriesChanged = schemaChanges(result.schema);
             report.warnings.push(...schemaWarnings(result.script, result.schema));
           } else {
-          // A signal does not wait for a script that is busy reading: the store refuses its next write.
-          result.entriesChanged = await Promise.race([
-            runScript(step.script, {
-              store: live, suffix: topology.config.suffix, versionEntry: topology.config.versionEntry,
-              fromVersion: plan.fromVersion, toVersion: step.version, events, timeLimitMs: topology.config.scriptTimeout * 1000,
-            }),
-            aborted(settings.signal),
-          ]);
+            // A signal does not wait for a script that is busy reading: the store refuses its next write.
+            result.entriesChanged = await Promise.race([
+              runScript(step.script, {
+                store: live, suffix: topology.config.suffix, versionEntry: topology.config.versionEntry,
+                fromVersion: plan.fromVersion, toVersion: step.version, events, timeLimitMs: topology.config.scriptTimeout * 1000,
+              }),
+              aborted(settings.signal),
+            ]);
           }
         } catch (err) {
           result.status = 'Error';

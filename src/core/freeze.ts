@@ -6,7 +6,7 @@ import { describeLag, type CatchUp } from '../servers/csn.js';
 import type { EventSink } from './events.js';
 import { failpoint } from './failpoints.js';
 import type { RunReplica } from './records.js';
-import type { Topology } from './topology.js';
+import { withConnection, type Topology } from './topology.js';
 
 /** The longest wait for a frozen replica's last client writes to reach the master. */
 export const DRAIN_TIMEOUT_MS = 60_000;
@@ -28,14 +28,7 @@ export function runReplica(url: string, writeState: WriteState): RunReplica {
 
 /** Reads every replica's write state (before anything changes), in parallel. */
 export async function readWriteStates(topology: Topology): Promise<RunReplica[]> {
-  return Promise.all(topology.replicas.map(async (r): Promise<RunReplica> => {
-    const cfg = await topology.openConfig(r.url);
-    try {
-      return runReplica(r.url, await topology.adapter.readWriteState(cfg, topology.config.suffix));
-    } finally {
-      await cfg.close();
-    }
-  }));
+  return Promise.all(topology.replicas.map((r) => withConnection(topology.openConfig(r.url), async (cfg) => runReplica(r.url, await topology.adapter.readWriteState(cfg, topology.config.suffix)))));
 }
 
 /**
@@ -46,16 +39,11 @@ export async function readWriteStates(topology: Topology): Promise<RunReplica[]>
 export async function freezeReplicas(topology: Topology, replicas: RunReplica[], events: EventSink, drainTimeoutMs: number): Promise<FreezeOutcome[]> {
   return Promise.all(replicas.filter((r) => r.frozenByRun).map(async (r): Promise<FreezeOutcome> => {
     try {
-      const cfg = await topology.openConfig(r.url);
-      try {
-        await topology.adapter.freeze(cfg, r.writeState!, {
-          masterUrl: topology.config.master.url,
-          suffix: topology.config.suffix,
-          drain: () => withReplicaData(topology, r.url, (data) => drainInto(topology.adapter, topology.config.suffix, topology.master, data, drainTimeoutMs)),
-        });
-      } finally {
-        await cfg.close();
-      }
+      await withConnection(topology.openConfig(r.url), (cfg) => topology.adapter.freeze(cfg, r.writeState!, {
+        masterUrl: topology.config.master.url,
+        suffix: topology.config.suffix,
+        drain: () => withConnection(topology.openData(r.url), (data) => drainInto(topology.adapter, topology.config.suffix, topology.master, data, drainTimeoutMs)),
+      }));
       events({ type: 'replica', url: r.url, action: 'freeze', ok: true, message: 'frozen (client writes refused)' });
       await failpoint('freeze');
       return { url: r.url, ok: true };
@@ -70,12 +58,7 @@ export async function freezeReplicas(topology: Topology, replicas: RunReplica[],
 export async function unfreezeReplicas(topology: Topology, replicas: RunReplica[], events: EventSink): Promise<FreezeOutcome[]> {
   return Promise.all(replicas.filter((r) => r.frozenByRun && !r.restored && r.writeState).map(async (r): Promise<FreezeOutcome> => {
     try {
-      const cfg = await topology.openConfig(r.url);
-      try {
-        await topology.adapter.unfreeze(cfg, r.writeState!, { settle: (ownId) => settle(topology, r.url, ownId) });
-      } finally {
-        await cfg.close();
-      }
+      await withConnection(topology.openConfig(r.url), (cfg) => topology.adapter.unfreeze(cfg, r.writeState!, { settle: (ownId) => settle(topology, r.url, ownId) }));
       r.restored = true;
       events({ type: 'replica', url: r.url, action: 'unfreeze', ok: true, message: 'writable again' });
       await failpoint('unfreeze');
@@ -113,15 +96,6 @@ export async function drainInto(adapter: ServerAdapter, suffix: string, master: 
   }
 }
 
-async function withReplicaData<T>(topology: Topology, url: string, fn: (data: Directory) => Promise<T>): Promise<T> {
-  const data = await topology.openData(url);
-  try {
-    return await fn(data);
-  } finally {
-    await data.close();
-  }
-}
-
 /** The longest wait, before a replica is given back, for it to hold what the master has. */
 export const SETTLE_TIMEOUT_MS = 15_000;
 
@@ -129,7 +103,7 @@ export const SETTLE_TIMEOUT_MS = 15_000;
 async function settle(topology: Topology, url: string, ownId?: string): Promise<void> {
   try {
     const wanted = await topology.adapter.readReplicationState(topology.master, topology.config.suffix);
-    await withReplicaData(topology, url, (data) => waitUntilHolds(topology.adapter, topology.config.suffix, data, wanted, SETTLE_TIMEOUT_MS, ownId));
+    await withConnection(topology.openData(url), (data) => waitUntilHolds(topology.adapter, topology.config.suffix, data, wanted, SETTLE_TIMEOUT_MS, ownId));
   } catch {
     // Unreachable: unfreezing it fails on its own and says so.
   }

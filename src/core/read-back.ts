@@ -53,20 +53,7 @@ export async function* journalTargets(path: string | undefined, extra: string[] 
  * DN once).
  */
 export async function* journalDns(path: string | undefined, extra: string[] = []): AsyncGenerator<string> {
-  yield* extra;
-  if (!path || !existsSync(path)) return;
-  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (!line.trim()) continue;
-    let record: { dn?: unknown; newDn?: unknown };
-    try {
-      record = JSON.parse(line) as { dn?: unknown; newDn?: unknown };
-    } catch {
-      continue;
-    }
-    if (typeof record.dn === 'string') yield record.dn;
-    if (typeof record.newDn === 'string') yield record.newDn;
-  }
+  for await (const target of journalTargets(path, extra)) yield target.dn;
 }
 
 export interface ReadBackResult {
@@ -85,10 +72,6 @@ const ROUND = 20_000;
  */
 const SEARCH_AT = 64;
 
-/**
- * Reads the given entries on the master and on a replica and compares them (user attributes,
- * `ignore` left out). Streamed in rounds: memory holds one round's DNs and the mismatches kept.
- */
 /**
  * The master's side of the one-level reads, shared by the replicas of one convergence wait
  * (the master's entries are final while it lasts): each replica reads its own side only. An
@@ -115,6 +98,10 @@ export class SharedMasterReads {
   }
 }
 
+/**
+ * Reads the given entries on the master and on a replica and compares them (user attributes,
+ * `ignore` left out). Streamed in rounds: memory holds one round's DNs and the mismatches kept.
+ */
 export async function readBack(master: Directory, replica: Directory, entries: AsyncIterable<string | ReadTarget> | Iterable<string | ReadTarget>, ignore?: ReadonlySet<string>, shared?: SharedMasterReads): Promise<ReadBackResult> {
   const result: ReadBackResult = { count: 0, again: [] };
   const report = (target: ReadTarget, what: string) => {
@@ -159,11 +146,6 @@ function merge(a: ReadTarget, b: ReadTarget): ReadTarget {
   return { dn: a.dn, attributes: [...new Set([...a.attributes, ...b.attributes])] };
 }
 
-/** What to ask the servers for: the attributes named, every user attribute, or none ("1.1"). */
-function asked(attributes: string[] | undefined): string[] {
-  if (!attributes) return ['*'];
-  return attributes.length ? attributes : ['1.1'];
-}
 
 /** What is wrong when an entry is on one side only (undefined: on both, or on neither). */
 function presence(onMaster: boolean, onReplica: boolean): string | undefined {
@@ -181,7 +163,7 @@ function mismatch(m: LdapEntry | null, r: LdapEntry | null, ignore: ReadonlySet<
 
 /** A read per entry on each side (of the attributes that matter), all of the batch in flight together. */
 async function compareEach(master: Directory, replica: Directory, targets: ReadTarget[], ignore: ReadonlySet<string> | undefined, report: Report): Promise<void> {
-  const pairs = await Promise.all(targets.map((t) => Promise.all([master.get(t.dn, asked(t.attributes)), replica.get(t.dn, asked(t.attributes))])));
+  const pairs = await Promise.all(targets.map((t) => Promise.all([master.get(t.dn, t.attributes ?? ['*']), replica.get(t.dn, t.attributes ?? ['*'])])));
   pairs.forEach(([m, r], i) => {
     const what = mismatch(m, r, ignore);
     if (what) report(targets[i]!, what);
@@ -195,7 +177,7 @@ async function compareEach(master: Directory, replica: Directory, targets: ReadT
  */
 async function compareChildren(master: Directory, replica: Directory, parent: string, group: Map<string, ReadTarget>, ignore: ReadonlySet<string> | undefined, report: Report, shared?: SharedMasterReads): Promise<void> {
   const all = [...group.values()].some((t) => !t.attributes);
-  const attributes = all ? ['*'] : asked([...new Set([...group.values()].flatMap((t) => t.attributes!))]);
+  const attributes = all ? ['*'] : [...new Set([...group.values()].flatMap((t) => t.attributes!))];
   const digests = async (d: Directory) => {
     const out = new Map<string, string>();
     for await (const e of d.search({ base: parent, scope: 'one', attributes })) {

@@ -11,7 +11,7 @@ import { FORMAT_VERSION } from './reports.js';
 import { undoJournal } from './rollback.js';
 import { describeHolder } from './state-store.js';
 import type { Topology } from './topology.js';
-import { SCHEMA_SUFFIX } from '../schema/schema-file.js';
+import { isSchemaScript } from '../schema/schema-file.js';
 
 export interface RecoverOptions {
   rollback?: boolean;
@@ -88,7 +88,7 @@ export async function recover(topology: Topology, options: RecoverOptions, event
     const undo = await undoJournal(topology.master, readJournal(record.journal), events);
     report.changesUndone = undo.undone;
     if (undo.conflicts.length) report.conflicts = undo.conflicts;
-    const schema = record.steps.slice(0, record.completed + 1).filter((s) => s.endsWith(SCHEMA_SUFFIX));
+    const schema = record.steps.slice(0, record.completed + 1).filter(isSchemaScript);
     if (schema.length) report.schemaKept = schema;
     await store.removeHistory(record.runId);
     await store.setVersion(record.storedBefore);

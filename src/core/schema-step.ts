@@ -8,7 +8,7 @@ import type { SchemaScript } from '../schema/schema-file.js';
 import type { UpgradePlan } from '../plan/planner.js';
 import type { EventSink } from './events.js';
 import type { SchemaServerResult } from './reports.js';
-import { hostPort, type Topology } from './topology.js';
+import { hostPort, withConnection, type Topology } from './topology.js';
 
 /** A schema step that failed, with what it had written (kept: schema is forward-only). */
 export class SchemaStepFailure extends Error {
@@ -150,13 +150,8 @@ async function serverDiff(topology: Topology, c: Directory, script: SchemaScript
   return diffSchema(script.definitions, schema, protection);
 }
 
-async function withConfig<T>(topology: Topology, url: string, fn: (c: Directory) => Promise<T>): Promise<T> {
-  const c = await topology.openConfig(url);
-  try {
-    return await fn(c);
-  } finally {
-    await c.close();
-  }
+function withConfig<T>(topology: Topology, url: string, fn: (c: Directory) => Promise<T>): Promise<T> {
+  return withConnection(topology.openConfig(url), fn);
 }
 
 /** One warning per server where the script found definitions it may not replace. */

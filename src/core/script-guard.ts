@@ -55,16 +55,18 @@ function formatSeconds(ms: number): string {
   return s >= 120 && s % 60 === 0 ? `${s / 60} min` : `${s} s`;
 }
 
-/**
- * The tool's own records (SPEC §5) are not the scripts' to write: the version entry itself, the
- * lock, the run records and the history, and anything above them (a rename or delete of an
- * ancestor would take them along). Other entries under the version entry are the scripts' own.
- */
 /** Where server configuration and schema live: never written by data scripts. */
 const SERVER_HOMES = ['cn=config', 'cn=schema', 'cn=subschema'];
 
+/**
+ * What a data script may not write: the servers' configuration and schema (schema scripts carry
+ * schema), and the tool's own records (SPEC §5) — the version entry itself, the lock, the run
+ * records and the history, and anything above them (a rename or delete of an ancestor would take
+ * them along). Other entries under the version entry are the scripts' own.
+ */
 export function protectedWriteProblem(intent: WriteIntent, versionEntry: string | undefined): string | undefined {
-  for (const dn of [intent.dn, ...(intent.kind === 'rename' ? [intent.newDn] : [])]) {
+  const targets = [intent.dn, ...(intent.kind === 'rename' ? [intent.newDn] : [])];
+  for (const dn of targets) {
     const home = SERVER_HOMES.find((h) => isUnder(dn, h));
     if (home) {
       return `scripts may not write ${home} (${dn}): put attribute types and object classes in a schema script (NN-name.schema.ldif), which reaches every server that needs them; other server configuration is not the upgrade's to change`;
@@ -72,7 +74,6 @@ export function protectedWriteProblem(intent: WriteIntent, versionEntry: string 
   }
   if (!versionEntry) return undefined;
   const own = [versionEntry, `cn=lock,${versionEntry}`, `cn=runs,${versionEntry}`, `cn=history,${versionEntry}`];
-  const targets = [intent.dn, ...(intent.kind === 'rename' ? [intent.newDn] : [])];
   const ve = normalizeDn(versionEntry);
   for (const dn of targets) {
     const hit = own.find((o, i) => (i === 0 ? normalizeDn(dn) === ve : isUnder(dn, o)));

@@ -52,6 +52,16 @@ export interface Topology {
   close(): Promise<void>;
 }
 
+/** Runs `fn` on a connection being opened, and closes it after, whatever happens. */
+export async function withConnection<T>(opening: Promise<Directory>, fn: (d: Directory) => Promise<T>): Promise<T> {
+  const d = await opening;
+  try {
+    return await fn(d);
+  } finally {
+    await d.close();
+  }
+}
+
 /** The deadline of each cn=config operation (a data operation has 30 s: a page of a search can be slow). */
 export const CONFIG_OPERATION_TIMEOUT_MS = 10_000;
 

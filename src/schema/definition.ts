@@ -54,12 +54,23 @@ function tokenize(text: string): Token[] {
  * Expands OID macros (`olcObjectIdentifier: name oid`): `name` and `name:suffix` become
  * numeric OIDs. `macros` maps lower-cased names to expanded OIDs.
  */
-export function expandOid(token: string, macros: Map<string, string>): string {
+function expandOid(token: string, macros: Map<string, string>): string {
   const m = /^([A-Za-z][\w.-]*?)(?::([\d.]+))?$/.exec(token);
   if (!m) return token;
   const base = macros.get(m[1]!.toLowerCase());
   if (base === undefined) return token;
   return m[2] ? `${base}.${m[2]}` : base;
+}
+
+/**
+ * Adds one `olcObjectIdentifier` value (`[{N}]name OID`, the OID possibly a macro itself) to
+ * `macros`; false when the value is not of that form.
+ */
+export function defineMacro(macros: Map<string, string>, value: string): boolean {
+  const m = /^(?:\{\d+\})?\s*(\S+)\s+(\S+)\s*$/.exec(value);
+  if (!m) return false;
+  macros.set(m[1]!.toLowerCase(), expandOid(m[2]!, macros));
+  return true;
 }
 
 /** Parses one description (a leading `{N}` is dropped); macros apply to the OID, SYNTAX and matching-rule fields. */

@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { ScriptFileError } from '../errors.js';
 import type { AttributeValue } from '../ldap/entry.js';
 import { parseLdif } from '../ldif/parse.js';
-import { DefinitionError, expandOid, parseDefinition, type Definition, type DefinitionKind } from './definition.js';
+import { defineMacro, DefinitionError, parseDefinition, type Definition, type DefinitionKind } from './definition.js';
 
 /** What a schema script (`NN-name.schema.ldif`) holds, in the order it must reach a server. */
 export interface SchemaScript {
@@ -25,7 +25,12 @@ const UNSUPPORTED: Record<string, string> = {
   matchingrules: 'matching rules', matchingruleuse: 'matching rule uses', nameforms: 'name forms', ditstructurerules: 'DIT structure rules',
 };
 
-export const SCHEMA_SUFFIX = '.schema.ldif';
+const SCHEMA_SUFFIX = '.schema.ldif';
+
+/** Whether a script file (or a script's id) is a schema script: `NN-name.schema.ldif`, in any case. */
+export function isSchemaScript(name: string): boolean {
+  return name.toLowerCase().endsWith(SCHEMA_SUFFIX);
+}
 
 export function readSchemaScript(path: string): SchemaScript {
   return parseSchemaScript(readFileSync(path, 'utf8'), path);
@@ -62,9 +67,7 @@ export function parseSchemaScript(source: string, file: string): SchemaScript {
     // Macros first: OpenLDAP's files list them first, and they may refer to one another.
     for (const [attr, values] of attributes.filter(([a]) => a.toLowerCase() === MACROS)) {
       for (const v of values) {
-        const m = /^(?:\{\d+\})?\s*(\S+)\s+(\S+)\s*$/.exec(String(v));
-        if (!m) fail(r.line, `${attr}: "${String(v)}" is not "name OID"`);
-        macros.set(m![1]!.toLowerCase(), expandOid(m![2]!, macros));
+        if (!defineMacro(macros, String(v))) fail(r.line, `${attr}: "${String(v)}" is not "name OID"`);
       }
     }
     for (const [attr, values] of attributes) {

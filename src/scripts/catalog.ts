@@ -3,7 +3,7 @@ import { extname, join } from 'node:path';
 import semver from 'semver';
 import { ScriptFileError } from '../errors.js';
 import { scriptChecksum } from './checksum.js';
-import { SCHEMA_SUFFIX } from '../schema/schema-file.js';
+import { isSchemaScript } from '../schema/schema-file.js';
 import type { ScriptCatalog, ScriptFile, ScriptKind, VersionScripts } from './types.js';
 
 const KINDS: Record<string, ScriptKind> = { '.ldif': 'ldif', '.js': 'code', '.mjs': 'code', '.ts': 'code' };
@@ -53,7 +53,7 @@ function readScripts(folder: string, version: string, tag: string | undefined, s
   const byPrefix = new Map<string, string>();
   for (const name of readdirSync(folder).sort()) {
     const path = join(folder, name);
-    const kind = name.toLowerCase().endsWith(SCHEMA_SUFFIX) ? 'schema' : KINDS[extname(name)];
+    const kind = isSchemaScript(name) ? 'schema' : KINDS[extname(name)];
     if (!kind || name.endsWith('.d.ts') || !statSync(path).isFile()) {
       skipped.push(join(tag ? `tags/${tag}` : version, name));
       continue;

@@ -29,28 +29,23 @@ export class SeenEntries {
   private readonly lastWrite = new Map<string, number>();
   private seq = 0;
   private lastRename = -1;
-  /** Marks of the searches still open (a write older than all of them no longer matters). */
+  /** The searches still open, by id, with their marks (a write older than all of them no longer matters). */
   private readonly open = new Map<number, number>();
-  private readonly openIds = new Set<number>();
   private searches = 0;
 
   constructor(private readonly capacity = 1_000) {}
 
   /** Call when a search starts; entries it yields are remembered against its mark. */
   openSearch(attributes: string[] | undefined): SearchMark {
-    this.open.set(this.seq, (this.open.get(this.seq) ?? 0) + 1);
     const all = !attributes || attributes.length === 0 || attributes.includes('*');
     const covers = all ? null : new Set(attributes.map((a) => a.toLowerCase()).filter((a) => a !== '1.1' && a !== '+'));
     const id = ++this.searches;
-    this.openIds.add(id);
+    this.open.set(id, this.seq);
     return { seq: this.seq, covers, id };
   }
 
-  closeSearch({ seq: mark, id }: SearchMark): void {
-    this.openIds.delete(id);
-    const n = (this.open.get(mark) ?? 1) - 1;
-    if (n > 0) this.open.set(mark, n);
-    else this.open.delete(mark);
+  closeSearch({ id }: SearchMark): void {
+    this.open.delete(id);
   }
 
   /** Remembers an entry a search yielded; returns its normalised DN. */
@@ -86,10 +81,10 @@ export class SeenEntries {
     // The only open search yielded this entry already and will not yield it again: no later
     // page of it can be stale for this DN, so nothing needs keeping (a rewrite of a million
     // entries inside one search would otherwise keep a million DNs here).
-    if (seen && this.openIds.size === 1 && this.openIds.has(seen.search)) return;
+    if (seen && this.open.size === 1 && this.open.has(seen.search)) return;
     this.lastWrite.set(key, this.seq);
     // Ordered by sequence: drop writes older than every open search.
-    const oldest = this.open.size === 0 ? this.seq : Math.min(...this.open.keys());
+    const oldest = this.open.size === 0 ? this.seq : Math.min(...this.open.values());
     for (const [k, s] of this.lastWrite) {
       if (s > oldest) break;
       this.lastWrite.delete(k);

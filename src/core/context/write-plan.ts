@@ -1,6 +1,6 @@
 import { LdapOperationError } from '../../errors.js';
 import {
-  getValues, hasValue, normalizeDn, userAttributes,
+  getValues, hasValue, normalizeDn, pickAttributes, userAttributes,
   type AttributeValue, type LdapEntry, type Modification,
 } from '../../ldap/entry.js';
 import type { Directory } from '../../ldap/directory.js';
@@ -51,14 +51,14 @@ export async function planWrite(intent: WriteIntent, lookup: EntryLookup): Promi
           `add ${intent.dn}: the entry exists without these values of ${missing.map((m) => m.attribute).join(', ')} (mark the record "# ldap-upgrade: merge" to add the missing values)`);
       }
       const changes = missing.map(({ attribute, values }) => ({ operation: 'add' as const, attribute, values }));
-      return { kind: 'modify', dn: intent.dn, changes, pre: pick(pre, changes.map((c) => c.attribute)) };
+      return { kind: 'modify', dn: intent.dn, changes, pre: pickAttributes(pre, changes.map((c) => c.attribute)) };
     }
     case 'modify': {
       const attributes = [...new Set(intent.changes.map((c) => c.attribute))];
       const pre = await lookup(intent.dn, attributes);
       if (!pre) throw new LdapOperationError('master', ResultCode.noSuchObject, `modify ${intent.dn}: no such entry`);
       const effective = effectiveChanges(pre, intent.changes);
-      return effective.length === 0 ? null : { kind: 'modify', dn: intent.dn, changes: effective, pre: pick(pre, attributes) };
+      return effective.length === 0 ? null : { kind: 'modify', dn: intent.dn, changes: effective, pre: pickAttributes(pre, attributes) };
     }
     case 'delete': {
       const pre = await lookup(intent.dn, undefined);
@@ -75,13 +75,6 @@ export async function planWrite(intent: WriteIntent, lookup: EntryLookup): Promi
 }
 
 /** The given attributes of an entry (what a modify's journal record needs to undo it). */
-function pick(entry: LdapEntry, attributes: string[]): LdapEntry {
-  const wanted = new Set(attributes.map((a) => a.toLowerCase()));
-  const out: LdapEntry = { dn: entry.dn, attributes: {} };
-  for (const [k, v] of Object.entries(entry.attributes)) if (wanted.has(k.toLowerCase())) out.attributes[k] = v;
-  return out;
-}
-
 function sameSet(a: AttributeValue[], b: AttributeValue[]): boolean {
   return a.length === b.length && a.every((v) => hasValue(b, v));
 }

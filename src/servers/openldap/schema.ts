@@ -1,6 +1,6 @@
 import type { Directory } from '../../ldap/directory.js';
 import { getFirst, getValues, normalizeDn, type Modification } from '../../ldap/entry.js';
-import { expandOid, formatDefinition, parseDefinition, type Definition } from '../../schema/definition.js';
+import { defineMacro, formatDefinition, parseDefinition, type Definition } from '../../schema/definition.js';
 import type { SchemaWriter } from '../adapter.js';
 
 const SCHEMA_BASE = 'cn=schema,cn=config';
@@ -125,10 +125,7 @@ async function schemaEntries(config: Directory): Promise<SchemaEntry[]> {
   const macros = new Map<string, string>();
   const out: SchemaEntry[] = [];
   for (const e of raw) {
-    for (const v of getValues(e, 'olcObjectIdentifier').map(String)) {
-      const m = /^(?:\{\d+\})?\s*(\S+)\s+(\S+)/.exec(v);
-      if (m) macros.set(m[1]!.toLowerCase(), expandOid(m[2]!, macros));
-    }
+    for (const v of getValues(e, 'olcObjectIdentifier').map(String)) defineMacro(macros, v);
     const values: SchemaEntry['values'] = [];
     for (const kind of ['attributeType', 'objectClass'] as const) {
       for (const v of getValues(e, VALUES[kind]).map(String)) {

@@ -1,4 +1,4 @@
-import { isUnder, normalizeDn } from '../ldap/entry.js';
+import { normalizeDn } from '../ldap/entry.js';
 import type { WriteIntent } from './context/write-plan.js';
 
 /**
@@ -58,6 +58,22 @@ function formatSeconds(ms: number): string {
 /** Where server configuration and schema live: never written by data scripts. */
 const SERVER_HOMES = ['cn=config', 'cn=schema', 'cn=subschema'];
 
+/** Whether normalised `dn` equals normalised `base` or lies below it. */
+function under(dn: string, base: string): boolean {
+  return dn === base || dn.endsWith(',' + base);
+}
+
+/** The tool's own records under a version entry, normalised once (a script writes many entries). */
+let ownRecords: { versionEntry: string; normalized: string; own: { dn: string; key: string }[] } | undefined;
+
+function recordsOf(versionEntry: string) {
+  if (ownRecords?.versionEntry !== versionEntry) {
+    const own = [versionEntry, `cn=lock,${versionEntry}`, `cn=runs,${versionEntry}`, `cn=history,${versionEntry}`];
+    ownRecords = { versionEntry, normalized: normalizeDn(versionEntry), own: own.map((dn) => ({ dn, key: normalizeDn(dn) })) };
+  }
+  return ownRecords;
+}
+
 /**
  * What a data script may not write: the servers' configuration and schema (schema scripts carry
  * schema), and the tool's own records (SPEC §5) — the version entry itself, the lock, the run
@@ -65,21 +81,21 @@ const SERVER_HOMES = ['cn=config', 'cn=schema', 'cn=subschema'];
  * them along). Other entries under the version entry are the scripts' own.
  */
 export function protectedWriteProblem(intent: WriteIntent, versionEntry: string | undefined): string | undefined {
-  const targets = [intent.dn, ...(intent.kind === 'rename' ? [intent.newDn] : [])];
-  for (const dn of targets) {
-    const home = SERVER_HOMES.find((h) => isUnder(dn, h));
+  const targets = intent.kind === 'rename' ? [intent.dn, intent.newDn] : [intent.dn];
+  const keys = targets.map(normalizeDn);
+  for (const [i, key] of keys.entries()) {
+    const home = SERVER_HOMES.find((h) => under(key, h));
     if (home) {
-      return `scripts may not write ${home} (${dn}): put attribute types and object classes in a schema script (NN-name.schema.ldif), which reaches every server that needs them; other server configuration is not the upgrade's to change`;
+      return `scripts may not write ${home} (${targets[i]}): put attribute types and object classes in a schema script (NN-name.schema.ldif), which reaches every server that needs them; other server configuration is not the upgrade's to change`;
     }
   }
   if (!versionEntry) return undefined;
-  const own = [versionEntry, `cn=lock,${versionEntry}`, `cn=runs,${versionEntry}`, `cn=history,${versionEntry}`];
-  const ve = normalizeDn(versionEntry);
-  for (const dn of targets) {
-    const hit = own.find((o, i) => (i === 0 ? normalizeDn(dn) === ve : isUnder(dn, o)));
-    if (hit) return `scripts may not write the tool's own records (${hit}: the version, lock, run and history entries)`;
-    if ((intent.kind === 'rename' || intent.kind === 'delete') && isUnder(versionEntry, dn) && normalizeDn(dn) !== ve) {
-      return `scripts may not ${intent.kind} ${dn}: the tool's own records (${versionEntry}) are below it`;
+  const { normalized: ve, own } = recordsOf(versionEntry);
+  for (const [i, key] of keys.entries()) {
+    const hit = own.find((o, j) => (j === 0 ? key === ve : under(key, o.key)));
+    if (hit) return `scripts may not write the tool's own records (${hit.dn}: the version, lock, run and history entries)`;
+    if ((intent.kind === 'rename' || intent.kind === 'delete') && under(ve, key) && key !== ve) {
+      return `scripts may not ${intent.kind} ${targets[i]}: the tool's own records (${versionEntry}) are below it`;
     }
   }
   return undefined;

@@ -30,13 +30,18 @@ export const BINARY_ATTRIBUTES = [
 
 /** Normalised form of a DN for comparisons: lower case, no blanks around separators. */
 export function normalizeDn(dn: string): string {
+  // One DN is often normalised several times in a row (a script's write: guard, plan, record).
+  if (dn === lastDn) return lastNormalized;
   // Most DNs (all of those a server returns) have no blanks: skip the regular expression then.
-  if (!/\s/.test(dn)) return dn.toLowerCase();
-  return dn
-    .trim()
-    .replace(/\s*([,=+])\s*/g, '$1')
-    .toLowerCase();
+  const normalized = BLANK.test(dn) ? dn.trim().replace(/\s*([,=+])\s*/g, '$1').toLowerCase() : dn.toLowerCase();
+  lastDn = dn;
+  lastNormalized = normalized;
+  return normalized;
 }
+
+const BLANK = /\s/;
+let lastDn = '';
+let lastNormalized = '';
 
 export function parentDn(dn: string): string {
   const m = /(?<!\\),/.exec(dn);

@@ -15,6 +15,8 @@ interface Seen {
   search: number;
   /** Lower-cased attribute names the search asked for; null: every user attribute. */
   covers: Set<string> | null;
+  /** Its place in the ring of remembered DNs. */
+  slot: number;
 }
 
 /**
@@ -25,6 +27,9 @@ interface Seen {
  */
 export class SeenEntries {
   private readonly entries = new Map<string, Seen>();
+  /** The remembered DNs in the order they came, overwritten in a circle: the oldest are forgotten. */
+  private readonly ring: (string | undefined)[];
+  private next = 0;
   /** Normalised DN → sequence number of the last write sent to it. */
   private readonly lastWrite = new Map<string, number>();
   private seq = 0;
@@ -33,7 +38,9 @@ export class SeenEntries {
   private readonly open = new Map<number, number>();
   private searches = 0;
 
-  constructor(private readonly capacity = 1_000) {}
+  constructor(capacity = 1_000) {
+    this.ring = new Array<string | undefined>(capacity);
+  }
 
   /** Call when a search starts; entries it yields are remembered against its mark. */
   openSearch(attributes: string[] | undefined): SearchMark {
@@ -52,10 +59,27 @@ export class SeenEntries {
   remember(entry: LdapEntry, { seq: mark, covers, id }: SearchMark): string {
     const key = normalizeDn(entry.dn);
     // Written (or a subtree renamed) since the search started: the page may predate the write.
-    if (this.lastRename > mark || (this.lastWrite.get(key) ?? -1) > mark) return key;
-    this.entries.delete(key);
-    this.entries.set(key, { entry, covers, search: id });
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+    if (this.lastRename > mark || (this.lastWrite.size > 0 && (this.lastWrite.get(key) ?? -1) > mark)) return key;
+    const known = this.entries.get(key);
+    if (known) {
+      known.entry = entry;
+      known.covers = covers;
+      known.search = id;
+      return key;
+    }
+    const slot = this.next;
+    this.next = (slot + 1) % this.ring.length;
+    const old = this.ring[slot];
+    // The slot's previous DN is forgotten (its record is reused: one object per slot, not per entry).
+    const reused = old === undefined ? undefined : this.entries.get(old);
+    if (reused?.slot === slot) this.entries.delete(old!);
+    this.ring[slot] = key;
+    if (reused?.slot === slot) {
+      reused.entry = entry;
+      reused.covers = covers;
+      reused.search = id;
+      this.entries.set(key, reused);
+    } else this.entries.set(key, { entry, covers, search: id, slot });
     return key;
   }
 

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { getValues, isOperational, type LdapEntry } from '../ldap/entry.js';
+import { hash64 } from './hash-table.js';
 
 /**
  * Comparing one entry as two servers hold it: user attributes only (operational ones differ by
@@ -15,15 +15,21 @@ function canonicalValues(e: LdapEntry, name: string): string[] {
   return getValues(e, name).map((x) => (Buffer.isBuffer(x) ? `b64:${x.toString('base64')}` : `s:${x}`)).sort();
 }
 
-/** A digest of an entry's compared attributes: names sorted, values sorted. */
+/**
+ * A 64-bit digest of an entry's compared attributes (names sorted, values sorted), as two
+ * 32-bit halves. Not cryptographic: it tells two copies of one entry apart (a 1 in 10¹⁹ chance
+ * per entry of missing a difference, for two copies that are not made to collide), several times faster than a SHA-256 object per entry.
+ */
+export function entryDigest64(e: LdapEntry, ignore?: ReadonlySet<string>): [number, number] {
+  let text = '';
+  for (const name of comparedNames(e, ignore).sort()) text += `${name}\0${canonicalValues(e, name).join('\0')}\n`;
+  return hash64(text);
+}
+
+/** entryDigest64 as text. */
 export function entryDigest(e: LdapEntry, ignore?: ReadonlySet<string>): string {
-  const hash = createHash('sha256');
-  for (const name of comparedNames(e, ignore).sort()) {
-    hash.update(`${name}\0`);
-    for (const v of canonicalValues(e, name)) hash.update(`${v}\0`);
-    hash.update('\n');
-  }
-  return hash.digest('hex');
+  const [hi, lo] = entryDigest64(e, ignore);
+  return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
 }
 
 /** The compared attributes whose values differ between two copies of an entry, sorted. */

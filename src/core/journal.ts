@@ -51,10 +51,14 @@ export class Journal {
 
   /** Records a write before it is sent; returns its sequence number. */
   append(write: PlannedWrite, script: string): number {
+    // The small fields first: readers that need only them (the verified convergence) parse the
+    // line up to "pre" (see journalTargets).
     const record: JournalRecord = {
-      seq: ++this.seq, script, kind: write.kind, dn: write.dn, pre: write.pre,
+      seq: ++this.seq, script, kind: write.kind, dn: write.dn,
       ...(write.kind === 'rename' ? { newDn: write.newDn } : {}),
-      ...(write.kind === 'modify' ? { attributes: [...new Set(write.changes.map((c) => c.attribute))], post: applyModifications(write.pre, write.changes).attributes } : {}),
+      ...(write.kind === 'modify' ? { attributes: [...new Set(write.changes.map((c) => c.attribute))] } : {}),
+      pre: write.pre,
+      ...(write.kind === 'modify' ? { post: applyModifications(write.pre, write.changes).attributes } : {}),
       ...(write.kind === 'add' ? { post: write.attributes } : {}),
     };
     this.put(JSON.stringify(record, encodeBuffers) + '\n');

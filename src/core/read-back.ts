@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import type { Directory } from '../ldap/directory.js';
 import { normalizeDn, parentDn, type LdapEntry } from '../ldap/entry.js';
 import { differingAttributes, entryDigest } from './entry-compare.js';
+import { childDigests, ChildrenToRead, compareChildren, presence, type MasterChildren, type Report } from './read-back-children.js';
 
 /** One entry that does not read back on a replica as on the master. */
 export interface EntryMismatch {
@@ -32,17 +33,38 @@ export async function* journalTargets(path: string | undefined, extra: string[] 
   const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
   for await (const line of lines) {
     if (!line.trim()) continue;
-    let record: { kind?: unknown; dn?: unknown; newDn?: unknown; attributes?: unknown };
-    try {
-      record = JSON.parse(line) as typeof record;
-    } catch {
-      continue;
-    }
+    const record = journalHead(line);
+    if (!record) continue;
     if (typeof record.dn !== 'string') continue;
     const touched = record.kind === 'modify' && Array.isArray(record.attributes) ? record.attributes.filter((a): a is string => typeof a === 'string') : undefined;
     // A delete: gone on both sides, or (after a rollback) back with every attribute.
     yield { dn: record.dn, ...(touched ? { attributes: touched } : {}) };
     if (typeof record.newDn === 'string') yield { dn: record.newDn };
+  }
+}
+
+type JournalHead = { kind?: unknown; dn?: unknown; newDn?: unknown; attributes?: unknown };
+
+/**
+ * A journal line's kind, DN, new DN and touched attributes, parsed up to its pre-image when they
+ * come first (journals of this version: the pre- and post-images are most of a line), else whole.
+ * Undefined for a line that is not JSON (a torn last line).
+ */
+function journalHead(line: string): JournalHead | undefined {
+  // `,"pre":` cannot occur inside a JSON string (a quote there is escaped): it is the key.
+  const cut = line.indexOf(',"pre":');
+  if (cut > 0) {
+    try {
+      const head = JSON.parse(line.slice(0, cut) + '}') as JournalHead;
+      if ((head.kind !== 'modify' || 'attributes' in head) && (head.kind !== 'rename' || 'newDn' in head)) return head;
+    } catch {
+      // parsed whole below
+    }
+  }
+  try {
+    return JSON.parse(line) as JournalHead;
+  } catch {
+    return undefined;
   }
 }
 
@@ -67,40 +89,57 @@ export interface ReadBackResult {
 /** DNs taken per round: their parents are grouped within one round. */
 const ROUND = 20_000;
 /**
- * A parent with at least this many changed children is read with one paged one-level search on
- * each side instead of a read per entry (a search streams ~25× faster than base reads here).
+ * A parent with at least this many changed children in a round is read with one paged one-level
+ * search on each side, once the whole journal has been seen, instead of a read per entry.
  */
 const SEARCH_AT = 64;
+/** The master's tables of children kept for the other replicas of a wait, at most (bytes). */
+const SHARED_BYTES = 64 * 1024 * 1024;
 
 /**
  * The master's side of the one-level reads, shared by the replicas of one convergence wait
- * (the master's entries are final while it lasts): each replica reads its own side only. An
- * entry is dropped once every replica has taken it, and at most a few are kept (one replica far
- * ahead of another reads the master itself), so memory stays bounded.
+ * (the master's entries are final while it lasts): each replica reads its own side only. A
+ * table is dropped once every replica has taken it, and only so many bytes of them are kept
+ * (one replica far ahead of another reads the master itself), so memory stays bounded.
  */
-export class SharedMasterReads {
-  private readonly kept = new Map<string, { digests: Promise<Map<string, string>>; left: number }>();
+export class SharedMasterReads<T extends { bytes: number } = MasterChildren> {
+  private readonly kept = new Map<string, { read: Promise<T>; left: number; bytes: number }>();
+  private bytes = 0;
 
-  constructor(private readonly replicas: number, private readonly capacity = 4) {}
+  constructor(private readonly replicas: number, private readonly capacity = SHARED_BYTES) {}
 
-  take(key: string, read: () => Promise<Map<string, string>>): Promise<Map<string, string>> {
+  take(key: string, read: () => Promise<T>): Promise<T> {
     const known = this.kept.get(key);
     if (known) {
-      if (--known.left <= 0) this.kept.delete(key);
-      return known.digests;
+      if (--known.left <= 0) this.drop(key);
+      return known.read;
     }
-    const digests = read();
-    if (this.replicas > 1 && this.kept.size < this.capacity) {
-      this.kept.set(key, { digests, left: this.replicas - 1 });
-      digests.catch(() => this.kept.delete(key));
+    const value = read();
+    if (this.replicas > 1) {
+      const entry = { read: value, left: this.replicas - 1, bytes: 0 };
+      this.kept.set(key, entry);
+      value.then((t) => {
+        if (this.kept.get(key) !== entry) return;
+        entry.bytes = t.bytes;
+        this.bytes += t.bytes;
+        if (this.bytes > this.capacity) this.drop(key);
+      }, () => this.drop(key));
     }
-    return digests;
+    return value;
+  }
+
+  private drop(key: string): void {
+    const entry = this.kept.get(key);
+    if (!entry) return;
+    this.bytes -= entry.bytes;
+    this.kept.delete(key);
   }
 }
 
 /**
  * Reads the given entries on the master and on a replica and compares them (user attributes,
- * `ignore` left out). Streamed in rounds: memory holds one round's DNs and the mismatches kept.
+ * `ignore` left out). Streamed in rounds: memory holds one round's DNs, the DN hashes of the
+ * parents read with a search (see ChildrenToRead), and the mismatches kept.
  */
 export async function readBack(master: Directory, replica: Directory, entries: AsyncIterable<string | ReadTarget> | Iterable<string | ReadTarget>, ignore?: ReadonlySet<string>, shared?: SharedMasterReads): Promise<ReadBackResult> {
   const result: ReadBackResult = { count: 0, again: [] };
@@ -110,6 +149,7 @@ export async function readBack(master: Directory, replica: Directory, entries: A
     if (result.again && result.again.length < KEPT) result.again.push(target);
     else result.again = undefined;
   };
+  const searched = new Map<string, ChildrenToRead>();
   let round = new Map<string, ReadTarget>();
   const flush = async () => {
     const byParent = new Map<string, Map<string, ReadTarget>>();
@@ -122,7 +162,9 @@ export async function readBack(master: Directory, replica: Directory, entries: A
     round = new Map();
     const single: ReadTarget[] = [];
     for (const [parent, group] of byParent) {
-      if (group.size >= SEARCH_AT && parent) await compareChildren(master, replica, parent, group, ignore, report, shared);
+      let children = searched.get(parent);
+      if (!children && group.size >= SEARCH_AT && parent) searched.set(parent, (children = new ChildrenToRead(parentDn([...group.values()][0]!.dn))));
+      if (children) for (const t of group.values()) children.add(t);
       else single.push(...group.values());
     }
     for (let i = 0; i < single.length; i += BATCH) await compareEach(master, replica, single.slice(i, i + BATCH), ignore, report);
@@ -136,22 +178,22 @@ export async function readBack(master: Directory, replica: Directory, entries: A
     if (round.size >= ROUND) await flush();
   }
   if (round.size > 0) await flush();
+  for (const [key, children] of searched) {
+    const attributes = children.attributes;
+    const masterSide = () => childDigests(master, children.parent, attributes, ignore);
+    const sharedKey = [key, attributes.join(','), [...(ignore ?? [])].sort().join(',')].join('\n');
+    const differ = await compareChildren(replica, master, children, shared ? shared.take(sharedKey, masterSide) : masterSide(), ignore, report);
+    // Name the attribute for the first entries that differ (a read of each on both sides).
+    await compareEach(master, replica, differ.slice(0, BATCH), ignore, report);
+    for (const t of differ.slice(BATCH)) report(t, 'it differs from the master\'s');
+  }
   return result;
 }
 
-type Report = (target: ReadTarget, what: string) => void;
 
 function merge(a: ReadTarget, b: ReadTarget): ReadTarget {
   if (!a.attributes || !b.attributes) return { dn: a.dn };
   return { dn: a.dn, attributes: [...new Set([...a.attributes, ...b.attributes])] };
-}
-
-
-/** What is wrong when an entry is on one side only (undefined: on both, or on neither). */
-function presence(onMaster: boolean, onReplica: boolean): string | undefined {
-  if (!onMaster && onReplica) return 'it was deleted on the master but is still there';
-  if (onMaster && !onReplica) return 'it is missing';
-  return undefined;
 }
 
 function mismatch(m: LdapEntry | null, r: LdapEntry | null, ignore: ReadonlySet<string> | undefined): string | undefined {
@@ -168,35 +210,4 @@ async function compareEach(master: Directory, replica: Directory, targets: ReadT
     const what = mismatch(m, r, ignore);
     if (what) report(targets[i]!, what);
   });
-}
-
-/**
- * One paged one-level search of `parent` on each side (in parallel), for the attributes the
- * group's writes touched (fewer bytes to send and decode: most of a read-back's cost); only
- * `group`'s DNs are compared.
- */
-async function compareChildren(master: Directory, replica: Directory, parent: string, group: Map<string, ReadTarget>, ignore: ReadonlySet<string> | undefined, report: Report, shared?: SharedMasterReads): Promise<void> {
-  const all = [...group.values()].some((t) => !t.attributes);
-  const attributes = all ? ['*'] : [...new Set([...group.values()].flatMap((t) => t.attributes!))];
-  const digests = async (d: Directory) => {
-    const out = new Map<string, string>();
-    for await (const e of d.search({ base: parent, scope: 'one', attributes })) {
-      const key = normalizeDn(e.dn);
-      if (group.has(key)) out.set(key, entryDigest(e, ignore));
-    }
-    return out;
-  };
-  const keys = [...group.keys()];
-  const key = [parent, attributes.join(','), [...(ignore ?? [])].sort().join(','), keys.length, keys[0], keys.at(-1)].join('\n');
-  const [m, r] = await Promise.all([shared ? shared.take(key, () => digests(master)) : digests(master), digests(replica)]);
-  const differ: ReadTarget[] = [];
-  for (const [key, target] of group) {
-    const a = m.get(key);
-    const b = r.get(key);
-    const missing = presence(a !== undefined, b !== undefined);
-    if (missing) report(target, missing);
-    else if (a !== b) differ.push(target);
-  }
-  // Name the attribute for the entries that differ (a read of each on both sides).
-  for (let i = 0; i < differ.length; i += BATCH) await compareEach(master, replica, differ.slice(i, i + BATCH), ignore, report);
 }

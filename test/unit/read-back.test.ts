@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { HashTable64 } from '../../src/core/hash-table.js';
 import { journalTargets, SharedMasterReads } from '../../src/core/read-back.js';
 
 describe('what the verified convergence reads back, from the journal', () => {
@@ -12,7 +13,12 @@ describe('what the verified convergence reads back, from the journal', () => {
       JSON.stringify({ seq: 2, kind: 'add', dn: 'uid=b,dc=t', pre: null }),
       JSON.stringify({ seq: 3, kind: 'delete', dn: 'uid=c,dc=t', pre: {} }),
       JSON.stringify({ seq: 4, kind: 'rename', dn: 'uid=d,dc=t', newDn: 'uid=e,dc=t', pre: {} }),
-      '{"seq": 5, "kind": "modify", "dn": "uid=f',
+      // A journal of an earlier version: the pre-image before the attributes.
+      JSON.stringify({ seq: 5, kind: 'modify', dn: 'uid=g,dc=t', pre: { dn: 'uid=g,dc=t', attributes: { title: ['x'] } }, attributes: ['title'] }),
+      JSON.stringify({ seq: 6, kind: 'rename', dn: 'uid=h,dc=t', pre: {}, newDn: 'uid=i,dc=t' }),
+      // Quotes and the key's own text inside a DN.
+      JSON.stringify({ seq: 7, kind: 'modify', dn: 'cn=a\\,"pre":x,dc=t', attributes: ['sn'], pre: { dn: 'x', attributes: {} } }),
+      '{"seq": 8, "kind": "modify", "dn": "uid=f',
     ].join('\n') + '\n');
     const targets = [];
     for await (const t of journalTargets(file, ['cn=schema-version,dc=t'])) targets.push(t);
@@ -23,33 +29,62 @@ describe('what the verified convergence reads back, from the journal', () => {
       { dn: 'uid=c,dc=t' },
       { dn: 'uid=d,dc=t' },
       { dn: 'uid=e,dc=t' },
+      { dn: 'uid=g,dc=t', attributes: ['title'] },
+      { dn: 'uid=h,dc=t' },
+      { dn: 'uid=i,dc=t' },
+      { dn: 'cn=a\\,"pre":x,dc=t', attributes: ['sn'] },
     ]);
   });
 });
 
 describe("the master's side of a read-back, shared by the replicas of one wait", () => {
-  it('read once for two replicas, then forgotten; at most `capacity` kept for a replica far ahead', async () => {
-    const shared = new SharedMasterReads(2, 2);
+  const table = (bytes: number) => ({ bytes });
+  it('read once for two replicas, then forgotten; only so many bytes kept for a replica far ahead', async () => {
+    const shared = new SharedMasterReads<{ bytes: number }>(2, 250);
     let reads = 0;
-    const read = async () => { reads++; return new Map([['uid=a,dc=t', 'digest']]); };
+    const read = async () => { reads++; return table(100); };
     await shared.take('g1', read);
-    expect(await shared.take('g1', read)).toEqual(new Map([['uid=a,dc=t', 'digest']]));
+    expect(await shared.take('g1', read)).toEqual(table(100));
     expect(reads).toBe(1);
     await shared.take('g1', read); // both replicas had it: read again
     expect(reads).toBe(2);
-    for (const g of ['g2', 'g3', 'g4']) await shared.take(g, read);
+    for (const g of ['g2', 'g3']) await shared.take(g, read); // g1 (again), g2: 200 bytes kept
+    expect(reads).toBe(4);
+    await shared.take('g3', read); // 300 bytes: beyond capacity, not kept
     expect(reads).toBe(5);
-    await shared.take('g4', read); // beyond capacity: not kept
-    expect(reads).toBe(6);
     await shared.take('g2', read); // kept
-    expect(reads).toBe(6);
+    expect(reads).toBe(5);
   });
   it('one replica: nothing is kept', async () => {
-    const shared = new SharedMasterReads(1);
+    const shared = new SharedMasterReads<{ bytes: number }>(1);
     let reads = 0;
-    const read = async () => { reads++; return new Map<string, string>(); };
+    const read = async () => { reads++; return table(1); };
     await shared.take('g', read);
     await shared.take('g', read);
     expect(reads).toBe(2);
+  });
+});
+
+describe('the flat hash table of DNs', () => {
+  it('grows past its first size: 300,000 keys, each found in its slot with its values, none invented', () => {
+    const t = new HashTable64(2, 16);
+    for (let i = 0; i < 300_000; i++) {
+      const slot = t.insert(`uid=b${i},ou=bench,dc=example,dc=com`);
+      t.columns[0]![slot] = i;
+      t.columns[1]![slot] = i * 2;
+    }
+    expect(t.size).toBe(300_000);
+    expect(t.insert('uid=b7,ou=bench,dc=example,dc=com')).toBe(t.lookup('uid=b7,ou=bench,dc=example,dc=com'));
+    expect(t.size).toBe(300_000);
+    for (let i = 0; i < 300_000; i += 991) {
+      const slot = t.lookup(`uid=b${i},ou=bench,dc=example,dc=com`);
+      expect([t.columns[0]![slot], t.columns[1]![slot]]).toEqual([i, i * 2]);
+    }
+    for (let i = 300_000; i < 300_100; i++) expect(t.lookup(`uid=b${i},ou=bench,dc=example,dc=com`)).toBe(-1);
+    const other = new HashTable64(1);
+    const mine = other.insert('uid=b42,ou=bench,dc=example,dc=com');
+    expect(t.columns[0]![t.lookupSlotOf(other, mine)]).toBe(42);
+    expect(new HashTable64().lookupSlotOf(other, mine)).toBe(-1);
+    expect([...t.slots()].length).toBe(300_000);
   });
 });

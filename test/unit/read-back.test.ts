@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HashTable64 } from '../../src/core/hash-table.js';
-import { journalTargets, SharedMasterReads } from '../../src/core/read-back.js';
+import { journalTargets, readBack, SharedMasterReads } from '../../src/core/read-back.js';
+import type { Directory } from '../../src/ldap/directory.js';
 
 describe('what the verified convergence reads back, from the journal', () => {
   it("a modify's touched attributes; every attribute for adds, deletes, renames and the tool's own entries; a torn line skipped", async () => {
@@ -86,5 +87,63 @@ describe('the flat hash table of DNs', () => {
     expect(t.columns[0]![t.lookupSlotOf(other, mine)]).toBe(42);
     expect(new HashTable64().lookupSlotOf(other, mine)).toBe(-1);
     expect([...t.slots()].length).toBe(300_000);
+  });
+});
+
+/** A directory of one parent's children, as far as readBack asks (paged searches, base reads), counting its searches. */
+function fakeDirectory(entries: Map<string, Record<string, string[]>>) {
+  const searches: string[] = [];
+  const project = (dn: string, attrs: Record<string, string[]>, wanted: string[]) => ({
+    dn, attributes: wanted.includes('*') ? attrs : Object.fromEntries(Object.entries(attrs).filter(([k]) => wanted.includes(k))),
+  });
+  return {
+    searches,
+    async *searchPages(request: { base: string; attributes?: string[] }) {
+      searches.push(request.base);
+      const all = [...entries].filter(([dn]) => dn.endsWith(',' + request.base)).map(([dn, a]) => project(dn, a, request.attributes ?? ['*']));
+      for (let i = 0; i < all.length; i += 500) yield all.slice(i, i + 500);
+    },
+    async get(dn: string, attributes: string[] = ['*']) {
+      const a = entries.get(dn);
+      return a ? project(dn, a, attributes) : null;
+    },
+  } as unknown as Directory & { searches: string[] };
+}
+
+describe('reading back many children of one parent', () => {
+  const dn = (i: number) => `uid=u${i},ou=p,dc=t`;
+  const people = (n: number) => new Map(Array.from({ length: n }, (_, i) => [dn(i), { uid: [`u${i}`], title: ['t'] }]));
+
+  it('one search per side for the whole journal, however many rounds it spans; what differs, is missing or was deleted is named', async () => {
+    const onMaster = people(45_000);
+    const onReplica = people(45_000);
+    onReplica.set(dn(7), { uid: ['u7'], title: ['old'] });
+    onReplica.set(dn(30_001), { uid: ['u30001'], title: ['old'] });
+    onReplica.delete(dn(11));
+    onMaster.delete(dn(12)); // deleted on the master, still on the replica
+    const master = fakeDirectory(onMaster);
+    const replica = fakeDirectory(onReplica);
+    const targets = Array.from({ length: 45_000 }, (_, i) => ({ dn: dn(i), attributes: ['title'] }));
+    const r = await readBack(master, replica, targets);
+    expect(master.searches.filter((b) => b === 'ou=p,dc=t').length).toBe(2); // the digests, then the names of the missing
+    expect(replica.searches.filter((b) => b === 'ou=p,dc=t').length).toBe(2); // the digests, then the names of what differs
+    expect(r.count).toBe(4);
+    expect(r.again!.map((t) => t.dn).sort()).toEqual([dn(11), dn(12), dn(30_001), dn(7)].sort());
+    expect(r.first!.what).toMatch(/attribute title differs|it is missing|deleted on the master/);
+    // The next poll reads only those again (a read per entry on each side).
+    expect((await readBack(master, replica, r.again!)).count).toBe(4);
+  });
+
+  it('a converged replica: one search per side, nothing reported; a declared fractional attribute is not compared', async () => {
+    const onMaster = people(500);
+    const onReplica = new Map([...people(500)].map(([k, v]) => [k, { uid: v.uid }]));
+    const master = fakeDirectory(onMaster);
+    const replica = fakeDirectory(onReplica);
+    const targets = Array.from({ length: 500 }, (_, i) => ({ dn: dn(i) }));
+    const differs = await readBack(master, replica, targets);
+    expect(differs.count).toBe(500);
+    expect(differs.first!.what).toBe('attribute title differs');
+    const declared = await readBack(fakeDirectory(onMaster), replica, targets, new Set(['title']));
+    expect(declared).toMatchObject({ count: 0, again: [] });
   });
 });

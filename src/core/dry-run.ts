@@ -2,7 +2,7 @@ import { RefusedError, ScriptFailedError } from '../errors.js';
 import { scriptId } from '../scripts/types.js';
 import { RecordingStore, type PlannedChangeSink } from './context/recording-store.js';
 import type { EventSink } from './events.js';
-import { loadPlan, type PlanRequest } from './planning.js';
+import { checkDrift, loadPlan, type PlanRequest } from './planning.js';
 import { runReplica } from './freeze.js';
 import { preflight } from './preflight.js';
 import { FORMAT_VERSION, type DryRunReport, type StepResult } from './reports.js';
@@ -17,9 +17,9 @@ import type { Topology } from './topology.js';
 export async function dryRun(topology: Topology, request: PlanRequest, sink: PlannedChangeSink, events: EventSink): Promise<DryRunReport> {
   const found = await preflight(topology, events);
   if (found.problems.length > 0) throw new RefusedError(`preflight failed: ${found.problems.join('; ')}`);
-  const { plan, changedScripts } = await loadPlan(topology.config, topology.store, request);
+  const { plan, drift } = await loadPlan(topology.config, topology.store, request);
   await schemaPreflight(topology, plan, events);
-  const warnings = changedScripts.map((s) => `${s} changed since it was applied`);
+  const warnings = checkDrift(drift, request.acceptDrift);
   for (const w of warnings) events({ type: 'warning', message: w });
   const store = new RecordingStore(topology.master, sink);
   const steps: StepResult[] = plan.steps.map((s) => ({

@@ -3,7 +3,8 @@ import { RefusedError } from '../errors.js';
 import { planUpgrade, type UpgradePlan } from '../plan/planner.js';
 import { discoverScripts } from '../scripts/catalog.js';
 import { prepareScripts } from '../scripts/load-code.js';
-import { scriptId, type ScriptCatalog, type ScriptFile } from '../scripts/types.js';
+import type { ScriptCatalog, ScriptFile } from '../scripts/types.js';
+import { driftMessages, scriptDrift, type ScriptDrift } from './drift.js';
 import type { HistoryRecord } from './records.js';
 import type { StateStore } from './state-store.js';
 
@@ -13,6 +14,8 @@ export interface PlanRequest {
   from?: string;
   tags?: string[];
   force?: boolean;
+  /** Go on although the scripts folder drifted from the history (see ScriptDrift). */
+  acceptDrift?: boolean;
 }
 
 export interface LoadedPlan {
@@ -20,8 +23,8 @@ export interface LoadedPlan {
   stored: { exists: boolean; version?: string };
   plan: UpgradePlan;
   history: HistoryRecord[];
-  /** Applied scripts whose file changed since (SPEC §4: warn). */
-  changedScripts: string[];
+  /** How the scripts folder differs from what the history says was applied. */
+  drift: ScriptDrift;
 }
 
 /** Reads the catalog and validates every script in it (parses LDIF, loads code). */
@@ -36,29 +39,28 @@ export function placeholders(config: UpgradeConfig): Record<string, string> {
   return { suffix: config.suffix, versionEntry: config.versionEntry };
 }
 
-/** Applied scripts (by history) whose file's checksum differs now. */
-export function changedSinceApplied(catalog: ScriptCatalog, history: HistoryRecord[]): string[] {
-  const byId = new Map<string, ScriptFile>();
-  for (const v of catalog.versions) for (const s of v.scripts) byId.set(scriptId(s), s);
-  for (const list of catalog.tags.values()) for (const s of list) byId.set(scriptId(s), s);
-  const changed = new Set<string>();
-  for (const h of history) {
-    const file = byId.get(h.script);
-    if (file && file.checksum !== h.checksum) changed.add(h.script);
+/**
+ * Refuses (exit 7) a run over a drifted scripts folder, unless accepted: then each drifted script
+ * is a warning, returned for the report.
+ */
+export function checkDrift(drift: ScriptDrift, accept: boolean | undefined): string[] {
+  const messages = driftMessages(drift);
+  if (messages.length > 0 && !accept) {
+    throw new RefusedError(`the scripts folder does not match what the directory's history says was applied: ${messages.join('; ')}. Put the applied scripts back as they were (\`ldap-upgrade validate\` lists them), or add --accept-script-drift to go on anyway`);
   }
-  return [...changed];
+  return messages;
 }
 
 /** Catalog + stored version + request → the plan, or RefusedError (exit 7). */
 export async function loadPlan(config: UpgradeConfig, store: StateStore, request: PlanRequest): Promise<LoadedPlan> {
   const catalog = await loadCatalog(config);
   const stored = await store.readVersion();
-  const history = stored.exists ? await store.readHistory() : [];
+  const [history, runs] = stored.exists ? await Promise.all([store.readHistory(), store.readRuns()]) : [[], []];
   const result = planUpgrade({
     catalog, stored: stored.version, baseline: config.baselineVersion,
     target: request.to ?? config.target, from: request.from, tags: request.tags, force: request.force,
     runOnceOf: (s) => s.definition?.runOnce,
   });
   if (!result.ok) throw new RefusedError(result.refusal.message);
-  return { catalog, stored, plan: result.plan, history, changedScripts: changedSinceApplied(catalog, history) };
+  return { catalog, stored, plan: result.plan, history, drift: scriptDrift(catalog, history, runs) };
 }

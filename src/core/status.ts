@@ -3,6 +3,7 @@ import { describeLag } from '../servers/csn.js';
 import type { WriteState } from '../servers/adapter.js';
 import { holderIsDead } from './liveness.js';
 import { loadPlan, type LoadedPlan } from './planning.js';
+import { driftMessages } from './drift.js';
 import type { LockInfo, RunRecord } from './records.js';
 import { isUnfinishedRun } from './records.js';
 import { FORMAT_VERSION } from './reports.js';
@@ -121,7 +122,7 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
     replicas,
     replicaSource: topology.replicaSource,
     warnings: [
-      ...(loaded?.changedScripts ?? []).map((s) => `${s} changed since it was applied`),
+      ...(loaded ? driftMessages(loaded.drift) : []),
       ...(topology.replicaSource.how === 'discovered' && topology.replicaSource.blindSpot && !topology.replicaSource.accepted
         ? [`the replicas were discovered from the master, and ${topology.replicaSource.blindSpot}: upgrade refuses until they are listed under replicas: (or replicas: discover accepts it)`] : []),
     ],

@@ -6,7 +6,7 @@ import type { EventSink } from './events.js';
 import { executeRun, type RunSettings } from './execute-run.js';
 import { runReplica } from './freeze.js';
 import { holderIsDead, leaseExpiry, thisHost } from './liveness.js';
-import { loadPlan, type LoadedPlan, type PlanRequest } from './planning.js';
+import { checkDrift, loadPlan, type LoadedPlan, type PlanRequest } from './planning.js';
 import { preflight } from './preflight.js';
 import { schemaPreflight } from './schema-step.js';
 import { isUnfinishedRun, type RunRecord } from './records.js';
@@ -41,7 +41,8 @@ export async function runUpgrade(topology: Topology, options: UpgradeOptions, ev
   const loaded = interrupted
     ? await loadPlan(topology.config, topology.store, { from: interrupted.fromVersion, to: interrupted.toVersion, tags: interrupted.tags, force: true })
     : await loadPlan(topology.config, topology.store, options);
-  for (const s of loaded.changedScripts) events({ type: 'warning', message: `${s} changed since it was applied` });
+  const driftWarnings = checkDrift(loaded.drift, options.acceptDrift);
+  for (const message of driftWarnings) events({ type: 'warning', message });
   await schemaPreflight(topology, loaded.plan, events);
   const stepIds = loaded.plan.steps.map((s) => scriptId(s.script));
   if (interrupted && stepIds.join('\n') !== interrupted.steps.join('\n')) {
@@ -51,7 +52,7 @@ export async function runUpgrade(topology: Topology, options: UpgradeOptions, ev
     return {
       kind: 'upgrade', formatVersion: FORMAT_VERSION, outcome: 'nothing-to-do', fromVersion: loaded.plan.fromVersion,
       toVersion: loaded.plan.toVersion, steps: [], replicas: [], totalMs: Date.now() - started, rolledBack: false,
-      warnings: loaded.changedScripts.map((s) => `${s} changed since it was applied`),
+      warnings: driftWarnings,
     };
   }
   if (options.confirm && !(await options.confirm(loaded, interrupted))) {
@@ -83,7 +84,7 @@ export async function runUpgrade(topology: Topology, options: UpgradeOptions, ev
   const settings: RunSettings = { timeoutMs: options.timeoutMs, pollMs: options.pollMs, writeConcurrency: options.writeConcurrency, signal: options.signal, resumed: interrupted !== undefined };
   const report = await executeRun(topology, record, loaded.plan, settings, events, started);
   report.backupFile = backupFile;
-  report.warnings.push(...loaded.changedScripts.map((s) => `${s} changed since it was applied`));
+  report.warnings.push(...driftWarnings);
   return report;
 }
 

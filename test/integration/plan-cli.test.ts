@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { runCli } from '../helpers/cli.js';
 import { FIXTURES, testCluster } from '../helpers/cluster.js';
 import { contextCsn, eventually, readAttr, withDirectory } from '../helpers/ldap.js';
 import { makeCertificates } from '../helpers/tls.js';
+import { configVariant } from '../helpers/topologies.js';
 
 describe('plan side against a real 3-node sandbox (CLI)', () => {
   let cluster: SandboxCluster;
@@ -190,6 +191,55 @@ describe('plan side against a real 3-node sandbox (CLI)', () => {
     expect(logs).toContain('preflight');
     for (const text of [r.stdout, r.stderr, logs]) expect(text).not.toContain(cluster.password);
     expect(existsSync(join(logDir, 'nothing'))).toBe(false);
+  });
+
+  it('scripts drifted from the history (changed, removed, added to an applied version): validate 7 naming each; upgrade and dry run refuse (7) before the lock unless --accept-script-drift', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-drift-'));
+    const put = (file: string, text: string) => {
+      mkdirSync(join(dir, file, '..'), { recursive: true });
+      writeFileSync(join(dir, file), text);
+    };
+    const ou = `ou=drift,${cluster.suffix}`;
+    put('1.0.0/01-add-ou.ldif', `dn: ${ou}\nchangetype: add\nobjectClass: organizationalUnit\nou: drift\n`);
+    put('1.0.0/02-describe.ldif', `dn: ${ou}\nchangetype: modify\nreplace: description\ndescription: one\n-\n`);
+    const variant = configVariant(cluster, 'drift', { versionEntry: `cn=v-drift,${cluster.suffix}`, scripts: dir, replicas: cluster.nodes.slice(1).map((n) => n.url) });
+    const versionOf = () => readAttr(cluster, cluster.nodes[0]!.url, `cn=v-drift,${cluster.suffix}`, 'description');
+    expect((await runCli(['upgrade', '--yes'], { config: variant })).code).toBe(0);
+    expect((await runCli(['validate'], { config: variant })).code).toBe(0);
+
+    // Changed after it was applied, and a new version pending.
+    put('1.0.0/02-describe.ldif', `dn: ${ou}\nchangetype: modify\nreplace: description\ndescription: two\n-\n`);
+    put('1.1.0/01-more.ldif', `dn: ${ou}\nchangetype: modify\nreplace: l\nl: here\n-\n`);
+    const v = await runCli(['validate', '--json'], { config: variant });
+    expect(v.code, v.stderr).toBe(7);
+    expect(JSON.parse(v.stdout)).toMatchObject({ valid: false, drift: { changed: ['1.0.0/02-describe.ldif'], removed: [], outOfOrder: [] } });
+    for (const args of [['upgrade', '--yes'], ['upgrade', '--dry-run']]) {
+      const r = await runCli(args, { config: variant });
+      expect(r.code, r.stderr).toBe(7);
+      expect(r.stderr).toContain('1.0.0/02-describe.ldif changed since it was applied');
+      expect(r.stderr).toContain('--accept-script-drift');
+    }
+    expect(await versionOf()).toEqual(['1.0.0']);
+    expect(await readAttr(cluster, cluster.nodes[0]!.url, `cn=lock,cn=v-drift,${cluster.suffix}`, 'cn')).toBeNull();
+    expect(await readAttr(cluster, cluster.nodes[0]!.url, ou, 'l')).toBeNull();
+    const accepted = await runCli(['upgrade', '--yes', '--json', '--accept-script-drift'], { config: variant });
+    expect(accepted.code, accepted.stderr).toBe(0);
+    expect(JSON.parse(accepted.stdout).warnings).toEqual([expect.stringContaining('1.0.0/02-describe.ldif changed since it was applied')]);
+    expect(await versionOf()).toEqual(['1.1.0']);
+
+    // Removed; then one added to a version already applied.
+    put('1.0.0/02-describe.ldif', `dn: ${ou}\nchangetype: modify\nreplace: description\ndescription: one\n-\n`);
+    rmSync(join(dir, '1.0.0', '01-add-ou.ldif'));
+    put('1.0.0/03-late.ldif', `dn: ${ou}\nchangetype: modify\nreplace: st\nst: late\n-\n`);
+    const both = await runCli(['validate'], { config: variant });
+    expect(both.code).toBe(7);
+    expect(both.stdout).toContain('error: 1.0.0/01-add-ou.ldif was applied but is no longer in the scripts folder');
+    expect(both.stdout).toContain('error: 1.0.0/03-late.ldif was never applied, and its version is already past');
+    rmSync(join(dir, '1.0.0', '03-late.ldif'));
+    put('1.0.0/01-add-ou.ldif', `dn: ${ou}\nchangetype: add\nobjectClass: organizationalUnit\nou: drift\n`);
+    const clean = await runCli(['validate'], { config: variant });
+    expect(clean.code, clean.stdout).toBe(0);
+    expect(clean.stdout).toContain('applied scripts: all there, unchanged, none pending before them');
   });
 
   // Last in this file: it leaves node 3 without its consumers.

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { planUpgrade, type PlanInput } from '../../src/plan/planner.js';
 import type { ScriptFile, VersionScripts } from '../../src/scripts/types.js';
+import { driftMessages, hasDrift, scriptDrift } from '../../src/core/drift.js';
+import type { RunRecord } from '../../src/core/records.js';
 
 function script(version: string, name: string, tag?: string): ScriptFile {
   return { version, tag, prefix: name.slice(0, 2), name, path: `/x/${version}/${name}`, kind: name.endsWith('.ldif') ? 'ldif' : 'code', checksum: 'c' };
@@ -89,5 +91,26 @@ describe('planUpgrade', () => {
     const r = planUpgrade({ catalog: c, baseline: '0.0.0', runOnceOf: (s) => (s.name.includes('reindex') ? 'reindex' : undefined) });
     expect(ids(r)).toEqual(['1.0.0/02-a.ldif', '2.0.0/01-reindex.ts']);
     expect(r.ok && r.plan.steps[1]!.folded.map((f) => `${f.version}/${f.name}`)).toEqual(['1.0.0/01-reindex.ts']);
+  });
+});
+
+describe('scriptDrift: the scripts folder against the history (what validate fails on)', () => {
+  const cat = { ...catalog({ '1.0.0': ['01-a.ldif', '02-late.ldif'], '1.1.0': ['01-b.ts'], '2.0.0': ['01-c.ldif'] }), dir: '/x', skipped: [] };
+  cat.versions[0]!.scripts[0]!.checksum = 'changed';
+  const applied = (script: string, checksum = 'c') => ({ version: script.split('/')[0]!, script, checksum, runId: 'r', appliedBy: 'a', appliedAt: 't', durationMs: 1, entriesChanged: 1 });
+  const run = (state: RunRecord['state'], fromVersion: string, toVersion: string) => ({ runId: 'r', state, fromVersion, toVersion } as RunRecord);
+
+  it('changed, removed, and a script added to a version a completed run went through', () => {
+    const drift = scriptDrift(cat, [applied('1.0.0/01-a.ldif'), applied('1.1.0/01-b.ts'), applied('0.9.0/01-old.ldif')], [run('done', '0.0.0', '1.1.0')]);
+    expect(drift).toEqual({ changed: ['1.0.0/01-a.ldif'], removed: ['0.9.0/01-old.ldif'], outOfOrder: ['1.0.0/02-late.ldif'] });
+    expect(driftMessages(drift)).toHaveLength(3);
+  });
+
+  it('no drift: a version above every completed run is pending, not out of order; a failed run went through nothing', () => {
+    const same = { ...cat, versions: cat.versions.map((v) => ({ ...v, scripts: v.scripts.map((s) => ({ ...s, checksum: 'c' })) })) };
+    const drift = scriptDrift(same, [applied('1.0.0/01-a.ldif'), applied('1.0.0/02-late.ldif')], [run('done', '0.0.0', '1.0.0'), run('rolled-back', '1.0.0', '2.0.0')]);
+    expect(hasDrift(drift)).toBe(false);
+    // Versions at or below where the tool started (a baseline) were never its to run.
+    expect(hasDrift(scriptDrift(same, [applied('2.0.0/01-c.ldif')], [run('done', '1.1.0', '2.0.0')]))).toBe(false);
   });
 });

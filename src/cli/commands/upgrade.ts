@@ -16,6 +16,7 @@ interface Args extends CommonArgs {
   resume?: boolean;
   backup?: string;
   yes?: boolean;
+  'accept-script-drift'?: boolean;
 }
 
 const OUTCOME_EXIT: Record<RunReport['outcome'], number> = {
@@ -38,13 +39,14 @@ export const upgradeCommand: CommandModule<object, Args> = {
     .option('resume', { type: 'boolean', describe: 'continue an interrupted run after its last completed script' })
     .option('backup', { type: 'string', describe: 'stream the suffix to this LDIF file before freezing' })
     .option('yes', { type: 'boolean', alias: 'y', describe: 'do not ask for confirmation' })
+    .option('accept-script-drift', { type: 'boolean', describe: 'go on although applied scripts changed or were removed, or a script was added to a version already applied (`validate` lists them); each is a warning in the report' })
     .implies('ldif', 'dry-run')
     .conflicts('dry-run', ['resume', 'backup'])
     .conflicts('resume', ['from', 'to', 'tag']) as never,
   handler: async (argv) => {
     const { openSession, withTopology } = await import('../session.js');
     const session = openSession(argv, argv['dry-run'] ? 'dry-run' : 'upgrade');
-    const request = { to: argv.to, from: argv.from, tags: argv.tag, force: argv.force };
+    const request = { to: argv.to, from: argv.from, tags: argv.tag, force: argv.force, acceptDrift: argv['accept-script-drift'] };
     if (!argv['dry-run'] && !argv.yes && !(await import('../prompt.js')).canPrompt()) {
       throw new UsageError('upgrade writes to the directory: add --yes (there is no terminal to confirm on)');
     }

@@ -4,6 +4,7 @@ import { RecordingStore, type PlannedChangeSink } from './context/recording-stor
 import type { EventSink } from './events.js';
 import { checkDrift, loadPlan, type PlanRequest } from './planning.js';
 import { runReplica } from './freeze.js';
+import { isUnfinishedRun } from './records.js';
 import { preflight } from './preflight.js';
 import { FORMAT_VERSION, type DryRunReport, type StepResult } from './reports.js';
 import { runScript, ScriptFailure } from './run-script.js';
@@ -20,6 +21,11 @@ export async function dryRun(topology: Topology, request: PlanRequest, sink: Pla
   const { plan, drift } = await loadPlan(topology.config, topology.store, request);
   await schemaPreflight(topology, plan, events);
   const warnings = checkDrift(drift, request.acceptDrift);
+  const stored = await topology.store.readVersion();
+  const interrupted = stored.exists ? (await topology.store.readRuns()).find(isUnfinishedRun) : undefined;
+  if (interrupted) {
+    warnings.unshift(`run ${interrupted.runId} (${interrupted.host}) was interrupted while ${interrupted.state}: \`upgrade\` refuses (exit 8) until \`ldap-upgrade recover\` (--rollback undoes it) or \`upgrade --resume\`; this plan starts from the directory as it is now, with whatever that run left`);
+  }
   for (const w of warnings) events({ type: 'warning', message: w });
   const store = new RecordingStore(topology.master, sink);
   const steps: StepResult[] = plan.steps.map((s) => ({
@@ -44,7 +50,7 @@ export async function dryRun(topology: Topology, request: PlanRequest, sink: Pla
       throw new ScriptFailedError(`dry run: version ${step.version}: ${err.message} (nothing was written)`, { cause: err });
     }
     steps[i]!.durationMs = Date.now() - started;
-    events({ type: 'script-end', script: steps[i]!.script, status: 'Success', entriesChanged: steps[i]!.entriesChanged, durationMs: steps[i]!.durationMs });
+    events({ type: 'script-end', script: steps[i]!.script, status: 'Success', entriesChanged: steps[i]!.entriesChanged, durationMs: steps[i]!.durationMs, planned: true });
   }
   return {
     kind: 'dry-run', formatVersion: FORMAT_VERSION,
@@ -52,5 +58,6 @@ export async function dryRun(topology: Topology, request: PlanRequest, sink: Pla
     steps,
     replicasToFreeze: found.replicas.map((r) => ({ url: r.url, alreadyReadOnly: r.writeState ? !runReplica(r.url, r.writeState).frozenByRun : false })),
     preflight: found, warnings,
+    interruptedRun: interrupted ? { runId: interrupted.runId, state: interrupted.state, host: interrupted.host } : null,
   };
 }

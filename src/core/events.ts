@@ -7,7 +7,7 @@ export type UpgradeEvent =
   | { type: 'phase'; phase: 'preflight' | 'lock' | 'backup' | 'freeze' | 'apply' | 'converge' | 'unfreeze' | 'unlock' | 'rollback' | 'recover'; message: string }
   | { type: 'server'; url: string; message: string; ok: boolean }
   | { type: 'script-start'; index: number; total: number; script: string }
-  | { type: 'script-end'; script: string; status: 'Success' | 'Error'; entriesChanged: number; durationMs: number }
+  | { type: 'script-end'; script: string; status: 'Success' | 'Error'; entriesChanged: number; durationMs: number; /** A dry run's: nothing changed. */ planned?: boolean }
   | { type: 'script-log'; script: string; message: string }
   | { type: 'replica'; url: string; action: 'freeze' | 'unfreeze' | 'converge'; ok: boolean; message: string }
   | { type: 'converge-progress'; url: string; converged: boolean; detail: string; elapsedMs: number }

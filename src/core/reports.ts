@@ -43,6 +43,8 @@ export interface DryRunReport {
   replicasToFreeze: { url: string; alreadyReadOnly: boolean }[];
   preflight: PreflightReport;
   warnings: string[];
+  /** A run that was interrupted (the real upgrade refuses, exit 8, until it is recovered); null: none. */
+  interruptedRun: { runId: string; state: string; host: string } | null;
 }
 
 export type ReplicaOutcome = 'Success' | 'Error' | 'NotExecuted';

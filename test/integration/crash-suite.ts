@@ -65,8 +65,16 @@ describe(`kill -9 in the middle of a run (${kind})`, () => {
     expect(refused.code).toBe(8);
     expect(refused.stderr).toContain('was interrupted');
     expect(refused.stderr).toContain('ldap-upgrade recover');
-    const status = JSON.parse((await runCli(['status', '--json', ...SLOW], { config: c.configFile })).stdout);
+    const check = await runCli(['status', '--json', '--check', ...SLOW], { config: c.configFile });
+    expect(check.code).toBe(8);
+    const status = JSON.parse(check.stdout);
     expect(status.lock.holderDead).toBe(true);
+    if (point === 'script') {
+      // The dry run names the interrupted run (its plan starts from what that run left).
+      const dry = await runCli(['upgrade', '--dry-run', '--summary', ...SLOW], { config: c.configFile });
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(dry.stdout).toMatch(new RegExp(`warning: run ${status.interruptedRun.runId} \\(.*\\) was interrupted while applying: \`upgrade\` refuses \\(exit 8\\)`));
+    }
     const rec = await runCli(['recover', ...SLOW], { config: c.configFile });
     expect(rec.code, rec.stderr).toBe(0);
     await expectWritableAndUnlocked(c, `uid=user0299,ou=people,${c.suffix}`);

@@ -25,7 +25,13 @@ describe('plan side against a real 3-node sandbox (CLI)', () => {
     const before = await csns();
     const r = await runCli(['upgrade', '--dry-run'], { config });
     expect(r.code, r.stderr).toBe(0);
-    const records = parseLdif(r.stdout.split('\nDRY RUN')[0]!);
+    // The summary first, then the LDIF; nothing says "changed".
+    expect(r.stdout.startsWith('DRY RUN — nothing was written\n')).toBe(true);
+    const at = r.stdout.indexOf('planned changes, as LDIF (3 entries;');
+    expect(at).toBeGreaterThan(0);
+    expect(r.stdout).toContain('1.0.0/02-read-it.ts: 2 entries would change');
+    expect(r.stdout + r.stderr).not.toMatch(/\bchanged\b/);
+    const records = parseLdif(r.stdout.slice(r.stdout.indexOf('\n\n', at)));
     expect(records.map((x) => `${x.kind} ${x.dn}`)).toEqual([
       'add ou=fixture,dc=example,dc=com',
       'modify ou=fixture,dc=example,dc=com',
@@ -40,11 +46,17 @@ describe('plan side against a real 3-node sandbox (CLI)', () => {
     expect(await readAttr(cluster, cluster.nodes[0]!.url, `ou=fixture,${cluster.suffix}`, 'ou')).toBeNull();
   });
 
-  it('dry run --ldif prints only LDIF; --json one document', async () => {
+  it('dry run --ldif prints only LDIF; --summary only the summary; --json one document', async () => {
     const ldif = await runCli(['upgrade', '--dry-run', '--ldif'], { config });
     expect(ldif.code).toBe(0);
     expect(ldif.stdout).not.toContain('DRY RUN');
     expect(parseLdif(ldif.stdout)).toHaveLength(3);
+    const summary = await runCli(['upgrade', '--dry-run', '--summary'], { config });
+    expect(summary.code, summary.stderr).toBe(0);
+    expect(summary.stdout).toContain('DRY RUN — nothing was written');
+    expect(summary.stdout).toContain('1.0.0/01-add-ou.ldif: 1 entry would change');
+    expect(summary.stdout).not.toContain('changetype');
+    expect((await runCli(['upgrade', '--dry-run', '--summary', '--ldif'], { config })).code).toBe(2);
     const json = await runCli(['upgrade', '--dry-run', '--json'], { config });
     expect(json.code).toBe(0);
     const doc = JSON.parse(json.stdout);

@@ -85,7 +85,7 @@ export function schemaSuite(kind: SandboxKind, sc: SchemaCase): void {
       const config = variant('schema', v1());
       const r = await runCli(['upgrade', '--dry-run'], { config });
       expect(r.code, r.stderr).toBe(0);
-      for (const i of [0, 1, 2]) expect(r.stdout + r.stderr).toMatch(new RegExp(`${url(i).replace(/[.]/g, '\\.')}: ${definitions.length} added, 0 identical`));
+      for (const i of [0, 1, 2]) expect(r.stdout + r.stderr).toMatch(new RegExp(`${url(i).replace(/[.]/g, '\\.')}: ${definitions.length} to add, 0 identical`));
       for (const i of [0, 1, 2]) expect(await heldBy(url(i), definitions), url(i)).toEqual([]);
       for (const dn of entries().dns) expect(await readAttr(c, url(0), dn, 'objectClass')).toBeNull();
     }, 60_000);

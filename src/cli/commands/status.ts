@@ -10,7 +10,7 @@ interface Args extends CommonArgs {
 export const statusCommand: CommandModule<object, Args> = {
   command: 'status',
   describe: 'Stored version, pending scripts, lock, and each replica: reachable, frozen, converged',
-  builder: (y) => withCommonOptions(y).option('check', { type: 'boolean', describe: 'exit 10 when an upgrade is pending, 0 when up to date (7 when no plan can be made)' }) as never,
+  builder: (y) => withCommonOptions(y).option('check', { type: 'boolean', describe: 'exit 10 when an upgrade is pending, 0 when up to date (8 when a run was interrupted: recover first; 7 when no plan can be made)' }) as never,
   handler: async (argv) => {
     const { openSession, withTopology } = await import('../session.js');
     const { readStatus } = await import('../../core/status.js');
@@ -19,7 +19,8 @@ export const statusCommand: CommandModule<object, Args> = {
     await withTopology(session, argv, async (topology) => {
       const report = await readStatus(topology);
       session.print(report, () => formatStatus(report));
-      if (argv.check && report.planRefusal) setExitCode(ExitCode.refused);
+      if (argv.check && report.interruptedRun) setExitCode(ExitCode.interrupted);
+      else if (argv.check && report.planRefusal) setExitCode(ExitCode.refused);
       else if (argv.check && !report.upToDate) setExitCode(ExitCode.pending);
     });
   },

@@ -8,6 +8,7 @@ import { durationOption } from '../../config/values.js';
 interface Args extends CommonArgs {
   'dry-run'?: boolean;
   ldif?: boolean;
+  summary?: boolean;
   to?: string;
   from?: string;
   force?: boolean;
@@ -30,7 +31,8 @@ export const upgradeCommand: CommandModule<object, Args> = {
   describe: 'Freeze the replicas, run the pending scripts on the master, wait for convergence, unfreeze',
   builder: (y) => withCommonOptions(y)
     .option('dry-run', { type: 'boolean', describe: 'run preflight and the scripts against a recording context; write nothing' })
-    .option('ldif', { type: 'boolean', describe: 'with --dry-run: print only the planned changes as LDIF' })
+    .option('ldif', { type: 'boolean', describe: 'with --dry-run: print only the planned changes as LDIF, as they are planned' })
+    .option('summary', { type: 'boolean', describe: 'with --dry-run: print only the summary (scripts, counts, replicas, warnings), not the LDIF' })
     .option('to', { type: 'string', describe: 'stop at this version (default: the highest script version)' })
     .option('from', { type: 'string', describe: 'override the stored version (needs --force)' })
     .option('force', { type: 'boolean', describe: 'confirm --from or --tag' })
@@ -41,6 +43,8 @@ export const upgradeCommand: CommandModule<object, Args> = {
     .option('yes', { type: 'boolean', alias: 'y', describe: 'do not ask for confirmation' })
     .option('accept-script-drift', { type: 'boolean', describe: 'go on although applied scripts changed or were removed, or a script was added to a version already applied (`validate` lists them); each is a warning in the report' })
     .implies('ldif', 'dry-run')
+    .implies('summary', 'dry-run')
+    .conflicts('ldif', 'summary')
     .conflicts('dry-run', ['resume', 'backup'])
     .conflicts('resume', ['from', 'to', 'tag']) as never,
   handler: async (argv) => {
@@ -55,22 +59,36 @@ export const upgradeCommand: CommandModule<object, Args> = {
         const { dryRun } = await import('../../core/dry-run.js');
         const { formatRecord } = await import('../../ldif/write.js');
         const { formatDryRun } = await import('../format/reports.js');
-        const { ChunkedStdout } = await import('../output.js');
+        const { ChunkedStdout, LdifSpool } = await import('../output.js');
         const changes: Record<string, string[]> = {};
-        const out = new ChunkedStdout();
+        // --ldif streams the LDIF as it is planned; by default it is spooled to a private
+        // temporary file and printed after the summary (the summary's counts are known last).
+        const spool = !session.json && !argv.ldif && !argv.summary ? new LdifSpool() : undefined;
+        const out = new ChunkedStdout(spool?.fd);
         let lastScript = '';
-        const report = await dryRun(topology, request, (script, record) => {
-          const text = formatRecord(record);
-          if (session.json) {
-            (changes[script] ??= []).push(text);
-            return;
+        try {
+          const report = await dryRun(topology, request, (script, record) => {
+            if (argv.summary) return;
+            const text = formatRecord(record);
+            if (session.json) {
+              (changes[script] ??= []).push(text);
+              return;
+            }
+            if (script !== lastScript) out.write(`# ${script}\n`);
+            lastScript = script;
+            out.write(text + '\n\n');
+          }, session.events).finally(() => out.flush());
+          if (session.json) session.print({ ...report, changes }, () => '');
+          else if (!argv.ldif) {
+            process.stdout.write(formatDryRun(report));
+            if (spool) {
+              process.stdout.write(`\nplanned changes, as LDIF (${report.steps.reduce((n, s) => n + s.entriesChanged, 0)} entries; --summary leaves them out, --ldif prints only them):\n\n`);
+              spool.copyToStdout();
+            }
           }
-          if (script !== lastScript) out.write(`# ${script}\n`);
-          lastScript = script;
-          out.write(text + '\n\n');
-        }, session.events).finally(() => out.flush());
-        if (session.json) session.print({ ...report, changes }, () => '');
-        else if (!argv.ldif) process.stdout.write(formatDryRun(report));
+        } finally {
+          spool?.remove();
+        }
         return;
       }
       const { runUpgrade } = await import('../../core/upgrade.js');

@@ -3,29 +3,31 @@ import type { DryRunReport, RunReport, SchemaServerResult, StepResult } from '..
 
 function stepLine(s: StepResult): string {
   const folded = s.folded.length ? ` (runOnce: also stands for ${s.folded.join(', ')})` : '';
-  const took = s.status === 'Success' ? `, ${s.durationMs} ms` : '';
-  const what = s.schema ? `definition${s.entriesChanged === 1 ? '' : 's'} added or changed` : `entr${s.entriesChanged === 1 ? 'y' : 'ies'}`;
+  const planned = s.status === 'Planned';
+  const took = s.status === 'Success' || planned ? `, ${s.durationMs} ms` : '';
+  const what = s.schema
+    ? `definition${s.entriesChanged === 1 ? '' : 's'} ${planned ? 'to add or change' : 'added or changed'}`
+    : `entr${s.entriesChanged === 1 ? 'y' : 'ies'}${planned ? ' would change' : ''}`;
   return [
     `  ${s.status.padEnd(11)} ${s.script}: ${s.entriesChanged} ${what}${took}${folded}${s.error ? ` — ${s.error}` : ''}`,
-    ...(s.schema ?? []).map((x) => `      ${x.url}: ${schemaLine(x)}`),
+    ...(s.schema ?? []).map((x) => `      ${x.url}: ${schemaLine(x, planned)}`),
   ].join('\n');
 }
 
-function schemaLine(x: SchemaServerResult): string {
+function schemaLine(x: SchemaServerResult, planned: boolean): string {
   const parts = [
-    ...(x.added.length ? [`${x.added.length} added`] : []),
-    ...(x.changed.length ? [`${x.changed.length} changed`] : []),
+    ...(x.added.length ? [`${x.added.length} ${planned ? 'to add' : 'added'}`] : []),
+    ...(x.changed.length ? [`${x.changed.length} ${planned ? 'to change' : 'changed'}`] : []),
     ...(x.kept.length ? [`${x.kept.length} left as the server has them`] : []),
     `${x.identical} identical`,
   ];
   return `${parts.join(', ')}${x.how === 'replicated' ? ' (by replication from the master)' : ''}`;
 }
 
-/** The human dry-run report (the LDIF itself was streamed before it). */
+/** The human dry-run report (the planned LDIF follows it, unless --summary). */
 export function formatDryRun(r: DryRunReport): string {
   const from = r.fromSource === 'baseline' ? `${r.fromVersion} (no stored version: baseline)` : r.fromSource === 'forced' ? `${r.fromVersion} (forced with --from)` : r.fromVersion;
   const lines = [
-    '',
     `DRY RUN — nothing was written`,
     `from ${from} to ${r.toVersion}${r.versions.length ? `: versions ${r.versions.join(', ')}` : ''}${r.tags.length ? `; tags ${r.tags.join(', ')}` : ''}`,
     `scripts (${r.steps.length}):`,

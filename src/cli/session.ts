@@ -48,14 +48,32 @@ export async function resolveCredentials(session: Session, argv: CommonArgs): Pr
   const prompt = canPrompt() ? promptHidden : undefined;
   const bind = await resolvePassword({
     bindDn: config.bind.dn, flagFile: argv['password-file'], envVar: 'LDAP_UPGRADE_PASSWORD',
-    configuredFile: config.bind.passwordFile, prompt, warn,
+    configuredFile: config.bind.passwordFile, prompt, warn, check: (password) => bindsOnMaster(config, config.bind.dn, password),
   });
   if (!config.separateConfigBind) return { bindPassword: bind.password, configPassword: bind.password };
   const cfg = await resolvePassword({
     bindDn: config.configBind.dn, flagFile: argv['config-password-file'], envVar: 'LDAP_UPGRADE_CONFIG_PASSWORD',
-    configuredFile: config.configBind.passwordFile, prompt, warn,
+    configuredFile: config.configBind.passwordFile, prompt, warn, check: (password) => bindsOnMaster(config, config.configBind.dn, password),
   });
   return { bindPassword: bind.password, configPassword: cfg.password };
+}
+
+/**
+ * Whether the master takes `password` for `dn` (a password typed at the prompt is tried at once,
+ * so that a typo is asked again rather than failing the command later). Other failures (the
+ * master unreachable, TLS) throw: exit 3 as for any connection.
+ */
+async function bindsOnMaster(config: UpgradeConfig, dn: string, password: string): Promise<boolean> {
+  const { Directory } = await import('../ldap/directory.js');
+  const { ConnectionError } = await import('../errors.js');
+  try {
+    const d = await Directory.open({ url: config.master.url, bindDn: dn, password, tls: config.tls, timeoutMs: 10_000 });
+    await d.close();
+    return true;
+  } catch (err) {
+    if (err instanceof ConnectionError && err.ldapCode === 49) return false;
+    throw err;
+  }
 }
 
 /** Resolves the passwords and connects to the whole topology. */

@@ -15,10 +15,18 @@ export interface PasswordRequest {
   configuredFile?: string;
   /** Asks on the terminal; undefined when there is no terminal. */
   prompt?: (question: string) => Promise<string>;
-  /** Reports a warning (group/other-readable file). */
+  /** Reports a warning (group/other-readable file, a configured file that is missing). */
   warn?: (message: string) => void;
+  /**
+   * Tries a password typed at the prompt on the server: false when the server refuses it
+   * (invalid credentials: asked again, up to PROMPT_TRIES times); other failures throw.
+   */
+  check?: (password: string) => Promise<boolean>;
   env?: NodeJS.ProcessEnv;
 }
+
+/** How many passwords the prompt takes before giving up (as sudo and ssh do). */
+export const PROMPT_TRIES = 3;
 
 export interface ResolvedPassword {
   password: string;
@@ -38,9 +46,15 @@ export async function resolvePassword(req: PasswordRequest): Promise<ResolvedPas
     return { password: readPasswordFile(req.configuredFile, req.warn, false), source: 'configured file' };
   }
   if (req.prompt) {
-    const password = await req.prompt(`Password for ${req.bindDn}: `);
-    if (password === '') throw new ConnectionError(`no password given for ${req.bindDn}`);
-    return { password, source: 'prompt' };
+    // Named before the prompt: a typo in passwordFile must not pass for "no file configured".
+    if (req.configuredFile) req.warn?.(`the password file ${req.configuredFile} configured for ${req.bindDn} does not exist: asking on the terminal instead`);
+    for (let attempt = 1; ; attempt++) {
+      const password = await req.prompt(`Password for ${req.bindDn}: `);
+      if (password === '') throw new ConnectionError(`no password given for ${req.bindDn}`);
+      if (!req.check || (await req.check(password))) return { password, source: 'prompt' };
+      if (attempt === PROMPT_TRIES) throw new ConnectionError(`the server refused ${PROMPT_TRIES} passwords for ${req.bindDn} (invalid credentials): nothing was changed`, { ldapCode: 49 });
+      req.warn?.(`the server refused that password for ${req.bindDn} (invalid credentials); ${PROMPT_TRIES - attempt} ${PROMPT_TRIES - attempt === 1 ? 'try' : 'tries'} left`);
+    }
   }
   const missing = req.configuredFile ? `the password file ${req.configuredFile} does not exist` : 'no passwordFile is configured';
   throw new ConnectionError(

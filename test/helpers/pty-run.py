@@ -1,18 +1,22 @@
 """Runs a command on a pseudo-terminal, as a person at a terminal would.
 
-usage: pty-run.py WAIT_FOR SEND TIMEOUT -- COMMAND...
-Waits until the output shows WAIT_FOR, types SEND (Python escapes: \\x03 is Ctrl-C), then reads
-until the command ends or TIMEOUT seconds pass (then it is killed: exit code 124). Prints the
-terminal's output, then a last line "exit=N".
+usage: pty-run.py WAIT_FOR SEND [WAIT_FOR SEND ...] TIMEOUT -- COMMAND...
+For each pair in turn: waits until the output (after the previous pair's text) shows WAIT_FOR,
+then types SEND (Python escapes: \\x03 is Ctrl-C, \\r is Enter). Then reads until the command
+ends or TIMEOUT seconds pass (then it is killed: exit code 124). Prints the terminal's output,
+then a last line "exit=N".
 """
 import os, pty, select, signal, sys, time
 
-wait_for, send, timeout = sys.argv[1], sys.argv[2].encode().decode('unicode_escape').encode('latin-1'), float(sys.argv[3])
+args = sys.argv[1:sys.argv.index('--')]
+timeout = float(args[-1])
+pairs = [(args[i], args[i + 1].encode().decode('unicode_escape').encode('latin-1')) for i in range(0, len(args) - 1, 2)]
 command = sys.argv[sys.argv.index('--') + 1:]
 pid, fd = pty.fork()
 if pid == 0:
     os.execvp(command[0], command)
-out, sent, deadline = b'', False, time.time() + timeout
+out, deadline = b'', time.time() + timeout
+seen_to = 0
 status = None
 while time.time() < deadline:
     r, _, _ = select.select([fd], [], [], 0.1)
@@ -24,10 +28,11 @@ while time.time() < deadline:
         if not chunk:
             break
         out += chunk
-    if not sent and wait_for.encode() in out:
+    if pairs and pairs[0][0].encode() in out[seen_to:]:
+        wait_for, send = pairs.pop(0)
+        seen_to = out.index(wait_for.encode(), seen_to) + len(wait_for)
         time.sleep(0.2)
         os.write(fd, send)
-        sent = True
     done, st = os.waitpid(pid, os.WNOHANG)
     if done:
         status = st

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +100,26 @@ describe('trust on OpenLDAP: 2 providers and a read-only consumer of node 1', ()
     expect(r.stdout).toMatch(/cancelled at the confirmation prompt: nothing was changed/);
     expect(r.stdout).toMatch(/exit=130\s*$/);
     return readAttr(c, url(0), v, 'cn').then((e) => expect(e).toBeNull());
+  });
+
+  it('a missing configured password file is named before the prompt; a refused password is asked again at once', () => {
+    const v = `cn=v-password,${c.suffix}`;
+    const variant = configVariant(c, 'password', { versionEntry: v, scripts: join(FIXTURES, 'basic'), replicas: [url(1), url(2)] });
+    const missing = join(c.dir, 'no-such-password.conf');
+    const config = join(c.dir, 'password-missing.yaml');
+    writeFileSync(config, readFileSync(variant, 'utf8').replace(`passwordFile: ${c.passwordFile}`, `passwordFile: ${missing}`));
+    const r = spawnSync('python3', [join(import.meta.dirname, '..', 'helpers', 'pty-run.py'), 'Password for', 'not-it\\r', 'Password for', `${c.password}\\r`, '30', '--',
+      process.execPath, BIN, 'status', '--config', config], { encoding: 'utf8', env: { ...process.env, LDAP_UPGRADE_PASSWORD: '' } });
+    const out = r.stdout;
+    expect(out).toMatch(/exit=0\s*$/);
+    const named = out.indexOf(`the password file ${missing} configured for ${c.bindDn} does not exist`);
+    const refused = out.indexOf(`the server refused that password for ${c.bindDn} (invalid credentials); 2 tries left`);
+    expect(named).toBeGreaterThanOrEqual(0);
+    expect(named).toBeLessThan(out.indexOf('Password for'));
+    expect(refused).toBeGreaterThan(out.indexOf('Password for'));
+    expect(out.indexOf('Password for', refused)).toBeGreaterThan(refused);
+    expect(out).toMatch(/version: +(none|\d)/);
+    expect(out).not.toContain(c.password);
   });
 
   it('a clone that does not replicate from the master (same entries and CSNs): refused (7) naming it; only the run record written; lock released', async () => {

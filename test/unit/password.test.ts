@@ -35,11 +35,29 @@ describe('password sources', () => {
     expect(prompt).not.toHaveBeenCalled();
   });
 
-  it('then the prompt, when the configured file is missing', async () => {
-    const prompt = vi.fn(async () => 'typed');
-    const r = await resolvePassword({ ...base, configuredFile: join(dir, 'missing.pw'), env: {}, prompt });
+  it('then the prompt, when the configured file is missing: the file is named before the prompt', async () => {
+    const order: string[] = [];
+    const prompt = vi.fn(async (q: string) => { order.push(q); return 'typed'; });
+    const r = await resolvePassword({ ...base, configuredFile: join(dir, 'missing.pw'), env: {}, prompt, warn: (m) => order.push(m) });
     expect(r).toEqual({ password: 'typed', source: 'prompt' });
-    expect(prompt).toHaveBeenCalledWith('Password for cn=Manager: ');
+    expect(order).toEqual([`the password file ${join(dir, 'missing.pw')} configured for cn=Manager does not exist: asking on the terminal instead`, 'Password for cn=Manager: ']);
+  });
+
+  it('a typed password the server refuses is asked again; three refused: exit 3; other failures are not retried', async () => {
+    const typed = ['typo', 'right'];
+    const warnings: string[] = [];
+    const check = vi.fn(async (p: string) => p === 'right');
+    const r = await resolvePassword({ ...base, env: {}, prompt: async () => typed.shift()!, check, warn: (m) => warnings.push(m) });
+    expect(r).toEqual({ password: 'right', source: 'prompt' });
+    expect(warnings).toEqual(['the server refused that password for cn=Manager (invalid credentials); 2 tries left']);
+    const never = vi.fn(async () => false);
+    const e = await resolvePassword({ ...base, env: {}, prompt: async () => 'wrong', check: never }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ConnectionError);
+    expect((e as Error).message).toBe('the server refused 3 passwords for cn=Manager (invalid credentials): nothing was changed');
+    expect(never).toHaveBeenCalledTimes(3);
+    const down = vi.fn(async () => { throw new ConnectionError('127.0.0.1:1: connection refused'); });
+    await expect(resolvePassword({ ...base, env: {}, prompt: async () => 'x', check: down })).rejects.toThrow('connection refused');
+    expect(down).toHaveBeenCalledTimes(1);
   });
 
   it('without any source and no terminal: a connection-class error naming the missing file', async () => {

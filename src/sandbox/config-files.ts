@@ -2,9 +2,9 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { SandboxState } from './cluster.js';
 
-/** Writes a password file readable by its owner only. */
+/** A password file, mode 600, without a newline: `ldapsearch -y` takes the whole file as the password. */
 export function writeSecret(file: string, secret: string): void {
-  writeFileSync(file, secret + '\n', { mode: 0o600 });
+  writeFileSync(file, secret, { mode: 0o600 });
 }
 
 /**

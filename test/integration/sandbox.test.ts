@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,12 @@ describe('OpenLDAP sandbox', () => {
     const yaml = readFileSync(cluster.configFile, 'utf8');
     for (const n of cluster.nodes) expect(yaml).toContain(n.url);
     expect(yaml).not.toContain(cluster.password);
+    // As ldapsearch -y reads them: the whole file is the password.
+    for (const file of [cluster.passwordFile, cluster.configPasswordFile]) {
+      const dn = file === cluster.passwordFile ? cluster.bindDn : cluster.configDn;
+      const r = spawnSync('ldapwhoami', ['-x', '-H', cluster.nodes[0]!.url, '-D', dn, '-y', file], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+    }
   });
 
   it('does not start a second cluster in the same folder', async () => {

@@ -11,6 +11,7 @@ import { validateCommand } from './commands/validate.js';
 import { verifyCommand } from './commands/verify.js';
 import { CommandLineError, ExitCode } from '../errors.js';
 import { currentExitCode, errorDocument, exitCodeFor, messageFor, printedReport } from './exit.js';
+import { currentLog } from './run-log.js';
 
 const EPILOG = `Exit codes: 0 done or nothing to do; 1 internal error; 2 usage/configuration/script files;
 3 connection, TLS, bind or password; 4 locked by another run; 5 a script failed (rolled back);
@@ -60,10 +61,15 @@ export async function main(args: string[]): Promise<number> {
   } catch (err) {
     failed = err;
   }
-  if (failed === undefined) return currentExitCode();
+  if (failed === undefined) {
+    currentLog()?.line(`exit ${currentExitCode()}`);
+    return currentExitCode();
+  }
   const usage = failed instanceof UsageFailure || failed instanceof CommandLineError;
   const code = usage ? ExitCode.usage : exitCodeFor(failed);
   const message = failed instanceof UsageFailure ? failed.message : messageFor(failed);
+  currentLog()?.line(`error: ${message}`);
+  currentLog()?.line(`exit ${code}`);
   process.stderr.write(`ldap-upgrade: ${message}\n${usage ? 'Run `ldap-upgrade --help` for usage.\n' : ''}`);
   // --json: the error is a JSON document on stdout too (the flag may be all that parsed).
   if (args.includes('--json') && !printedReport()) {

@@ -1,7 +1,5 @@
-import { appendFileSync } from 'node:fs';
-import { ensureDir } from '../core/local-files.js';
-import { join } from 'node:path';
 import type { EventSink, UpgradeEvent } from '../core/events.js';
+import type { RunLog } from './run-log.js';
 
 /** One line of text for an event, or undefined when it is only for the live display. */
 export function describeEvent(e: UpgradeEvent): string | undefined {
@@ -25,7 +23,7 @@ export function describeEvent(e: UpgradeEvent): string | undefined {
  * replicas; piped, plain timestamped lines; with --json, nothing. Every event also goes to the
  * run's log file, when there is one.
  */
-export function progressSink(mode: 'json' | 'tty' | 'plain', logFile?: string): EventSink {
+export function progressSink(mode: 'json' | 'tty' | 'plain', log?: RunLog): EventSink {
   const waiting = new Map<string, string>();
   let liveLine = false;
   const clearLive = () => {
@@ -34,9 +32,9 @@ export function progressSink(mode: 'json' | 'tty' | 'plain', logFile?: string): 
   };
   return (event) => {
     const text = describeEvent(event);
-    if (logFile) {
-      const line = text ?? (event.type === 'converge-progress' ? `${event.url}: ${event.detail}` : JSON.stringify(event));
-      try { appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`); } catch { /* the log is best effort */ }
+    if (log) {
+      if (event.type === 'phase' && event.runId) log.named(event.runId);
+      log.line(text ?? (event.type === 'converge-progress' ? `${event.url}: ${event.detail}` : JSON.stringify(event)));
     }
     if (mode === 'json') return;
     if (mode === 'plain') {
@@ -52,16 +50,4 @@ export function progressSink(mode: 'json' | 'tty' | 'plain', logFile?: string): 
       liveLine = true;
     }
   };
-}
-
-/** Creates the log file of this invocation in `logDir`: `<time>-<command>.log`. */
-export function openLogFile(logDir: string, command: string): string | undefined {
-  try {
-    ensureDir(logDir);
-    const file = join(logDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${command}-${process.pid}.log`);
-    appendFileSync(file, `${new Date().toISOString()} ldap-upgrade ${command} (pid ${process.pid})\n`, { mode: 0o600 });
-    return file;
-  } catch {
-    return undefined;
-  }
 }

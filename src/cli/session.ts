@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadConfig, locateConfig } from '../config/load.js';
 import { resolvePassword } from '../config/password.js';
 import type { ConfigOverrides, UpgradeConfig } from '../config/types.js';
@@ -5,7 +7,8 @@ import type { EventSink } from '../core/events.js';
 import { openTopology, type Credentials, type Topology } from '../core/topology.js';
 import type { CommonArgs } from './common.js';
 import { markPrinted } from './exit.js';
-import { openLogFile, progressSink } from './progress.js';
+import { progressSink } from './progress.js';
+import { RunLog, setCurrentLog } from './run-log.js';
 import { canPrompt, promptHidden } from './prompt.js';
 
 /** What a command handler works with: configuration, progress sink and output helpers. */
@@ -13,8 +16,8 @@ export interface Session {
   config: UpgradeConfig;
   json: boolean;
   events: EventSink;
-  logFile?: string;
-  /** Prints the result: JSON with --json, else the human text. */
+  log?: RunLog;
+  /** Prints the result: JSON with --json, else the human text (the log gets the human text). */
   print(result: unknown, human: () => string): void;
 }
 
@@ -27,16 +30,35 @@ export function configOverrides(argv: CommonArgs & { to?: string; timeout?: numb
   };
 }
 
+/** The commands that change the directory: they always keep a log of the run. */
+const WRITING_COMMANDS = ['upgrade', 'recover'];
+
+/** This tool's version, from its package.json. */
+export function toolVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 export function openSession(argv: CommonArgs & { to?: string; timeout?: number }, command: string): Session {
-  const config = loadConfig(locateConfig(argv.config), configOverrides(argv));
+  const configFile = locateConfig(argv.config);
+  const config = loadConfig(configFile, configOverrides(argv));
   const json = argv.json === true;
-  const logFile = openLogFile(config.logDir, command);
-  const events = progressSink(json ? 'json' : process.stderr.isTTY ? 'tty' : 'plain', logFile);
+  // Runs that write keep a log; read-only commands only when asked (--log-dir on the command line).
+  const log = WRITING_COMMANDS.includes(command) || argv['log-dir'] !== undefined
+    ? RunLog.open(config.logDir, command, { version: toolVersion(), config: configFile, args: process.argv.slice(2) })
+    : undefined;
+  setCurrentLog(log);
+  const events = progressSink(json ? 'json' : process.stderr.isTTY ? 'tty' : 'plain', log);
   return {
-    config, json, events, logFile,
+    config, json, events, log,
     print(result, human) {
       markPrinted();
-      process.stdout.write(json ? JSON.stringify(result, null, 2) + '\n' : human());
+      const text = human();
+      log?.block('report:', text);
+      process.stdout.write(json ? JSON.stringify(result, null, 2) + '\n' : text);
     },
   };
 }

@@ -64,7 +64,7 @@ export async function recover(topology: Topology, options: RecoverOptions, event
     ?? runs.find(isUnfinishedRun);
   if (!record && !lock) return report;
   report.runId = record?.runId ?? lock?.runId;
-  events({ type: 'phase', phase: 'recover', message: `recovering run ${report.runId}` });
+  events({ type: 'phase', phase: 'recover', message: `recovering run ${report.runId}`, runId: report.runId });
 
   // A run killed while it was rolling back holds half-undone data: recover finishes that
   // rollback whatever was asked (unfreezing on it would let clients write on a mix of both).

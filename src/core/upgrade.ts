@@ -123,7 +123,7 @@ async function lockNewRun(topology: Topology, loaded: LoadedPlan, stepIds: strin
   await store.ensureEntries();
   const runId = newRunId();
   const now = new Date().toISOString();
-  events({ type: 'phase', phase: 'lock', message: `lock: run ${runId}` });
+  events({ type: 'phase', phase: 'lock', message: `lock: run ${runId}`, runId });
   await store.takeLock({ runId, host: thisHost(), pid: process.pid, startedAt: now, expiresAt: leaseExpiry() });
   const record: RunRecord = {
     runId, state: 'frozen', host: thisHost(), pid: process.pid, startedAt: now, updatedAt: now,
@@ -136,7 +136,7 @@ async function lockNewRun(topology: Topology, loaded: LoadedPlan, stepIds: strin
 
 /** Resume: the dead run's lock becomes this process's; its frozen replicas and journal carry on. */
 async function takeOver(topology: Topology, record: RunRecord, events: EventSink): Promise<RunRecord> {
-  events({ type: 'phase', phase: 'lock', message: `resuming run ${record.runId} after ${record.completed} of ${record.steps.length} script(s)` });
+  events({ type: 'phase', phase: 'lock', message: `resuming run ${record.runId} after ${record.completed} of ${record.steps.length} script(s)`, runId: record.runId });
   const lock = { runId: record.runId, host: thisHost(), pid: process.pid, startedAt: record.startedAt, expiresAt: leaseExpiry() };
   if (await topology.store.readLock()) await topology.store.writeLock(lock);
   else await topology.store.takeLock(lock);

@@ -254,6 +254,45 @@ describe('plan side against a real 3-node sandbox (CLI)', () => {
     expect(clean.stdout).toContain('applied scripts: all there, unchanged, none pending before them');
   });
 
+  it('logs: one per run, named with its run id, from the tool version and command line to the report and exit code; a failure at connecting is logged; read-only commands log only when asked', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-logs-'));
+    mkdirSync(join(dir, 'scripts', '1.0.0'), { recursive: true });
+    writeFileSync(join(dir, 'scripts', '1.0.0', '01-add-ou.ldif'), `dn: ou=logged,${cluster.suffix}\nchangetype: add\nobjectClass: organizationalUnit\nou: logged\n`);
+    const variant = configVariant(cluster, 'logs', { versionEntry: `cn=v-logs,${cluster.suffix}`, scripts: join(dir, 'scripts'), replicas: cluster.nodes.slice(1).map((n) => n.url) });
+    const logDir = join(dir, 'logs');
+    const logs = () => (existsSync(logDir) ? readdirSync(logDir) : []);
+    expect((await runCli(['status', '--log-dir', logDir], { config: variant })).code).toBe(0);
+    expect(logs()).toHaveLength(1); // asked for
+    rmSync(logDir, { recursive: true });
+    for (const args of [['status'], ['history'], ['validate'], ['upgrade', '--dry-run']]) {
+      expect((await runCli([...args, '--config', variant])).code, args.join(' ')).toBe(0);
+    }
+    expect(existsSync(join(cluster.dir, 'logs')) ? readdirSync(join(cluster.dir, 'logs')).filter((f) => /status|history|validate|dry-run/.test(f)) : []).toEqual([]);
+
+    const run = await runCli(['upgrade', '--yes', '--json', '--log-dir', logDir], { config: variant });
+    expect(run.code, run.stderr).toBe(0);
+    const { runId } = JSON.parse(run.stdout);
+    expect(logs()).toEqual([`${runId}.log`]);
+    const text = readFileSync(join(logDir, `${runId}.log`), 'utf8');
+    expect(text).toMatch(/^\S+ ldap-upgrade \d+\.\d+\.\d+ upgrade \(pid \d+\)\n\S+ config: .*logs\.yaml\n\S+ command line: ldap-upgrade upgrade --yes --json --log-dir /);
+    expect(text).toContain(`lock: run ${runId}`);
+    expect(text).toMatch(/report:\nrun \S+: upgraded from 0\.0\.0 to 1\.0\.0\n/);
+    expect(text).toMatch(/ exit 0\n$/);
+
+    // Refused at the bind: the log says why, and the exit code.
+    const wrong = join(dir, 'wrong.conf');
+    writeFileSync(wrong, 'not-the-password', { mode: 0o600 });
+    const failed = await runCli(['upgrade', '--yes', '--log-dir', logDir, '--password-file', wrong], { config: variant });
+    expect(failed.code).toBe(3);
+    const other = logs().filter((f) => f !== `${runId}.log`);
+    expect(other).toHaveLength(1);
+    expect(other[0]).toMatch(/-upgrade-\d+\.log$/);
+    const failure = readFileSync(join(logDir, other[0]!), 'utf8');
+    expect(failure).toMatch(/error: .*invalid credentials/i);
+    expect(failure).toMatch(/ exit 3\n$/);
+    expect(failure).not.toContain('not-the-password');
+  });
+
   // Last in this file: it leaves node 3 without its consumers.
   it('verify: identical → 0; a difference on one replica → 9, naming the DN and the attribute', async () => {
     const same = await runCli(['verify', '--json'], { config });

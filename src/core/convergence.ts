@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../errors.js';
 import type { Directory } from '../ldap/directory.js';
-import { describeLag } from '../servers/csn.js';
+import { describeLag, lagMs } from '../servers/csn.js';
 import type { ReplicationState } from '../servers/adapter.js';
-import { canaryArrived, withDeadline } from './canary.js';
+import { canaryArrived, DeadlineError, withDeadline } from './canary.js';
 import { ignoreSet } from './entry-compare.js';
 import type { EventSink } from './events.js';
 import { journalTargets, readBack, SharedMasterReads, type ReadTarget } from './read-back.js';
@@ -49,6 +49,8 @@ export function convergenceProof(topology: Topology, record: RunRecord): Converg
 const MAX_POLL_MS = 2_000;
 /** The least time a poll is given to answer, the last one included. */
 const FINAL_POLL_MS = 1_000;
+/** The read-back starts while the replica catches up once it is this close behind the master. */
+const EARLY_READ_BACK_LAG_MS = 5_000;
 /** A replica that is not converged and has not moved for this long is reported as stuck. */
 export const STUCK_AFTER_MS = 10_000;
 
@@ -105,9 +107,12 @@ async function pollReplica(topology: Topology, url: string, target: ReplicationS
     try {
       conn ??= await withDeadline(topology.openData(url), left);
       if (slot) slot.data = conn;
+      readBackState.reading = false;
       check = await withDeadline(checkOnce(topology, conn, target, slot?.ownId, ignore, options.proof, readBackState, shared), left);
     } catch (err) {
-      check = { done: false, failed: 'unreachable', detail: `unreachable: ${errorMessage(err)}`, fingerprint: 'unreachable' };
+      check = readBackState.reading && err instanceof DeadlineError
+        ? { done: false, failed: 'entries', detail: `its state has caught up, but reading back the entries this run changed was not done when the time ran out (it answers: a run this large needs a longer --timeout)`, fingerprint: 'reading back' }
+        : { done: false, failed: 'unreachable', detail: `unreachable: ${errorMessage(err)}`, fingerprint: 'unreachable' };
       await conn?.close();
       conn = undefined;
       if (slot) slot.data = undefined;
@@ -141,6 +146,8 @@ interface ReadBackState {
   again?: ReadTarget[];
   /** The read-back started while the replica was still catching up (at most one). */
   early?: Promise<void>;
+  /** This poll is reading back entries (after the state and the canary were found caught up). */
+  reading?: boolean;
 }
 
 /** One poll: the three conditions of SPEC §8, cheapest first. */
@@ -153,7 +160,8 @@ async function checkOnce(topology: Topology, replica: Directory, target: Replica
     // match stay matched (a frozen replica only takes replication, and the run's writes on the
     // master are done), so once its state has caught up only the others are read again — the
     // wait ends soon after the last change arrives, not a whole read-back later.
-    if (proof && !previous.early) {
+    // Only close behind: a replica far behind would mismatch on most entries, and be read again.
+    if (proof && !previous.early && lagMs(cmp) <= EARLY_READ_BACK_LAG_MS) {
       previous.early = readBack(topology.master, replica, proof.changed(), ignore, shared)
         .then((b) => { previous.again = b.again; })
         .catch(() => { previous.again = undefined; });
@@ -167,8 +175,10 @@ async function checkOnce(topology: Topology, replica: Directory, target: Replica
       detail: "its replication state has caught up with the master's, but this run's last change (its canary record) has not arrived: it does not receive this master's changes, or not all of them",
     };
   }
+  previous.reading = true;
   await previous.early;
   const back = await readBack(topology.master, replica, previous.again ?? proof.changed(), ignore, shared);
+  previous.reading = false;
   previous.again = back.again;
   if (back.count === 0) return { done: true, detail: 'converged', fingerprint: seen };
   const e = back.first!;

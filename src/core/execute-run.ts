@@ -84,6 +84,7 @@ export async function executeRun(topology: Topology, record: RunRecord, plan: Up
         const result = steps[i]!;
         events({ type: 'script-start', index: i + 1, total: plan.steps.length, script: result.script });
         const t0 = Date.now();
+        const writtenBefore = journal.written;
         try {
           if (step.script.kind === 'schema') {
             // Not journaled: schema is forward-only (a rollback keeps it and says so).
@@ -109,7 +110,9 @@ export async function executeRun(topology: Topology, record: RunRecord, plan: Up
           result.status = 'Error';
           result.durationMs = Date.now() - t0;
           result.error = errorMessage(err);
-          events({ type: 'script-end', script: result.script, status: 'Error', entriesChanged: 0, durationMs: result.durationMs });
+          // What it had sent (journaled) before it stopped: what the rollback then undoes.
+          result.entriesChanged = journal.written - writtenBefore;
+          events({ type: 'script-end', script: result.script, status: 'Error', entriesChanged: result.entriesChanged, durationMs: result.durationMs });
           if (settings.signal?.aborted) throw new Interrupted(String(settings.signal.reason ?? 'a signal'));
           throw err;
         }

@@ -49,6 +49,11 @@ export class Journal {
     if (fstatSync(this.fd).size !== this.size) ftruncateSync(this.fd, this.size);
   }
 
+  /** How many writes have been journaled (the sequence number of the last). */
+  get written(): number {
+    return this.seq;
+  }
+
   /** Records a write before it is sent; returns its sequence number. */
   append(write: PlannedWrite, script: string): number {
     // The small fields first: readers that need only them (the verified convergence) parse the

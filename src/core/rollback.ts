@@ -1,6 +1,6 @@
 import type { Directory } from '../ldap/directory.js';
 import { getValues, hasValue, isOperational, userAttributes, type AttributeValue, type LdapEntry } from '../ldap/entry.js';
-import type { EventSink } from './events.js';
+import { everyProgressTick, type EventSink } from './events.js';
 import { failpoint } from './failpoints.js';
 import type { JournalRecord } from './journal.js';
 
@@ -26,55 +26,62 @@ export async function undoJournal(master: Directory, records: JournalRecord[], e
     result.conflicts.push(text);
     events({ type: 'warning', message: `rollback: ${text}; left as it is` });
   };
-  for (const r of [...records].reverse()) {
-    if (result.undone === 1) await failpoint('rollback');
-    switch (r.kind) {
-      case 'add': {
-        const now = await master.get(r.dn, ['*']);
-        if (!now) break;
-        const changed = r.post ? changedAttributes(userAttributes(now), r.post, impliedByServer(r.dn)) : [];
-        if (changed.length) conflict(`${r.dn}: added by the run, then changed (${changed.join(', ')})`);
-        else { await master.delete(r.dn); result.undone++; }
-        break;
-      }
-      case 'delete': {
-        const now = await master.get(r.dn, ['*']);
-        if (!now) { await master.add(r.dn, userAttributes(r.pre!).attributes); result.undone++; }
-        else if (changedAttributes(userAttributes(now), userAttributes(r.pre!).attributes).length) conflict(`${r.dn}: deleted by the run, then added again by someone else`);
-        break;
-      }
-      case 'rename': {
-        const atOld = await master.get(r.dn, ['1.1']);
-        const atNew = await master.get(r.newDn!, ['1.1']);
-        if (!atOld && atNew) { await master.rename(r.newDn!, r.dn); result.undone++; }
-        else if (!atOld) conflict(`${r.newDn}: renamed by the run from ${r.dn}, then renamed or deleted by someone else`);
-        else if (atNew) conflict(`${r.dn}: renamed by the run to ${r.newDn}, and both names are taken now`);
-        break;
-      }
-      case 'modify': {
-        const attributes = r.attributes ?? [];
-        const now = await master.get(r.dn, attributes.length ? attributes : ['1.1']);
-        if (!now) {
-          conflict(`${r.dn}: changed by the run, then deleted or renamed by someone else`);
+  let done = 0;
+  const stop = everyProgressTick((elapsedMs) => events({ type: 'rollback-progress', undone: result.undone, done, total: records.length, elapsedMs }));
+  try {
+    for (const r of [...records].reverse()) {
+      done++;
+      if (result.undone === 1) await failpoint('rollback');
+      switch (r.kind) {
+        case 'add': {
+          const now = await master.get(r.dn, ['*']);
+          if (!now) break;
+          const changed = r.post ? changedAttributes(userAttributes(now), r.post, impliedByServer(r.dn)) : [];
+          if (changed.length) conflict(`${r.dn}: added by the run, then changed (${changed.join(', ')})`);
+          else { await master.delete(r.dn); result.undone++; }
           break;
         }
-        const pre = r.pre!;
-        const restore: string[] = [];
-        const theirs: string[] = [];
-        for (const a of attributes) {
-          const current = getValues(now, a);
-          if (sameSet(current, getValues(pre, a))) continue; // already as before
-          if (!r.post || sameSet(current, valuesIn(r.post, a))) restore.push(a);
-          else theirs.push(a);
+        case 'delete': {
+          const now = await master.get(r.dn, ['*']);
+          if (!now) { await master.add(r.dn, userAttributes(r.pre!).attributes); result.undone++; }
+          else if (changedAttributes(userAttributes(now), userAttributes(r.pre!).attributes).length) conflict(`${r.dn}: deleted by the run, then added again by someone else`);
+          break;
         }
-        if (theirs.length) conflict(`${r.dn}: ${theirs.join(', ')} changed after the run wrote ${theirs.length === 1 ? 'it' : 'them'}`);
-        if (restore.length) {
-          await master.modify(r.dn, restore.map((attribute) => ({ operation: 'replace' as const, attribute, values: getValues(pre, attribute) })));
-          result.undone++;
+        case 'rename': {
+          const atOld = await master.get(r.dn, ['1.1']);
+          const atNew = await master.get(r.newDn!, ['1.1']);
+          if (!atOld && atNew) { await master.rename(r.newDn!, r.dn); result.undone++; }
+          else if (!atOld) conflict(`${r.newDn}: renamed by the run from ${r.dn}, then renamed or deleted by someone else`);
+          else if (atNew) conflict(`${r.dn}: renamed by the run to ${r.newDn}, and both names are taken now`);
+          break;
         }
-        break;
+        case 'modify': {
+          const attributes = r.attributes ?? [];
+          const now = await master.get(r.dn, attributes.length ? attributes : ['1.1']);
+          if (!now) {
+            conflict(`${r.dn}: changed by the run, then deleted or renamed by someone else`);
+            break;
+          }
+          const pre = r.pre!;
+          const restore: string[] = [];
+          const theirs: string[] = [];
+          for (const a of attributes) {
+            const current = getValues(now, a);
+            if (sameSet(current, getValues(pre, a))) continue; // already as before
+            if (!r.post || sameSet(current, valuesIn(r.post, a))) restore.push(a);
+            else theirs.push(a);
+          }
+          if (theirs.length) conflict(`${r.dn}: ${theirs.join(', ')} changed after the run wrote ${theirs.length === 1 ? 'it' : 'them'}`);
+          if (restore.length) {
+            await master.modify(r.dn, restore.map((attribute) => ({ operation: 'replace' as const, attribute, values: getValues(pre, attribute) })));
+            result.undone++;
+          }
+          break;
+        }
       }
     }
+  } finally {
+    stop();
   }
   return result;
 }

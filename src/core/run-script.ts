@@ -3,7 +3,7 @@ import { readLdifScript } from '../scripts/load-code.js';
 import { scriptId, type ScriptFile } from '../scripts/types.js';
 import { WriteFailure, type EntryStore } from './context/entry-store.js';
 import { UpgradeScriptContext } from './context/script-context.js';
-import type { EventSink } from './events.js';
+import { everyProgressTick, type EventSink } from './events.js';
 import { containScript, ScriptEscape } from './script-guard.js';
 
 export interface ScriptRunOptions {
@@ -38,8 +38,12 @@ export async function runScript(script: ScriptFile, options: ScriptRunOptions): 
     store: options.store, suffix: options.suffix, fromVersion: options.fromVersion, toVersion: options.toVersion,
     script: id, log: (message) => options.events({ type: 'script-log', script: id, message }), versionEntry: options.versionEntry,
   });
+  const ldif: LdifProgress = { done: 0 };
+  const stop = everyProgressTick((elapsedMs) => options.events({
+    type: 'script-progress', script: id, entriesChanged: ctx.entriesChanged, elapsedMs, ...(ldif.total !== undefined ? { done: ldif.done, total: ldif.total } : {}),
+  }));
   try {
-    await containScript(() => runBody(script, options, ctx), options.timeLimitMs, (err) => {
+    await containScript(() => runBody(script, options, ctx, ldif), options.timeLimitMs, (err) => {
       options.store.abandon(err);
       options.onEscape?.(err);
     });
@@ -49,15 +53,25 @@ export async function runScript(script: ScriptFile, options: ScriptRunOptions): 
     const dn = err instanceof WriteFailure ? err.dn : err instanceof ScriptEscape ? undefined : ctx.currentDn;
     const reason = cause instanceof LdapOperationError ? cause.message.replace(/^master: /, '') : cause instanceof Error ? cause.message : String(cause);
     throw new ScriptFailure(id, dn, reason, { cause });
+  } finally {
+    stop();
   }
   return ctx.entriesChanged;
 }
 
-async function runBody(script: ScriptFile, options: ScriptRunOptions, ctx: UpgradeScriptContext): Promise<void> {
+/** How far an LDIF script has got: records done of its total. */
+interface LdifProgress {
+  done: number;
+  total?: number;
+}
+
+async function runBody(script: ScriptFile, options: ScriptRunOptions, ctx: UpgradeScriptContext, progress: LdifProgress): Promise<void> {
   {
     if (script.kind === 'ldif') {
       const records = readLdifScript(script, { suffix: options.suffix, versionEntry: options.versionEntry });
+      progress.total = records.length;
       for (const r of records) {
+        progress.done++;
         switch (r.kind) {
           case 'add': await ctx.addEntry(r.dn, r.attributes, r.merge); break;
           case 'modify': await ctx.modify(r.dn, r.changes); break;

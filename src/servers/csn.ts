@@ -46,8 +46,8 @@ export function csnTime(csn: string): number | undefined {
 }
 
 /** Human "how far behind": the largest time gap among the lagging ids. */
-export function describeLag(result: CatchUp): string {
-  if (result.caughtUp) return 'converged';
+/** How far behind the master a replica's newest change is, in ms (Infinity: unknown, a server id never heard from). */
+export function lagMs(result: CatchUp): number {
   let worst = 0;
   for (const b of result.behind) {
     const m = csnTime(b.master);
@@ -55,6 +55,12 @@ export function describeLag(result: CatchUp): string {
     if (m !== undefined && r !== undefined) worst = Math.max(worst, m - r);
     else worst = Infinity;
   }
+  return worst;
+}
+
+export function describeLag(result: CatchUp): string {
+  if (result.caughtUp) return 'converged';
+  const worst = lagMs(result);
   // Equal times to the CSN's resolution (389 DS: a second) are not "behind by 0.0 s".
   if (worst !== Infinity) return worst < 100 ? `behind (by less than ${/^[0-9a-f]{20}$/i.test(result.behind[0]!.master) ? 'a second' : '0.1 s'}: changes of server id ${result.behind.map((b) => b.sid).join(', ')} have not arrived)` : `behind by ${(worst / 1000).toFixed(1)} s`;
   const unknown = result.behind.filter((b) => b.replica === undefined).map((b) => b.sid);

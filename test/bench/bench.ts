@@ -179,7 +179,8 @@ async function millionRuns(parent: string) {
       timeVsLdapsearch: +(dry.ms / search.ms).toFixed(2),
     };
     say(`dry run: ${dryRun.ms} ms, ${dryRun.peakRssMb} MB; now the real run over ${MILLION} entries`);
-    const real = ok('upgrade', await bench.cli(['upgrade', '--yes', '--json'], { rss: true }));
+    // A million entries replicate and read back for minutes: the sandbox's 60 s would not do.
+    const real = ok('upgrade', await bench.cli(['upgrade', '--yes', '--json', '--timeout', '30m'], { rss: true }));
     const report = JSON.parse(real.stdout) as { steps: { durationMs: number; entriesChanged: number }[]; convergeMs: number };
     if (report.steps[0]!.entriesChanged !== MILLION) throw new Error(`the real run changed ${report.steps[0]!.entriesChanged} entries, not ${MILLION}`);
     const run = { ms: Math.round(real.ms), applyMs: report.steps[0]!.durationMs, convergeMs: report.convergeMs, peakRssMb: +real.peakRssMb!.toFixed(1) };

@@ -27,10 +27,20 @@ describe(`${ENTRIES} entries, pipelined (${kind})`, () => {
   }, 180_000);
 
   it('a write refused half-way: exit 5 naming that entry; every node back to its content before the run', async () => {
-    const r = await run(['upgrade', '--yes'], { LDAP_UPGRADE_TEST_FAIL_AT: '2500' });
+    // Progress every 20 ms (a line every 100 ms when piped) instead of every second (5 s).
+    const r = await run(['upgrade', '--yes'], { LDAP_UPGRADE_TEST_FAIL_AT: '2500', LDAP_UPGRADE_TEST_PROGRESS_MS: '20' });
     expect(r.code, r.stderr).toBe(5);
     expect(r.stderr).toMatch(/01-rewrite-descriptions\.ts failed at uid=bulk\d{5},ou=bulk/);
     expect(r.stderr).toMatch(/undefined attribute type|object class violation|\(1[78]\)|\(65\)/i);
+    // Piped: timestamped progress lines for the script and for the rollback; the script's line
+    // counts what the rollback then undoes.
+    expect(r.stderr).toMatch(/^\S+Z 1\.0\.0\/01-rewrite-descriptions\.ts: \d+ entries changed so far, \d+\/s, \d+\.\d s$/m);
+    expect(r.stderr).toMatch(/^\S+Z rollback: \d+ of \d+ journaled writes looked at, \d+ undone, \d+\/s, \d+\.\d s(, about \d+ s left)?$/m);
+    const sent = Number(/01-rewrite-descriptions\.ts: Error, (\d+) entries changed/.exec(r.stderr)?.[1]);
+    const undone = Number(/rollback: (\d+) change\(s\) undone/.exec(r.stderr)?.[1]);
+    expect(sent).toBeGreaterThan(1000);
+    expect(undone).toBeGreaterThan(1000);
+    expect(undone).toBeLessThanOrEqual(sent);
     for (const d of await settledDumps(cluster(), { excludeTool: true }, 60_000)) expect(d).toBe(pristine);
   });
 

@@ -233,11 +233,12 @@ describe('plan side against a real 3-node sandbox (CLI)', () => {
     }
     expect(await versionOf()).toEqual(['1.0.0']);
     expect(await readAttr(cluster, cluster.nodes[0]!.url, `cn=lock,cn=v-drift,${cluster.suffix}`, 'cn')).toBeNull();
-    expect(await readAttr(cluster, cluster.nodes[0]!.url, ou, 'l')).toBeNull();
+    expect(await readAttr(cluster, cluster.nodes[0]!.url, ou, 'l')).toEqual([]);
     const accepted = await runCli(['upgrade', '--yes', '--json', '--accept-script-drift'], { config: variant });
     expect(accepted.code, accepted.stderr).toBe(0);
     expect(JSON.parse(accepted.stdout).warnings).toEqual([expect.stringContaining('1.0.0/02-describe.ldif changed since it was applied')]);
     expect(await versionOf()).toEqual(['1.1.0']);
+    expect(await readAttr(cluster, cluster.nodes[0]!.url, ou, 'l')).toEqual(['here']);
 
     // Removed; then one added to a version already applied.
     put('1.0.0/02-describe.ldif', `dn: ${ou}\nchangetype: modify\nreplace: description\ndescription: one\n-\n`);

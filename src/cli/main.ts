@@ -2,6 +2,7 @@
 import yargs, { hideBin } from '../vendor/yargs.js';
 import { backupCommand } from './commands/backup.js';
 import { historyCommand } from './commands/history.js';
+import { infoCommand } from './commands/info.js';
 import { newCommand } from './commands/new.js';
 import { recoverCommand } from './commands/recover.js';
 import { sandboxCommand } from './commands/sandbox.js';
@@ -21,7 +22,7 @@ const EPILOG = `Exit codes: 0 done or nothing to do; 1 internal error; 2 usage/c
 Durations: seconds, or with a unit: 90s, 5m, 1h. With --json, errors are a JSON document (kind error) too.
 Passwords: --password-file FILE, $LDAP_UPGRADE_PASSWORD, the configured passwordFile, or a prompt.`;
 
-const COMMANDS = ['status', 'upgrade', 'recover', 'history', 'validate', 'verify', 'backup', 'new', 'sandbox'];
+const COMMANDS = ['status', 'upgrade', 'recover', 'history', 'info', 'validate', 'verify', 'backup', 'new', 'sandbox'];
 
 /** Runs the CLI; returns the exit code (never calls process.exit itself, so tests can call it). */
 export async function main(args: string[]): Promise<number> {
@@ -38,6 +39,7 @@ export async function main(args: string[]): Promise<number> {
     .command(upgradeCommand)
     .command(recoverCommand)
     .command(historyCommand)
+    .command(infoCommand)
     .command(validateCommand)
     .command(verifyCommand)
     .command(backupCommand)

@@ -5,7 +5,7 @@ import { discoverScripts } from '../scripts/catalog.js';
 import { prepareScripts } from '../scripts/load-code.js';
 import type { ScriptCatalog, ScriptFile } from '../scripts/types.js';
 import { driftMessages, scriptDrift, type ScriptDrift } from './drift.js';
-import type { HistoryRecord } from './records.js';
+import type { HistoryRecord, RunRecord } from './records.js';
 import type { StateStore } from './state-store.js';
 
 /** What the upgrade asks for on the command line. */
@@ -23,6 +23,8 @@ export interface LoadedPlan {
   stored: { exists: boolean; version?: string };
   plan: UpgradePlan;
   history: HistoryRecord[];
+  /** The run records, newest first. */
+  runs: RunRecord[];
   /** How the scripts folder differs from what the history says was applied. */
   drift: ScriptDrift;
 }
@@ -62,5 +64,5 @@ export async function loadPlan(config: UpgradeConfig, store: StateStore, request
     runOnceOf: (s) => s.definition?.runOnce,
   });
   if (!result.ok) throw new RefusedError(result.refusal.message);
-  return { catalog, stored, plan: result.plan, history, drift: scriptDrift(catalog, history, runs) };
+  return { catalog, stored, plan: result.plan, history, runs, drift: scriptDrift(catalog, history, runs) };
 }

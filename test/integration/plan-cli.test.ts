@@ -239,11 +239,19 @@ describe('plan side against a real 3-node sandbox (CLI)', () => {
     expect(JSON.parse(accepted.stdout).warnings).toEqual([expect.stringContaining('1.0.0/02-describe.ldif changed since it was applied')]);
     expect(await versionOf()).toEqual(['1.1.0']);
     expect(await readAttr(cluster, cluster.nodes[0]!.url, ou, 'l')).toEqual(['here']);
+    const state = async () => Object.fromEntries(JSON.parse((await runCli(['info', '--json'], { config: variant })).stdout).scripts.map((x: { script: string; state: string }) => [x.script, x.state]));
+    expect(await state()).toEqual({ '1.0.0/01-add-ou.ldif': 'applied', '1.0.0/02-describe.ldif': 'changed', '1.1.0/01-more.ldif': 'applied' });
 
     // Removed; then one added to a version already applied.
     put('1.0.0/02-describe.ldif', `dn: ${ou}\nchangetype: modify\nreplace: description\ndescription: one\n-\n`);
     rmSync(join(dir, '1.0.0', '01-add-ou.ldif'));
     put('1.0.0/03-late.ldif', `dn: ${ou}\nchangetype: modify\nreplace: st\nst: late\n-\n`);
+    expect(await state()).toEqual({ '1.0.0/01-add-ou.ldif': 'missing', '1.0.0/02-describe.ldif': 'applied', '1.0.0/03-late.ldif': 'out of order', '1.1.0/01-more.ldif': 'applied' });
+    const table = await runCli(['info'], { config: variant });
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/^Version +Script +Description +State +When +Took +Entries$/m);
+    expect(table.stdout).toMatch(/^1\.0\.0 +03-late\.ldif +out of order *$/m);
+    expect(table.stdout).toMatch(/^1\.1\.0 +01-more\.ldif +applied +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ +\d+ ms +1$/m);
     const both = await runCli(['validate'], { config: variant });
     expect(both.code).toBe(7);
     expect(both.stdout).toContain('error: 1.0.0/01-add-ou.ldif was applied but is no longer in the scripts folder');

@@ -41,6 +41,11 @@ describe(`${ENTRIES} entries, pipelined (${kind})`, () => {
     expect(sent).toBeGreaterThan(1000);
     expect(undone).toBeGreaterThan(1000);
     expect(undone).toBeLessThanOrEqual(sent);
+    // info and history show the failed run.
+    const info = JSON.parse((await run(['info', '--json'])).stdout);
+    expect(info.scripts).toEqual([expect.objectContaining({ script: '1.0.0/01-rewrite-descriptions.ts', state: 'failed', runId: expect.any(String) })]);
+    const history = await run(['history']);
+    expect(history.stdout).toMatch(new RegExp(`runs that did not complete, newest first:\\n.* run ${info.scripts[0].runId}: ROLLED-BACK, 0\\.0\\.0 → 1\\.0\\.0, 0 of 1 script\\(s\\) done`));
     for (const d of await settledDumps(cluster(), { excludeTool: true }, 60_000)) expect(d).toBe(pristine);
   });
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { planUpgrade, type PlanInput } from '../../src/plan/planner.js';
 import type { ScriptFile, VersionScripts } from '../../src/scripts/types.js';
 import { driftMessages, hasDrift, scriptDrift } from '../../src/core/drift.js';
+import { scriptInfo } from '../../src/core/info.js';
 import type { RunRecord } from '../../src/core/records.js';
 
 function script(version: string, name: string, tag?: string): ScriptFile {
@@ -112,5 +113,31 @@ describe('scriptDrift: the scripts folder against the history (what validate fai
     expect(hasDrift(drift)).toBe(false);
     // Versions at or below where the tool started (a baseline) were never its to run.
     expect(hasDrift(scriptDrift(same, [applied('2.0.0/01-c.ldif')], [run('done', '1.1.0', '2.0.0')]))).toBe(false);
+  });
+});
+
+describe('scriptInfo: every script with its state (info)', () => {
+  it('applied, changed, missing, pending, failed, rolled back, out of order, below baseline, not planned', () => {
+    const cat = { ...catalog({ '0.5.0': ['01-old.ldif'], '1.0.0': ['01-a.ldif', '02-late.ldif', '03-changed.ldif'], '2.0.0': ['01-b.ldif', '02-c.ldif'], '3.0.0': ['01-later.ldif'] }, { fix: ['01-f.ldif'] }), dir: '/x', skipped: [] };
+    const h = (script: string) => ({ version: script.split('/')[0]!, script, checksum: 'c', runId: 'r1', appliedBy: 'a', appliedAt: '2026-12-01T10:00:00.000Z', durationMs: 5, entriesChanged: 2 });
+    const history = [h('1.0.0/01-a.ldif'), h('1.0.0/03-changed.ldif'), h('0.9.0/01-gone.ldif')];
+    const runs = [{ runId: 'r2', state: 'rolled-back', steps: ['2.0.0/01-b.ldif', '2.0.0/02-c.ldif'], completed: 1, startedAt: '2026-12-01T11:00:00.000Z' } as RunRecord];
+    const plan = planUpgrade({ catalog: cat, stored: '1.0.0', baseline: '0.5.0', target: '2.0.0' });
+    if (!plan.ok) throw new Error('no plan');
+    const drift = { changed: ['1.0.0/03-changed.ldif'], removed: ['0.9.0/01-gone.ldif'], outOfOrder: ['1.0.0/02-late.ldif'] };
+    const rows = scriptInfo(cat, history, runs, plan.plan, drift);
+    expect(Object.fromEntries(rows.map((r) => [r.script, r.state]))).toEqual({
+      '0.5.0/01-old.ldif': 'below baseline',
+      '1.0.0/01-a.ldif': 'applied',
+      '1.0.0/02-late.ldif': 'out of order',
+      '1.0.0/03-changed.ldif': 'changed',
+      '2.0.0/01-b.ldif': 'rolled back',
+      '2.0.0/02-c.ldif': 'failed',
+      '3.0.0/01-later.ldif': 'not planned',
+      'tags/fix/01-f.ldif': 'not planned',
+      '0.9.0/01-gone.ldif': 'missing',
+    });
+    expect(rows.find((r) => r.script === '1.0.0/01-a.ldif')).toMatchObject({ at: '2026-12-01T10:00:00.000Z', durationMs: 5, entriesChanged: 2, runId: 'r1' });
+    expect(rows.find((r) => r.script === '2.0.0/02-c.ldif')).toMatchObject({ at: '2026-12-01T11:00:00.000Z', durationMs: null, entriesChanged: null, runId: 'r2' });
   });
 });

@@ -4,17 +4,24 @@ import { withCommonOptions, type CommonArgs } from '../common.js';
 
 export const historyCommand: CommandModule<object, CommonArgs> = {
   command: 'history',
-  describe: 'Applied scripts, newest first',
+  describe: 'Applied scripts, newest first, and the runs that failed, were rolled back or were interrupted',
   builder: (y) => withCommonOptions(y) as never,
   handler: async (argv) => {
     const { openSession, withTopology } = await import('../session.js');
+    const { formatHistory } = await import('../format/history.js');
     const session = openSession(argv, 'history');
     await withTopology(session, argv, async (topology) => {
-      const history = await topology.store.readHistory();
-      const { version } = await topology.store.readVersion();
-      session.print({ kind: 'history', formatVersion: FORMAT_VERSION, storedVersion: version, history }, () =>
-        history.length === 0 ? 'no script has been applied\n' : history.map((h) =>
-          `${h.appliedAt}  ${h.script.padEnd(40)} ${String(h.entriesChanged).padStart(7)} entr${h.entriesChanged === 1 ? 'y  ' : 'ies'}  ${h.durationMs} ms  run ${h.runId}  by ${h.appliedBy}`).join('\n') + '\n');
+      const { version, exists } = await topology.store.readVersion();
+      const history = exists ? await topology.store.readHistory() : [];
+      const runs = exists ? await topology.store.readRuns() : [];
+      const report = {
+        kind: 'history', formatVersion: FORMAT_VERSION, storedVersion: version ?? null, history,
+        runs: runs.map((r) => ({
+          runId: r.runId, state: r.state, fromVersion: r.fromVersion, toVersion: r.toVersion, startedAt: r.startedAt, updatedAt: r.updatedAt,
+          host: r.host, scripts: r.steps.length, completed: r.completed, error: r.error ?? null,
+        })),
+      };
+      session.print(report, () => formatHistory(report));
     });
   },
 };

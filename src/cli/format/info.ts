@@ -1,0 +1,40 @@
+import type { ScriptInfo } from '../../core/info.js';
+
+export interface InfoView {
+  storedVersion: string | null;
+  baselineVersion: string;
+  targetVersion: string | null;
+  planRefusal: string | null;
+  scripts: ScriptInfo[];
+}
+
+/** `info` as a table, one line per script. */
+export function formatInfo(r: InfoView): string {
+  const head = ['Version', 'Script', 'Description', 'State', 'When', 'Took', 'Entries'];
+  const rows = r.scripts.map((s) => [
+    s.version, s.script.slice(s.script.indexOf('/') + 1), clip(s.description ?? '', 40), s.state,
+    s.at ? s.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '', s.durationMs === null ? '' : took(s.durationMs), s.entriesChanged === null ? '' : String(s.entriesChanged),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const counts = new Map<string, number>();
+  for (const s of r.scripts) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
+  return [
+    `stored version: ${r.storedVersion ?? `none (baseline ${r.baselineVersion})`}${r.targetVersion ? `; target ${r.targetVersion}` : ''}`,
+    ...(r.planRefusal ? [`no plan: ${r.planRefusal}`] : []),
+    '',
+    line(head),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+    '',
+    [...counts].map(([state, n]) => `${n} ${state}`).join(', ') || 'no scripts',
+  ].join('\n') + '\n';
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+function took(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}

@@ -3,6 +3,10 @@ import { extname, join } from 'node:path';
 import semver from 'semver';
 import { ScriptFileError } from '../errors.js';
 import { scriptChecksum } from './checksum.js';
+
+/** The line `ldap-upgrade new` puts in the scripts it makes, until they are written. */
+export const UNWRITTEN_LINE = 'ldap-upgrade: unwritten';
+const UNWRITTEN = /^\s*(#|\/\/)\s*ldap-upgrade: unwritten\b/m;
 import { isSchemaScript } from '../schema/schema-file.js';
 import type { ScriptCatalog, ScriptFile, ScriptKind, VersionScripts } from './types.js';
 
@@ -64,7 +68,11 @@ function readScripts(folder: string, version: string, tag: string | undefined, s
     const other = byPrefix.get(prefix);
     if (other) throw new ScriptFileError(`${folder}: ${other} and ${name} share the prefix ${prefix}; each script needs its own`);
     byPrefix.set(prefix, name);
-    scripts.push({ version, tag, prefix, name, path, kind, checksum: scriptChecksum(readFileSync(path, 'utf8')) });
+    const text = readFileSync(path, 'utf8');
+    if (UNWRITTEN.test(text)) {
+      throw new ScriptFileError(`${path}: still the template \`ldap-upgrade new\` made: write the script, then delete its "ldap-upgrade: unwritten" line (until then it refuses to run, so that an empty script is never recorded as applied)`);
+    }
+    scripts.push({ version, tag, prefix, name, path, kind, checksum: scriptChecksum(text) });
   }
   // A version's schema comes before its data (SPEC §4): its entries may use the new definitions.
   return scripts.sort((a, b) => Number(b.kind === 'schema') - Number(a.kind === 'schema') || a.prefix.localeCompare(b.prefix));

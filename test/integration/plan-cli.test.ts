@@ -185,12 +185,20 @@ describe('plan side against a real 3-node sandbox (CLI)', () => {
     expect(bad.stderr).toContain(`${join(dir, '1.0.0', '04-throws.ts')}: cannot load: cannot start`);
   });
 
-  it('new scaffolds the next script of a version', async () => {
+  it('new scaffolds the next script of a version, which refuses to run until it is written', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-new-'));
     const a = await runCli(['new', '2.0.0', 'add-index', '--ldif', '--scripts', dir]);
-    const b = await runCli(['new', '2.0.0', 'backfill', '--scripts', dir]);
+    const b = await runCli(['new', '2.0.0', 'backfill', '--scripts', dir, '--json']);
     expect([a.code, b.code]).toEqual([0, 0]);
+    expect(JSON.parse(b.stdout)).toMatchObject({ kind: 'new', path: join(dir, '2.0.0', '02-backfill.ts'), scriptKind: 'code', version: '2.0.0' });
     expect(readdirSync(join(dir, '2.0.0')).sort()).toEqual(['01-add-index.ldif', '02-backfill.ts']);
+    const unwritten = await runCli(['upgrade', '--dry-run', '--scripts', dir], { config });
+    expect(unwritten.code).toBe(2);
+    expect(unwritten.stderr).toContain(`${join(dir, '2.0.0', '01-add-index.ldif')}: still the template \`ldap-upgrade new\` made`);
+    for (const f of ['01-add-index.ldif', '02-backfill.ts']) {
+      const path = join(dir, '2.0.0', f);
+      writeFileSync(path, readFileSync(path, 'utf8').split('\n').filter((l) => !l.includes('ldap-upgrade: unwritten')).join('\n'));
+    }
     const v = await runCli(['validate', '--offline', '--scripts', dir], { config });
     expect(v.code, v.stderr).toBe(0);
   });

@@ -4,16 +4,19 @@ import type { CommandModule } from 'yargs';
 import { UsageError } from '../../errors.js';
 
 interface Args {
-  folder: string;
+  version: string;
   name: string;
   ldif?: boolean;
   ts?: boolean;
   schema?: boolean;
   config?: string;
   scripts?: string;
+  json?: boolean;
 }
 
-const LDIF_TEMPLATE = (name: string) => `# ${name}
+const LDIF_TEMPLATE = (name: string, UNWRITTEN_LINE: string) => `# ${name}
+# ${UNWRITTEN_LINE} — delete this line once the records below are yours (until then the
+# script refuses to run, so that an example is never recorded as applied).
 # RFC 2849 change records, applied idempotently. Placeholders: \${suffix}, \${versionEntry}.
 # Mark an add with "# ldap-upgrade: merge" to add missing values to an existing entry.
 
@@ -35,7 +38,9 @@ dn: cn=schema
 #   MAY exampleAttribute )
 `;
 
-const TS_TEMPLATE = (name: string) => `import { defineScript } from 'ldap-upgrade';
+const TS_TEMPLATE = (name: string, UNWRITTEN_LINE: string) => `// ${UNWRITTEN_LINE} — delete this line once the script is written (until then it refuses
+// to run, so that an example is never recorded as applied).
+import { defineScript } from 'ldap-upgrade';
 
 export default defineScript({
   description: '${name.replace(/'/g, "\\'")}',
@@ -48,33 +53,38 @@ export default defineScript({
 `;
 
 export const newCommand: CommandModule<object, Args> = {
-  command: 'new <folder> <name>',
-  describe: 'Scaffold an upgrade script in the scripts folder',
+  command: 'new <version> <name>',
+  describe: 'Scaffold an upgrade script in the scripts folder (it refuses to run until it is written)',
   builder: (y) => y
-    .positional('folder', { type: 'string', demandOption: true, describe: 'the version the script belongs to, e.g. 1.3.0' })
+    .positional('version', { type: 'string', demandOption: true, describe: 'the version the script belongs to, e.g. 1.3.0' })
     .positional('name', { type: 'string', demandOption: true, describe: 'short name, e.g. add-mail-index' })
     .option('ldif', { type: 'boolean', describe: 'an LDIF script' })
     .option('ts', { type: 'boolean', describe: 'a TypeScript script (the default)' })
     .option('schema', { type: 'boolean', describe: 'a schema script (attribute types and object classes, NN-name.schema.ldif)' })
     .option('config', { type: 'string', describe: 'configuration file (for its scripts folder)' })
     .option('scripts', { type: 'string', describe: 'scripts folder (default: the configured one, else ./upgrade-scripts)' })
+    .option('json', { type: 'boolean', describe: 'print JSON' })
+    .example('$0 new 1.3.0 add-mail-index', 'upgrade-scripts/1.3.0/01-add-mail-index.ts')
+    .example('$0 new 1.3.0 mail-schema --schema', 'upgrade-scripts/1.3.0/02-mail-schema.schema.ldif')
     .conflicts('ldif', ['ts', 'schema'])
     .conflicts('ts', 'schema') as never,
   handler: async (argv) => {
     // Loaded here, not at start-up: `--help` and the other commands do not pay for them.
     const { default: semver } = await import('semver');
     const { loadConfig, locateConfig } = await import('../../config/load.js');
-    if (!semver.valid(argv.folder) || semver.clean(argv.folder) !== argv.folder) throw new UsageError(`${argv.folder} is not a semantic version like 1.3.0`);
+    const { UNWRITTEN_LINE } = await import('../../scripts/catalog.js');
+    if (!semver.valid(argv.version) || semver.clean(argv.version) !== argv.version) throw new UsageError(`${argv.version} is not a semantic version like 1.3.0`);
     if (!/^[a-z0-9][a-z0-9-]*$/i.test(argv.name)) throw new UsageError(`name "${argv.name}": use letters, digits and dashes`);
     const file = locateConfig(argv.config);
     const scripts = argv.scripts ? resolve(argv.scripts) : file ? loadConfig(file).scripts : resolve('upgrade-scripts');
-    const folder = join(scripts, argv.folder);
+    const folder = join(scripts, argv.version);
     mkdirSync(folder, { recursive: true });
     const prefixes = existsSync(folder) ? readdirSync(folder).map((f) => /^(\d{2})-/.exec(f)?.[1]).filter(Boolean).map(Number) : [];
     const next = prefixes.length ? Math.max(...prefixes) + 1 : 1;
     if (next > 99) throw new UsageError(`${folder} has no two-digit prefix left`);
     const path = join(folder, `${String(next).padStart(2, '0')}-${argv.name}.${argv.ldif ? 'ldif' : argv.schema ? 'schema.ldif' : 'ts'}`);
-    writeFileSync(path, argv.ldif ? LDIF_TEMPLATE(argv.name) : argv.schema ? SCHEMA_TEMPLATE(argv.name) : TS_TEMPLATE(argv.name), { flag: 'wx' });
-    process.stdout.write(`created ${path}\n`);
+    writeFileSync(path, argv.ldif ? LDIF_TEMPLATE(argv.name, UNWRITTEN_LINE) : argv.schema ? SCHEMA_TEMPLATE(argv.name) : TS_TEMPLATE(argv.name, UNWRITTEN_LINE), { flag: 'wx' });
+    const kind = argv.ldif ? 'ldif' : argv.schema ? 'schema' : 'code';
+    process.stdout.write(argv.json ? JSON.stringify({ kind: 'new', formatVersion: 1, path, scriptKind: kind, version: argv.version }, null, 2) + '\n' : `created ${path} (write it, then delete its "${UNWRITTEN_LINE}" line)\n`);
   },
 };

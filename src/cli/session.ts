@@ -30,6 +30,11 @@ export function configOverrides(argv: CommonArgs & { to?: string; timeout?: numb
   };
 }
 
+/** A result as the JSON users read: a field that is declared but has no value is null, not left out. */
+export function toJson(result: unknown): string {
+  return JSON.stringify(result, (_key, value: unknown) => (value === undefined ? null : value), 2) + '\n';
+}
+
 /** The commands that change the directory: they always keep a log of the run. */
 const WRITING_COMMANDS = ['upgrade', 'recover'];
 
@@ -58,7 +63,7 @@ export function openSession(argv: CommonArgs & { to?: string; timeout?: number }
       markPrinted();
       const text = human();
       log?.block('report:', text);
-      process.stdout.write(json ? JSON.stringify(result, null, 2) + '\n' : text);
+      process.stdout.write(json ? toJson(result) : text);
     },
   };
 }

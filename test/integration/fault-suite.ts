@@ -108,7 +108,7 @@ describe(`faults on ${kind}: scripts cannot take the tool down; recover always c
     const again = await runCli(['recover'], { config: c.configFile });
     expect(again.code, again.stderr).toBe(0);
     const status = JSON.parse((await runCli(['status', '--json', ...scripts('slow')], { config: c.configFile })).stdout);
-    expect(status.interruptedRun).toBeUndefined();
+    expect(status.interruptedRun).toBeNull();
   });
 });
 }

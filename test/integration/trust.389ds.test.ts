@@ -28,7 +28,7 @@ describe('trust on 389 DS: 2 suppliers and a consumer of node 1', () => {
     const config = configVariant(c, 'discovery', { versionEntry: v, scripts: join(FIXTURES, 'basic') });
     const status = JSON.parse((await runCli(['status', '--json'], { config })).stdout);
     expect(status.replicaSource).toMatchObject({ how: 'discovered' });
-    expect(status.replicaSource.blindSpot).toBeUndefined();
+    expect(status.replicaSource.blindSpot).toBeNull();
     expect(status.replicas.map((r: { url: string }) => r.url).sort()).toEqual([url(1), url(2)].sort());
     const r = await runCli(['upgrade', '--yes', '--json'], { config });
     expect(r.code, r.stderr).toBe(0);

@@ -289,7 +289,19 @@ describe('plan side against a real 3-node sandbox (CLI)', () => {
     const run = await runCli(['upgrade', '--yes', '--json', '--log-dir', logDir], { config: variant });
     expect(run.code, run.stderr).toBe(0);
     const { runId } = JSON.parse(run.stdout);
-    expect(logs()).toEqual([`${runId}.log`]);
+    expect(logs().sort()).toEqual([`${runId}.log`, `${runId}.report.html`, `${runId}.report.json`]);
+    // The report: outcome, per replica frozen / converged / given back, per script, what next.
+    const report = JSON.parse(readFileSync(join(logDir, `${runId}.report.json`), 'utf8'));
+    expect(report).toMatchObject({ runId, outcome: 'done', fromVersion: '0.0.0', toVersion: '1.0.0', next: ['ldap-upgrade verify', 'ldap-upgrade info'] });
+    for (const n of cluster.nodes.slice(1)) {
+      expect(report.timeline.filter((e: { subject?: string }) => e.subject === n.url).map((e: { what: string }) => e.what.split(' ')[0])).toEqual(['frozen', 'converged', 'given']);
+    }
+    expect(report.timeline.filter((e: { subject?: string }) => e.subject === '1.0.0/01-add-ou.ldif').map((e: { what: string }) => e.what)).toEqual(['started', expect.stringMatching(/^done: 1 entries in \d+ ms$/)]);
+    const html = readFileSync(join(logDir, `${runId}.report.html`), 'utf8');
+    expect(html).toContain('<h1>Upgraded: 0.0.0 → 1.0.0</h1>');
+    for (const n of cluster.nodes.slice(1)) expect(html).toContain(`<td>${n.url}</td>`);
+    expect(html).toContain('<code>ldap-upgrade verify</code>');
+    expect(html).not.toMatch(/<script|src=|href=/);
     const text = readFileSync(join(logDir, `${runId}.log`), 'utf8');
     expect(text).toMatch(/^\S+ ldap-upgrade \d+\.\d+\.\d+ upgrade \(pid \d+\)\n\S+ config: .*logs\.yaml\n\S+ command line: ldap-upgrade upgrade --yes --json --log-dir /);
     expect(text).toContain(`lock: run ${runId}`);
@@ -301,7 +313,7 @@ describe('plan side against a real 3-node sandbox (CLI)', () => {
     writeFileSync(wrong, 'not-the-password', { mode: 0o600 });
     const failed = await runCli(['upgrade', '--yes', '--log-dir', logDir, '--password-file', wrong], { config: variant });
     expect(failed.code).toBe(3);
-    const other = logs().filter((f) => f !== `${runId}.log`);
+    const other = logs().filter((f) => !f.startsWith(runId));
     expect(other).toHaveLength(1);
     expect(other[0]).toMatch(/-upgrade-\d+\.log$/);
     const failure = readFileSync(join(logDir, other[0]!), 'utf8');

@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { ExitCode, UsageError } from '../../errors.js';
 import type { RunReport } from '../../core/reports.js';
@@ -18,6 +19,15 @@ interface Args extends CommonArgs {
   backup?: string;
   yes?: boolean;
   'accept-script-drift'?: boolean;
+}
+
+/** A report that cannot be written does not change the run's outcome (the log says so). */
+function writeRunReportSafely<T>(write: () => T): T | undefined {
+  try {
+    return write();
+  } catch {
+    return undefined;
+  }
 }
 
 const OUTCOME_EXIT: Record<RunReport['outcome'], number> = {
@@ -93,6 +103,12 @@ export const upgradeCommand: CommandModule<object, Args> = {
       }
       const { runUpgrade } = await import('../../core/upgrade.js');
       const { formatRun } = await import('../format/reports.js');
+      const { Timeline, writeRunReport } = await import('../run-report.js');
+      const timeline = new Timeline();
+      const events = (e: Parameters<typeof session.events>[0]) => {
+        timeline.record(e);
+        session.events(e);
+      };
       const controller = new AbortController();
       const onSignal = (signal: NodeJS.Signals) => controller.abort(signal);
       process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
@@ -107,8 +123,10 @@ export const upgradeCommand: CommandModule<object, Args> = {
             const what = resume ? `Resume run ${resume.runId} (${resume.steps.length - resume.completed} script(s) left)` : `Upgrade from ${loaded.plan.fromVersion} to ${loaded.plan.toVersion}: ${loaded.plan.steps.length} script(s), freezing ${topology.replicas.length} replica(s)`;
             return confirm(`${what}. Continue?`);
           },
-        }, session.events);
-        session.print(report, () => formatRun(report));
+        }, events);
+        // The run's report, next to its log: JSON and a self-contained HTML page.
+        const files = session.log ? writeRunReportSafely(() => writeRunReport(dirname(session.log!.file), report, timeline)) : undefined;
+        session.print(report, () => formatRun(report) + (files ? `report: ${files.html}\n` : ''));
         let code = OUTCOME_EXIT[report.outcome];
         if (report.outcome === 'interrupted' && controller.signal.reason === 'SIGTERM') code = 143;
         if (report.error) process.stderr.write(`ldap-upgrade: ${report.error}\n`);

@@ -20,7 +20,8 @@ export class Timeline {
   record(e: UpgradeEvent): void {
     const at = new Date().toISOString();
     if (e.type === 'replica') {
-      const what = e.action === 'freeze' ? 'frozen' : e.action === 'unfreeze' ? 'given back' : 'converged';
+      // A 'converge' replica event is the proof before the freeze that it replicates from the master.
+      const what = e.action === 'freeze' ? 'frozen' : e.action === 'unfreeze' ? 'given back' : `replicates from the master: ${e.message}`;
       this.entries.push({ at, what: e.ok ? what : `${e.action} failed: ${e.message}`, subject: e.url, ok: e.ok });
     } else if (e.type === 'converge-progress' && e.converged) {
       this.entries.push({ at, what: `converged after ${e.elapsedMs} ms`, subject: e.url, ok: true });

@@ -294,7 +294,7 @@ describe('plan side against a real 3-node sandbox (CLI)', () => {
     const report = JSON.parse(readFileSync(join(logDir, `${runId}.report.json`), 'utf8'));
     expect(report).toMatchObject({ runId, outcome: 'done', fromVersion: '0.0.0', toVersion: '1.0.0', next: ['ldap-upgrade verify', 'ldap-upgrade info'] });
     for (const n of cluster.nodes.slice(1)) {
-      expect(report.timeline.filter((e: { subject?: string }) => e.subject === n.url).map((e: { what: string }) => e.what.split(' ')[0])).toEqual(['frozen', 'converged', 'given']);
+      expect(report.timeline.filter((e: { subject?: string }) => e.subject === n.url).map((e: { what: string }) => e.what.split(' ')[0])).toEqual(['replicates', 'frozen', 'converged', 'given']);
     }
     expect(report.timeline.filter((e: { subject?: string }) => e.subject === '1.0.0/01-add-ou.ldif').map((e: { what: string }) => e.what)).toEqual(['started', expect.stringMatching(/^done: 1 entries in \d+ ms$/)]);
     const html = readFileSync(join(logDir, `${runId}.report.html`), 'utf8');

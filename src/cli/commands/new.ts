@@ -4,7 +4,7 @@ import type { CommandModule } from 'yargs';
 import { UsageError } from '../../errors.js';
 
 interface Args {
-  version: string;
+  release: string;
   name: string;
   ldif?: boolean;
   ts?: boolean;
@@ -53,10 +53,10 @@ export default defineScript({
 `;
 
 export const newCommand: CommandModule<object, Args> = {
-  command: 'new <version> <name>',
+  command: 'new <release> <name>',
   describe: 'Scaffold an upgrade script in the scripts folder (it refuses to run until it is written)',
   builder: (y) => y
-    .positional('version', { type: 'string', demandOption: true, describe: 'the version the script belongs to, e.g. 1.3.0' })
+    .positional('release', { type: 'string', demandOption: true, describe: 'the version the script belongs to (its folder), e.g. 1.3.0' })
     .positional('name', { type: 'string', demandOption: true, describe: 'short name, e.g. add-mail-index' })
     .option('ldif', { type: 'boolean', describe: 'an LDIF script' })
     .option('ts', { type: 'boolean', describe: 'a TypeScript script (the default)' })
@@ -73,11 +73,11 @@ export const newCommand: CommandModule<object, Args> = {
     const { default: semver } = await import('semver');
     const { loadConfig, locateConfig } = await import('../../config/load.js');
     const { UNWRITTEN_LINE } = await import('../../scripts/catalog.js');
-    if (!semver.valid(argv.version) || semver.clean(argv.version) !== argv.version) throw new UsageError(`${argv.version} is not a semantic version like 1.3.0`);
+    if (!semver.valid(argv.release) || semver.clean(argv.release) !== argv.release) throw new UsageError(`${argv.release} is not a semantic version like 1.3.0`);
     if (!/^[a-z0-9][a-z0-9-]*$/i.test(argv.name)) throw new UsageError(`name "${argv.name}": use letters, digits and dashes`);
     const file = locateConfig(argv.config);
     const scripts = argv.scripts ? resolve(argv.scripts) : file ? loadConfig(file).scripts : resolve('upgrade-scripts');
-    const folder = join(scripts, argv.version);
+    const folder = join(scripts, argv.release);
     mkdirSync(folder, { recursive: true });
     const prefixes = existsSync(folder) ? readdirSync(folder).map((f) => /^(\d{2})-/.exec(f)?.[1]).filter(Boolean).map(Number) : [];
     const next = prefixes.length ? Math.max(...prefixes) + 1 : 1;
@@ -85,6 +85,6 @@ export const newCommand: CommandModule<object, Args> = {
     const path = join(folder, `${String(next).padStart(2, '0')}-${argv.name}.${argv.ldif ? 'ldif' : argv.schema ? 'schema.ldif' : 'ts'}`);
     writeFileSync(path, argv.ldif ? LDIF_TEMPLATE(argv.name, UNWRITTEN_LINE) : argv.schema ? SCHEMA_TEMPLATE(argv.name) : TS_TEMPLATE(argv.name, UNWRITTEN_LINE), { flag: 'wx' });
     const kind = argv.ldif ? 'ldif' : argv.schema ? 'schema' : 'code';
-    process.stdout.write(argv.json ? JSON.stringify({ kind: 'new', formatVersion: 1, path, scriptKind: kind, version: argv.version }, null, 2) + '\n' : `created ${path} (write it, then delete its "${UNWRITTEN_LINE}" line)\n`);
+    process.stdout.write(argv.json ? JSON.stringify({ kind: 'new', formatVersion: 1, path, scriptKind: kind, version: argv.release }, null, 2) + '\n' : `created ${path} (write it, then delete its "${UNWRITTEN_LINE}" line)\n`);
   },
 };

@@ -21,7 +21,7 @@ export class Timeline {
     const at = new Date().toISOString();
     if (e.type === 'replica') {
       // A 'converge' replica event is the proof before the freeze that it replicates from the master.
-      const what = e.action === 'freeze' ? 'frozen' : e.action === 'unfreeze' ? 'given back' : `replicates from the master: ${e.message}`;
+      const what = e.action === 'freeze' ? 'frozen' : e.action === 'unfreeze' ? 'given back' : /^replicates/.test(e.message) ? e.message : `replicates from the master: ${e.message}`;
       this.entries.push({ at, what: e.ok ? what : `${e.action} failed: ${e.message}`, subject: e.url, ok: e.ok });
     } else if (e.type === 'converge-progress' && e.converged) {
       this.entries.push({ at, what: `converged after ${e.elapsedMs} ms`, subject: e.url, ok: true });
@@ -92,13 +92,14 @@ h2{font-size:1.1em;margin-top:1.6em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.25em .6em;border-bottom:1px solid #eee;vertical-align:top}
 th{background:#f5f5f5}.bad{color:#c62828;font-weight:600}.num{text-align:right;font-variant-numeric:tabular-nums}
 code{background:#f5f5f5;padding:.1em .3em;border-radius:3px}.meta{color:#555}
+#scripts td:nth-child(n+3),#scripts th:nth-child(n+3){text-align:right}
 </style></head><body>
 <h1>${esc(HEADLINE[r.outcome])}: ${esc(r.fromVersion)} → ${esc(r.toVersion)}</h1>
 <p class="meta">run <code>${esc(r.runId)}</code> · started ${esc(timeline.startedAt)} · ${(r.totalMs / 1000).toFixed(1)} s in all${r.convergeMs !== undefined ? ` · convergence wait ${r.convergeMs} ms` : ''}${r.rolledBack ? ' · <span class="bad">rolled back</span>' : ''}</p>
 ${r.error ? `<p class="bad">${esc(r.error)}</p>` : ''}
 <h2>Scripts</h2>
-<table><tr><th>Script</th><th>Status</th><th class="num">Entries</th><th class="num">Took</th><th class="num">Rate</th></tr>
-${rows(r.steps.map((s) => [esc(s.script), s.status === 'Success' ? esc(s.status) : `<span class="bad">${esc(s.status)}</span>${s.error ? ` — ${esc(s.error)}` : ''}`, `<span class="num">${s.entriesChanged}</span>`, `${s.durationMs} ms`, rate(s.entriesChanged, s.durationMs)]))}
+<table id="scripts"><tr><th>Script</th><th>Status</th><th>Entries</th><th>Took</th><th>Rate</th></tr>
+${rows(r.steps.map((s) => [esc(s.script), s.status === 'Success' ? esc(s.status) : `<span class="bad">${esc(s.status)}</span>${s.error ? ` — ${esc(s.error)}` : ''}`, String(s.entriesChanged), `${s.durationMs} ms`, rate(s.entriesChanged, s.durationMs)]))}
 </table>
 <h2>Replicas</h2>
 <table><tr><th>Replica</th><th>Frozen</th><th>Converged</th><th>Given back</th></tr>

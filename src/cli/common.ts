@@ -48,5 +48,20 @@ export function withCommonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
     .option('script-timeout', { type: 'string', coerce: durationOption('script-timeout'), describe: 'override: how long one script may run before it counts as failed (default 1h; e.g. 90s, 30m)' })
     .option('write-concurrency', { type: 'string', coerce: integerOption('write-concurrency', 1, 256), describe: 'override: writes in flight on the master during a run (1-256, default 64)' })
     .option('backup-dir', { type: 'string', describe: 'override: folder for journals and backups' })
-    .option('log-dir', { type: 'string', describe: 'override: folder for run logs' }) as Argv<T & CommonArgs>;
+    .option('log-dir', { type: 'string', describe: 'override: folder for run logs (read-only commands: write a log there)' })
+    // The command's own options first: the default group is made before the shared ones.
+    .group([], 'Options:')
+    .group(['config', 'password-file', 'config-password-file', 'json'], 'Configuration, passwords, output:')
+    .group(['server', 'suffix', 'master', 'replica', 'bind-dn', 'config-bind-dn', 'ca-file', 'start-tls', 'tls-insecure', 'version-entry', 'baseline', 'scripts',
+      'poll-interval', 'script-timeout', 'write-concurrency', 'backup-dir', 'log-dir'], 'Overrides of ldap-upgrade.yaml keys:')
+    .epilog(EXIT_CODES) as Argv<T & CommonArgs>;
 }
+
+/** The exit codes, at the foot of every command's help. */
+export const EXIT_CODES = `Exit codes:
+  0   done, or nothing to do           6   replicas did not converge in time
+  1   internal error (a bug)           7   refused: preflight, downgrade, tag, scripts drifted
+  2   usage, configuration, scripts    8   an interrupted run (recover), or a replica left frozen
+  3   connection, TLS, bind, password  9   verify: the replicas differ
+  4   locked by another run            10  status --check: an upgrade is pending
+  5   a script failed (rolled back)    130 cancelled (Ctrl-C at a prompt, SIGINT)`;

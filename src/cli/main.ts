@@ -13,14 +13,11 @@ import { verifyCommand } from './commands/verify.js';
 import { CommandLineError, ExitCode } from '../errors.js';
 import { currentExitCode, errorDocument, exitCodeFor, messageFor, printedReport } from './exit.js';
 import { currentLog } from './run-log.js';
+import { EXIT_CODES } from './common.js';
 
-const EPILOG = `Exit codes: 0 done or nothing to do; 1 internal error; 2 usage/configuration/script files;
-3 connection, TLS, bind or password; 4 locked by another run; 5 a script failed (rolled back);
-6 replicas did not converge in time; 7 refused (preflight, downgrade, data newer than tool, tag);
-8 interrupted run found, or a replica this run could not give back (run recover); 9 verify: replicas differ;
-10 status --check: upgrade pending; 130 cancelled (Ctrl-C at a prompt, SIGINT).
-Durations: seconds, or with a unit: 90s, 5m, 1h. With --json, errors are a JSON document (kind error) too.
-Passwords: --password-file FILE, $LDAP_UPGRADE_PASSWORD, the configured passwordFile, or a prompt.`;
+const EPILOG = `${EXIT_CODES}
+Durations: seconds, or with a unit: 90s, 5m, 1h. With --json, errors are JSON (kind error) too.
+Passwords: --password-file FILE, $LDAP_UPGRADE_PASSWORD, the configured passwordFile, a prompt.`;
 
 const COMMANDS = ['status', 'upgrade', 'recover', 'history', 'info', 'validate', 'verify', 'backup', 'new', 'sandbox'];
 

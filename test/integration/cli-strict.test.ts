@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,5 +85,33 @@ describe('strict command line', () => {
       process.execPath, BIN, 'status', '--config', config], { encoding: 'utf8', env: { ...process.env, LDAP_UPGRADE_PASSWORD: '', LDAP_UPGRADE_CONFIG: '' } });
     expect(r.stdout).toMatch(/cancelled at the password prompt/);
     expect(r.stdout).toMatch(/exit=130\s*$/);
+  });
+});
+
+describe('help and README agree', () => {
+  const help = (args: string[]) => spawnSync(process.execPath, [BIN, ...args, '--help'], { encoding: 'utf8' }).stdout;
+  const usage = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8').split('## Usage')[1]!.split('```')[1]!;
+  const lines = usage.split('\n').filter((l) => /^ldap-upgrade \w+/.test(l));
+  const byCommand = new Map<string, string>();
+  let last = '';
+  for (const l of usage.split('\n')) {
+    const m = /^ldap-upgrade (\w+)/.exec(l);
+    if (m) last = m[1]!;
+    if (last) byCommand.set(last, (byCommand.get(last) ?? '') + l);
+  }
+
+  it('every command of the README usage exists, with every flag the README gives it; each help lists its own options first and the exit codes', () => {
+    expect(lines.length).toBeGreaterThanOrEqual(10);
+    for (const [command, text] of byCommand) {
+      const h = help([command]);
+      expect(h, command).toContain(`ldap-upgrade ${command}`);
+      for (const flag of text.match(/--[a-z-]+/g) ?? []) expect(h, `${command} ${flag}`).toContain(flag);
+      if (command === 'sandbox' || command === 'new') continue;
+      expect(h.indexOf('Options:'), command).toBeLessThan(h.indexOf('Configuration, passwords, output:'));
+      expect(h, command).toMatch(/Exit codes:\n +0 +done, or nothing to do/);
+    }
+    // Positionals as the README names them.
+    expect(help(['new'])).toMatch(/ldap-upgrade new <release> <name>/);
+    expect(byCommand.get('new')).toContain('<release> <name>');
   });
 });

@@ -45,7 +45,7 @@ export const sandboxCommand: CommandModule<object, Args> = {
         '  npx ldap-upgrade status',
         '  npx ldap-upgrade upgrade --dry-run',
         '  npx ldap-upgrade upgrade --yes',
-        '  npx ldap-upgrade sandbox down',
+        `  npx ldap-upgrade sandbox down --dir ${c.dir}`,
       ].join('\n') + '\n');
     } else if (argv.action === 'down') {
       const state = await sandbox.stopCluster(dir, { keep: argv.keep });

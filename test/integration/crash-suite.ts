@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +78,11 @@ describe(`kill -9 in the middle of a run (${kind})`, () => {
     const rec = await runCli(['recover', ...SLOW], { config: c.configFile });
     expect(rec.code, rec.stderr).toBe(0);
     await expectWritableAndUnlocked(c, `uid=user0299,ou=people,${c.suffix}`);
+    // The recover's log is named after the run it recovered, next to that run's own log.
+    const runId = status.interruptedRun.runId as string;
+    const logs = join(c.dir, 'logs');
+    expect(existsSync(join(logs, `${runId}.log`))).toBe(true);
+    expect(readFileSync(join(logs, `${runId}.recover.log`), 'utf8')).toMatch(new RegExp(`recovering run ${runId}[\\s\\S]* exit 0\\n$`));
     const f = files();
     writeFileSync(f.release, '');
     const up = await runCli(['upgrade', '--yes', ...SLOW], { config: c.configFile, env: { LDAP_UPGRADE_TEST_RELEASE: f.release } });

@@ -1,9 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxCluster, SandboxKind } from '../../src/sandbox/index.js';
-import { runCli, startCli } from '../helpers/cli.js';
+import { BIN, runCli, startCli } from '../helpers/cli.js';
 import { scripts } from '../helpers/cluster.js';
 import { bulkLoad, countMatching, eventually, settledDumps } from '../helpers/ldap.js';
 
@@ -94,6 +95,16 @@ describe(`${ENTRIES} entries, pipelined (${kind})`, () => {
     expect(text.split(/^dn: /m).length - 1).toBe(backup.entries);
     expect(text).toMatch(kind === 'openldap' ? /^entryUUID: /m : /^nsUniqueId: /m);
     expect(text).toContain(`dn: uid=bulk04999,ou=bulk,${cluster().suffix}\n`);
+  });
+
+  it('on a terminal: a live progress line while the script runs, rewritten in place, then the report', () => {
+    // Applied already: run again from 0.0.0 (every write a no-op), confirming at the prompt.
+    const r = spawnSync('python3', [join(import.meta.dirname, '..', 'helpers', 'pty-run.py'), 'Continue?', 'y\\r', '120', '--',
+      process.execPath, BIN, 'upgrade', '--from', '0.0.0', '--force', '--config', cluster().configFile, ...BULK],
+    { encoding: 'utf8', env: { ...process.env, LDAP_UPGRADE_TEST_PROGRESS_MS: '20' } });
+    expect(r.stdout).toMatch(/exit=0\s*$/);
+    expect(r.stdout).toMatch(/\r\x1b\[K1\.0\.0\/01-rewrite-descriptions\.ts: \d+ entries changed so far, \d+\/s, \d+\.\d s/);
+    expect(r.stdout).toContain('upgraded from 0.0.0 to 1.0.0');
   });
 
   it('backup into a folder it cannot write: a clear error, no partial file left', async () => {

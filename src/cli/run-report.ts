@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UpgradeEvent } from '../core/events.js';
 import type { RunReport } from '../core/reports.js';
+import { toJson } from './json-shape.js';
 
 /** When each step of a run happened, as the events said (for the report's timeline). */
 export interface TimelineEntry {
@@ -70,7 +71,7 @@ export function writeRunReport(dir: string, report: RunReport, timeline: Timelin
   const document = { ...report, startedAt: timeline.startedAt, timeline: timeline.entries, next };
   const json = `${base}.report.json`;
   const html = `${base}.report.html`;
-  writeFileSync(json, JSON.stringify(document, (_k, v: unknown) => (v === undefined ? null : v), 2) + '\n', { mode: 0o600 });
+  writeFileSync(json, toJson(document), { mode: 0o600 });
   writeFileSync(html, renderHtml(report, timeline, next), { mode: 0o600 });
   return { json, html };
 }

@@ -7,6 +7,7 @@ import type { EventSink } from '../core/events.js';
 import { openTopology, type Credentials, type Topology } from '../core/topology.js';
 import type { CommonArgs } from './common.js';
 import { markPrinted } from './exit.js';
+import { toJson } from './json-shape.js';
 import { progressSink } from './progress.js';
 import { RunLog, setCurrentLog } from './run-log.js';
 import { canPrompt, promptHidden } from './prompt.js';
@@ -28,11 +29,6 @@ export function configOverrides(argv: CommonArgs & { to?: string; timeout?: numb
     versionEntry: argv['version-entry'], baseline: argv.baseline, target: argv.to, scripts: argv.scripts,
     timeout: argv.timeout, pollInterval: argv['poll-interval'], scriptTimeout: argv['script-timeout'], writeConcurrency: argv['write-concurrency'], backupDir: argv['backup-dir'], logDir: argv['log-dir'],
   };
-}
-
-/** A result as the JSON users read: a field that is declared but has no value is null, not left out. */
-export function toJson(result: unknown): string {
-  return JSON.stringify(result, (_key, value: unknown) => (value === undefined ? null : value), 2) + '\n';
 }
 
 /** The commands that change the directory: they always keep a log of the run. */

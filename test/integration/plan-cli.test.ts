@@ -295,7 +295,7 @@ describe('plan side against a real 3-node sandbox (CLI)', () => {
     expect(report).toMatchObject({ runId, outcome: 'done', fromVersion: '0.0.0', toVersion: '1.0.0', next: ['ldap-upgrade verify', 'ldap-upgrade info'] });
     // Every field of the shape, null when it has no value.
     expect(JSON.parse(run.stdout)).toMatchObject({ error: null, conflicts: null, backupFile: null, steps: [{ tag: null, error: null, schema: null }] });
-    expect(JSON.parse(run.stdout).replicas[0]).toMatchObject({ lag: null, error: null });
+    expect(JSON.parse(run.stdout).replicas[0]).toMatchObject({ lag: 'converged', error: null });
     for (const n of cluster.nodes.slice(1)) {
       expect(report.timeline.filter((e: { subject?: string }) => e.subject === n.url).map((e: { what: string }) => e.what.split(' ')[0])).toEqual(['replicates', 'frozen', 'converged', 'given']);
     }

@@ -7,9 +7,12 @@ export function describeEvent(e: UpgradeEvent): string | undefined {
     case 'phase': return e.message;
     case 'server': return `${e.url}: ${e.ok ? '' : 'PROBLEM: '}${e.message}`;
     case 'script-start': return `[${e.index}/${e.total}] ${e.script} ...`;
-    case 'script-end': return e.planned
-      ? `${e.script}: planned, ${e.entriesChanged} entr${e.entriesChanged === 1 ? 'y' : 'ies'} would change (nothing written; ${e.durationMs} ms)`
-      : `${e.script}: ${e.status}, ${e.entriesChanged} entr${e.entriesChanged === 1 ? 'y' : 'ies'} changed in ${e.durationMs} ms`;
+    case 'script-end': {
+      const what = e.schema ? `definition${e.entriesChanged === 1 ? '' : 's'}` : `entr${e.entriesChanged === 1 ? 'y' : 'ies'}`;
+      return e.planned
+        ? `${e.script}: planned, ${e.entriesChanged} ${what} would change (nothing written; ${e.durationMs} ms)`
+        : `${e.script}: ${e.status}, ${e.entriesChanged} ${what} ${e.schema ? 'added or changed' : 'changed'} in ${e.durationMs} ms`;
+    }
     case 'script-log': return `${e.script}: ${e.message}`;
     case 'replica': return `${e.url}: ${e.action} ${e.ok ? 'ok' : 'FAILED'}: ${e.message}`;
     case 'converge-progress': return e.converged ? `${e.url}: converged after ${e.elapsedMs} ms` : undefined;

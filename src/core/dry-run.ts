@@ -50,7 +50,7 @@ export async function dryRun(topology: Topology, request: PlanRequest, sink: Pla
       throw new ScriptFailedError(`dry run: version ${step.version}: ${err.message} (nothing was written)`, { cause: err });
     }
     steps[i]!.durationMs = Date.now() - started;
-    events({ type: 'script-end', script: steps[i]!.script, status: 'Success', entriesChanged: steps[i]!.entriesChanged, durationMs: steps[i]!.durationMs, planned: true });
+    events({ type: 'script-end', script: steps[i]!.script, status: 'Success', entriesChanged: steps[i]!.entriesChanged, durationMs: steps[i]!.durationMs, planned: true, schema: step.script.kind === 'schema' });
   }
   return {
     kind: 'dry-run', formatVersion: FORMAT_VERSION,

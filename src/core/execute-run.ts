@@ -125,7 +125,7 @@ export async function executeRun(topology: Topology, record: RunRecord, plan: Up
         }
         result.status = 'Success';
         result.durationMs = Date.now() - t0;
-        events({ type: 'script-end', script: result.script, status: 'Success', entriesChanged: result.entriesChanged, durationMs: result.durationMs });
+        events({ type: 'script-end', script: result.script, status: 'Success', entriesChanged: result.entriesChanged, durationMs: result.durationMs, schema: step.script.kind === 'schema' });
         await store.addHistory({
           version: step.version, script: result.script, tag: step.tag, checksum: step.script.checksum, runId: record.runId,
           appliedBy: `${record.host}:${record.pid}`, appliedAt: new Date().toISOString(), durationMs: result.durationMs,

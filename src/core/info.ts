@@ -40,6 +40,7 @@ export function scriptInfo(catalog: ScriptCatalog, history: HistoryRecord[], run
   const files: ScriptFile[] = [...catalog.versions.flatMap((v) => v.scripts), ...[...catalog.tags.values()].flat()];
   for (const file of files) {
     const id = scriptId(file);
+    const version = file.tag ? `tag ${file.tag}` : file.version;
     const h = applied.get(id);
     if (h) {
       rows.push({ ...fromHistory(h), description: describe(file), state: changed.has(id) ? 'changed' : 'applied' });
@@ -53,10 +54,10 @@ export function scriptInfo(catalog: ScriptCatalog, history: HistoryRecord[], run
       : plan && semver.valid(file.version) && semver.valid(plan.toVersion) && semver.gt(file.version, plan.toVersion) ? 'not planned' : 'below baseline';
     if (lastRun && (state === 'pending' || state === 'not planned')) {
       const failedHere = lastRun.steps.indexOf(id) === lastRun.completed;
-      rows.push({ version: file.version, script: id, description: describe(file), state: failedHere ? 'failed' : 'rolled back', at: lastRun.startedAt, durationMs: null, entriesChanged: null, runId: lastRun.runId });
+      rows.push({ version, script: id, description: describe(file), state: failedHere ? 'failed' : 'rolled back', at: lastRun.startedAt, durationMs: null, entriesChanged: null, runId: lastRun.runId });
       continue;
     }
-    rows.push({ version: file.version, script: id, description: describe(file), state, at: null, durationMs: null, entriesChanged: null, runId: null });
+    rows.push({ version, script: id, description: describe(file), state, at: null, durationMs: null, entriesChanged: null, runId: null });
   }
   const inFolder = new Set(files.map(scriptId));
   for (const h of applied.values()) {

@@ -12,7 +12,7 @@ export interface InfoView {
 export function formatInfo(r: InfoView): string {
   const head = ['Version', 'Script', 'Description', 'State', 'When', 'Took', 'Entries'];
   const rows = r.scripts.map((s) => [
-    s.version, s.script.slice(s.script.indexOf('/') + 1), clip(s.description ?? '', 40), s.state,
+    s.version, s.script.slice(s.script.lastIndexOf('/') + 1), clip(s.description ?? '', 40), s.state,
     s.at ? s.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '', s.durationMs === null ? '' : took(s.durationMs), s.entriesChanged === null ? '' : String(s.entriesChanged),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));

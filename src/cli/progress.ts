@@ -30,7 +30,7 @@ export function describeProgress(e: UpgradeEvent): string | undefined {
   switch (e.type) {
     case 'script-progress': {
       const of = e.total !== undefined && e.done !== undefined ? `, record ${e.done} of ${e.total} (${Math.floor((e.done * 100) / Math.max(1, e.total))} %)${left(e.done, e.total, e.elapsedMs)}` : '';
-      return `${e.script}: ${e.entriesChanged} entr${e.entriesChanged === 1 ? 'y' : 'ies'} changed so far, ${perSecond(e.entriesChanged, e.elapsedMs)}/s, ${seconds(e.elapsedMs)}${of}`;
+      return `${e.script}: ${e.entriesChanged} entr${e.entriesChanged === 1 ? 'y' : 'ies'} ${e.planned ? 'would change' : 'changed'} so far, ${perSecond(e.entriesChanged, e.elapsedMs)}/s, ${seconds(e.elapsedMs)}${of}`;
     }
     case 'rollback-progress':
       return `rollback: ${e.done} of ${e.total} journaled writes looked at, ${e.undone} undone, ${perSecond(e.done, e.elapsedMs)}/s, ${seconds(e.elapsedMs)}${left(e.done, e.total, e.elapsedMs)}`;

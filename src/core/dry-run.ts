@@ -42,7 +42,7 @@ export async function dryRun(topology: Topology, request: PlanRequest, sink: Pla
       } else {
         steps[i]!.entriesChanged = await runScript(step.script, {
           store, suffix: topology.config.suffix, versionEntry: topology.config.versionEntry,
-          fromVersion: plan.fromVersion, toVersion: step.version, events, timeLimitMs: topology.config.scriptTimeout * 1000,
+          fromVersion: plan.fromVersion, toVersion: step.version, events, timeLimitMs: topology.config.scriptTimeout * 1000, planned: true,
         });
       }
     } catch (err) {

@@ -10,7 +10,7 @@ export type UpgradeEvent =
   | { type: 'script-end'; script: string; status: 'Success' | 'Error'; entriesChanged: number; durationMs: number; /** A dry run's: nothing changed. */ planned?: boolean; /** A schema script's: entriesChanged counts definitions. */ schema?: boolean }
   | { type: 'script-log'; script: string; message: string }
   /** Every PROGRESS_MS while a script runs: what it changed so far; `done`/`total`: LDIF records. */
-  | { type: 'script-progress'; script: string; entriesChanged: number; elapsedMs: number; done?: number; total?: number }
+  | { type: 'script-progress'; script: string; entriesChanged: number; elapsedMs: number; done?: number; total?: number; /** A dry run's: nothing changed. */ planned?: boolean }
   /** Every PROGRESS_MS while a rollback runs: journal records done of `total`. */
   | { type: 'rollback-progress'; undone: number; done: number; total: number; elapsedMs: number }
   | { type: 'replica'; url: string; action: 'freeze' | 'unfreeze' | 'converge'; ok: boolean; message: string }

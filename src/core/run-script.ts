@@ -15,6 +15,8 @@ export interface ScriptRunOptions {
   events: EventSink;
   /** The script's time limit (default none). */
   timeLimitMs?: number;
+  /** A dry run's: its progress counts planned changes. */
+  planned?: boolean;
   /** Called when the script escapes (exit, stray exception, time limit): its later writes must be refused. */
   onEscape?: (reason: Error) => void;
 }
@@ -41,6 +43,7 @@ export async function runScript(script: ScriptFile, options: ScriptRunOptions): 
   const ldif: LdifProgress = { done: 0 };
   const stop = everyProgressTick((elapsedMs) => options.events({
     type: 'script-progress', script: id, entriesChanged: ctx.entriesChanged, elapsedMs, ...(ldif.total !== undefined ? { done: ldif.done, total: ldif.total } : {}),
+    ...(options.planned ? { planned: true } : {}),
   }));
   try {
     await containScript(() => runBody(script, options, ctx, ldif), options.timeLimitMs, (err) => {

@@ -65,9 +65,12 @@ describe(`${ENTRIES} entries, pipelined (${kind})`, () => {
   });
 
   it('dry run: plans every change, streamed as LDIF, and writes nothing', async () => {
-    const r = await run(['upgrade', '--dry-run', '--ldif']);
+    const r = await run(['upgrade', '--dry-run', '--ldif'], { LDAP_UPGRADE_TEST_PROGRESS_MS: '20' });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.split('\nchangetype: modify\n').length - 1).toBe(ENTRIES);
+    // Its progress never says "changed".
+    expect(r.stderr).toMatch(/01-rewrite-descriptions\.ts: \d+ entries would change so far/);
+    expect(r.stderr).not.toMatch(/\bchanged\b/);
     expect(r.stdout).toContain('replace: description\ndescription: bulk 1.0.0\n-');
     for (const d of await settledDumps(cluster(), { excludeTool: true })) expect(d).toBe(pristine);
   });

@@ -70,8 +70,10 @@ export async function startDirsrvCluster(options: DirsrvSandboxOptions): Promise
       // Suppliers replicate with every other supplier; a consumer is fed by node 1 only.
       const suppliers = state.nodes.filter((n) => !n.consumer);
       await Promise.all(suppliers.flatMap((from) => (from.id === 1 ? [] : suppliers.filter((to) => to.id !== from.id).map((to) => agreement(from.id - 1, to, false)))));
-      // The data and the RUV move together: equal RUVs mean the nodes hold node 1's data.
-      await waitUntilNodesAgree(conns, suffix, dirsrvAdapter, { timeoutMs: 60_000, expectChanges: true });
+      // The data and the RUV move together: equal RUVs mean the nodes hold node 1's data. Up to
+      // 2 min: the total updates of a 3-node cluster took over 60 s once on this 2-core machine
+      // while another test file's servers were busy.
+      await waitUntilNodesAgree(conns, suffix, dirsrvAdapter, { timeoutMs: 120_000, expectChanges: true });
     } finally {
       await Promise.all(conns.map((c) => c.close()));
     }

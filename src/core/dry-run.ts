@@ -18,11 +18,10 @@ import type { Topology } from './topology.js';
 export async function dryRun(topology: Topology, request: PlanRequest, sink: PlannedChangeSink, events: EventSink): Promise<DryRunReport> {
   const found = await preflight(topology, events);
   if (found.problems.length > 0) throw new RefusedError(`preflight failed: ${found.problems.join('; ')}`);
-  const { plan, drift } = await loadPlan(topology.config, topology.store, request);
+  const { plan, drift, runs } = await loadPlan(topology.config, topology.store, request);
   await schemaPreflight(topology, plan, events);
   const warnings = checkDrift(drift, request.acceptDrift);
-  const stored = await topology.store.readVersion();
-  const interrupted = stored.exists ? (await topology.store.readRuns()).find(isUnfinishedRun) : undefined;
+  const interrupted = runs.find(isUnfinishedRun);
   if (interrupted) {
     warnings.unshift(`run ${interrupted.runId} (${interrupted.host}) was interrupted while ${interrupted.state}: \`upgrade\` refuses (exit 8) until \`ldap-upgrade recover\` (--rollback undoes it) or \`upgrade --resume\`; this plan starts from the directory as it is now, with whatever that run left`);
   }

@@ -4,6 +4,7 @@ import { RefusedError } from '../../src/errors.js';
 import type { Directory } from '../../src/ldap/directory.js';
 import type { ReplicationState, ServerAdapter } from '../../src/servers/adapter.js';
 import { openLdapAdapter } from '../../src/servers/openldap/adapter.js';
+import { CHAIN_NAME, unfreezePinned } from '../../src/servers/389ds/pinned-referral.js';
 
 const csn = (t: string, sid: string) => `${t}.000000Z#000000#${sid}#000000`;
 
@@ -59,5 +60,59 @@ describe('which replicas a run freezes', () => {
   });
   it('freezes one whose read-only setting does not hold by itself (389 DS referral state on a supplier)', () => {
     expect(runReplica('ldap://a', state(true, true))).toMatchObject({ url: 'ldap://a', frozenByRun: true, restored: false });
+  });
+});
+
+describe('giving back a 389 DS supplier frozen by the pinned referral state', () => {
+  const chain = `cn=${CHAIN_NAME},cn=chaining database,cn=plugins,cn=config`;
+  const monitor = `cn=monitor,${chain}`;
+  const tree = 'cn="dc=example,dc=com",cn=mapping tree,cn=config';
+
+  /** cn=config as 389 DS keeps it: the chaining instance's monitor child appears after the first read of the subtree. */
+  function configTree(monitorAppears: 'before' | 'after-first-search' | 'never') {
+    const entries = new Set([chain, ...(monitorAppears === 'before' ? [monitor] : [])]);
+    const deletes: string[] = [];
+    let searches = 0;
+    const directory = {
+      server: 'ldap://replica',
+      async get(dn: string) {
+        if (dn === tree) return { dn, attributes: { 'nsslapd-state': ['referral on update'], 'nsslapd-backend': ['userRoot', CHAIN_NAME], 'nsslapd-distribution-funct': ['repl_chain_on_update'] } };
+        return entries.has(dn) ? { dn, attributes: {} } : null;
+      },
+      async modify() {},
+      async *search() {
+        const found = [...entries];
+        if (++searches === 1 && monitorAppears === 'after-first-search') entries.add(monitor);
+        for (const dn of found) yield { dn, attributes: {} };
+      },
+      async delete(dn: string) {
+        deletes.push(dn);
+        if (!entries.has(dn)) throw Object.assign(new Error('no such object'), { code: 32 });
+        if ([...entries].some((e) => e !== dn && e.endsWith(`,${dn}`))) throw Object.assign(new Error('not allowed on non-leaf'), { code: 66 });
+        entries.delete(dn);
+      },
+    } as unknown as Directory;
+    return { directory, entries, deletes };
+  }
+  const state = { entryDn: tree, attribute: 'nsslapd-state', original: ['backend'], frozen: false, others: [] };
+
+  it('deletes the monitor child, then the chaining instance', async () => {
+    const { directory, entries, deletes } = configTree('before');
+    await unfreezePinned(directory, state);
+    expect(entries.size).toBe(0);
+    expect(deletes).toEqual([monitor, chain]);
+  });
+
+  it('a monitor child that 389 DS adds after the subtree was read (the second after a start): read again, deleted, the instance goes', async () => {
+    const { directory, entries, deletes } = configTree('after-first-search');
+    await unfreezePinned(directory, state);
+    expect(entries.size).toBe(0);
+    expect(deletes).toEqual([chain, monitor, chain]);
+  });
+
+  it('an instance that has no child: deleted at once', async () => {
+    const { directory, entries } = configTree('never');
+    await unfreezePinned(directory, state);
+    expect(entries.size).toBe(0);
   });
 });

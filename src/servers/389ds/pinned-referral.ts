@@ -104,16 +104,34 @@ async function ensureChainingBackend(config: Directory, suffix: string, masterUr
   }
 }
 
+/**
+ * 389 DS gives the instance a child (`cn=monitor`) about a second after it starts — after the add,
+ * and after a restart with the instance in dse.ldif (`cb_instance_add_monitor_later`, scheduled
+ * with `slapi_eq_once_rel` one second on, in chainingdb/cb_instance.c). A removal inside that
+ * second finds no child, then the child appears and the delete is refused as non-leaf (66): the
+ * subtree is read again and deleted deepest first until the instance goes.
+ */
 async function removeChainingBackend(config: Directory): Promise<void> {
-  if (!(await config.get(CHAIN_DN, ['1.1']))) return;
-  // 389 DS gives the instance children (cn=monitor): deepest first.
-  const dns: string[] = [];
-  for await (const e of config.search({ base: CHAIN_DN, scope: 'sub', filter: '(objectClass=*)', attributes: ['1.1'] })) dns.push(e.dn);
-  for (const dn of dns.sort((x, y) => y.length - x.length)) {
+  for (let attempt = 1; ; attempt++) {
+    if (!(await config.get(CHAIN_DN, ['1.1']))) return;
+    const dns: string[] = [];
+    for await (const e of config.search({ base: CHAIN_DN, scope: 'sub', filter: '(objectClass=*)', attributes: ['1.1'] })) dns.push(e.dn);
     try {
-      await config.delete(dn);
+      for (const dn of dns.sort((x, y) => y.length - x.length)) {
+        try {
+          await config.delete(dn);
+        } catch (err) {
+          if (codeOf(err) !== 32) throw err;
+        }
+      }
+      return;
     } catch (err) {
-      if (codeOf(err) !== 32) throw err;
+      if (codeOf(err) !== 66 || attempt >= NON_LEAF_ATTEMPTS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, NON_LEAF_PAUSE_MS));
     }
   }
 }
+
+/** How often a removal refused as non-leaf is tried again, and the pause between (3 s in all). */
+const NON_LEAF_ATTEMPTS = 7;
+const NON_LEAF_PAUSE_MS = 500;

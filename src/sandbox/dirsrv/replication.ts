@@ -39,12 +39,12 @@ export async function enableConsumer(dir: Directory, suffix: string, managerPass
   return replicaDn;
 }
 
-/** A supplier → consumer agreement; with `init`, a total update of the consumer, awaited. */
-export async function addAgreement(dir: Directory, replicaDn: string, suffix: string, to: { port: number; name: string }, managerPassword: string, init: boolean): Promise<void> {
+/** A supplier → consumer agreement (to 127.0.0.1 unless `host`); with `init`, a total update of the consumer, awaited. */
+export async function addAgreement(dir: Directory, replicaDn: string, suffix: string, to: { host?: string; port: number; name: string }, managerPassword: string, init: boolean): Promise<void> {
   const dn = `cn=${to.name},${replicaDn}`;
   await dir.add(dn, {
     objectClass: ['top', 'nsds5replicationagreement'], cn: [to.name], nsDS5ReplicaRoot: [suffix],
-    nsDS5ReplicaHost: ['127.0.0.1'], nsDS5ReplicaPort: [String(to.port)], nsDS5ReplicaTransportInfo: ['LDAP'],
+    nsDS5ReplicaHost: [to.host ?? '127.0.0.1'], nsDS5ReplicaPort: [String(to.port)], nsDS5ReplicaTransportInfo: ['LDAP'],
     nsDS5ReplicaBindDN: [REPLICATION_MANAGER], nsDS5ReplicaBindMethod: ['SIMPLE'], nsDS5ReplicaCredentials: [managerPassword],
     ...(init ? { nsds5BeginReplicaRefresh: ['start'] } : {}),
   });

@@ -1,0 +1,193 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
+import { Directory } from '../../src/ldap/directory.js';
+import type { SandboxCluster, SandboxState } from '../../src/sandbox/cluster.js';
+import { sandboxYaml, writeSecret } from '../../src/sandbox/config-files.js';
+import { waitUntilNodesAgree } from '../../src/sandbox/convergence.js';
+import { addAgreement, enableSupplier } from '../../src/sandbox/dirsrv/replication.js';
+import { freePorts } from '../../src/sandbox/processes.js';
+import { loadSampleTree } from '../../src/sandbox/sample-tree.js';
+import { slapdConfigLdif } from '../../src/sandbox/slapd-config.js';
+import { dirsrvAdapter } from '../../src/servers/389ds/adapter.js';
+import { openLdapAdapter } from '../../src/servers/openldap/adapter.js';
+import { imageFor, LABEL, removeOwnOnExit, type ContainerServer, type DebianRelease } from './engine.js';
+
+const docker = promisify(execFile);
+const TLS = { startTLS: false, insecure: false };
+const ROOT_389 = 'cn=Directory Manager';
+
+/** What a test does to a node of a cluster, whatever runs it (processes or containers). */
+export interface NodeControl {
+  /** Stops the node as its administrator would (SIGTERM, then SIGKILL after a grace time). */
+  stopNode(id: number): Promise<void>;
+  /** Starts a stopped node again, with its configuration and data; returns once it answers. */
+  startNode(id: number): Promise<void>;
+}
+
+/** A cluster in containers on one Docker network; node i's LDAP port is published on 127.0.0.1. */
+export interface ContainerCluster extends SandboxCluster, NodeControl {
+  version: string;
+  network: string;
+  /** Cuts node `id` off the network (`docker network disconnect`): nobody reaches it, it reaches nobody. */
+  cut(id: number): Promise<void>;
+  /** Gives node `id` its link back, under the same name and address. */
+  restore(id: number): Promise<void>;
+}
+
+/**
+ * A 3-node OpenLDAP multi-provider or 389 DS multi-supplier cluster from the local images
+ * (test/containers/images), built through testcontainers: the nodes replicate with each other by
+ * their network names (node1…), the tool reaches each on its published port, and the sample tree
+ * is loaded on node 1. Everything it makes carries this process's label and is removed by
+ * `stop()`, or at exit, or by the next run's sweep if this one was killed.
+ */
+export async function startContainerCluster(options: { server: ContainerServer; release: DebianRelease; version: string; nodes?: number; scriptsDir?: string }): Promise<ContainerCluster> {
+  removeOwnOnExit();
+  const count = options.nodes ?? 3;
+  const dir = mkdtempSync(join(tmpdir(), `ldap-upgrade-ct-${options.server}-${options.release}-`));
+  const suffix = 'dc=example,dc=com';
+  const password = randomBytes(12).toString('base64url');
+  const configPassword = options.server === '389ds' ? password : randomBytes(12).toString('base64url');
+  const ports = await freePorts(count);
+  const network = `lu-${process.pid}-${randomBytes(3).toString('hex')}`;
+  // A fixed subnet: a node cut off and given back keeps its address (peers' connections find it).
+  const subnet = await freeSubnet();
+  await docker('docker', ['network', 'create', '--label', `${LABEL}=${process.pid}`, '--subnet', `${subnet}.0/24`, network]);
+  const state: SandboxState = {
+    kind: options.server, dir, suffix,
+    bindDn: options.server === '389ds' ? ROOT_389 : `cn=Manager,${suffix}`, configDn: options.server === '389ds' ? ROOT_389 : 'cn=config',
+    passwordFile: join(dir, 'password.conf'), configPasswordFile: join(dir, options.server === '389ds' ? 'password.conf' : 'config-password.conf'),
+    configFile: join(dir, 'ldap-upgrade.yaml'),
+    nodes: ports.map((port, i) => ({ id: i + 1, port, url: `ldap://127.0.0.1:${port}`, pid: 0 })),
+  };
+  writeSecret(state.passwordFile, password);
+  writeSecret(state.configPasswordFile, configPassword);
+  const containers = new Map<number, StartedTestContainer>();
+  const ip = (id: number) => `${subnet}.${10 + id}`;
+  const stop = async () => {
+    await Promise.all([...containers.values()].map((c) => c.stop({ remove: true, removeVolumes: true, timeout: 2_000 }).catch(() => undefined)));
+    await docker('docker', ['network', 'rm', network]).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await Promise.all(state.nodes.map(async (n) => {
+      const files = options.server === 'openldap'
+        ? [{ target: '/lu/config.ldif', content: slapdConfigLdif({
+          id: n.id, dir: '/var/lib/lu', suffix, rootDn: state.bindDn, rootPassword: password, configPassword,
+          peers: state.nodes.filter((p) => p.id !== n.id).map((p) => ({ id: p.id, url: `ldap://node${p.id}:389/` })),
+        }) }]
+        : [{ target: '/lu/node.inf', content: dirsrvInf(n.id, suffix, password) }];
+      const container = await new GenericContainer(imageFor(options.server, options.release))
+        .withNetworkMode(network)
+        .withNetworkAliases(`node${n.id}`)
+        .withHostname(`node${n.id}`)
+        .withExposedPorts({ container: 389, host: n.port })
+        .withLabels({ [LABEL]: String(process.pid) })
+        .withCopyContentToContainer(files.map((f) => ({ ...f, mode: 0o600 })))
+        .withWaitStrategy(Wait.forListeningPorts())
+        .withStartupTimeout(120_000)
+        .start();
+      containers.set(n.id, container);
+      await answering(n.url, 120_000);
+    }));
+    const conns = await Promise.all(state.nodes.map((n) => Directory.open({ url: n.url, bindDn: state.bindDn, password, tls: TLS })));
+    try {
+      await loadSampleTree(conns[0]!, suffix);
+      if (options.server === '389ds') {
+        const manager = randomBytes(12).toString('base64url');
+        const replicas = await Promise.all(conns.map((c, i) => enableSupplier(c, suffix, i + 1, manager)));
+        for (const to of state.nodes.slice(1)) await addAgreement(conns[0]!, replicas[0]!, suffix, { host: `node${to.id}`, port: 389, name: `to-node${to.id}` }, manager, true);
+        await Promise.all(state.nodes.slice(1).flatMap((from) => state.nodes.filter((to) => to.id !== from.id)
+          .map((to) => addAgreement(conns[from.id - 1]!, replicas[from.id - 1]!, suffix, { host: `node${to.id}`, port: 389, name: `to-node${to.id}` }, manager, false))));
+      }
+      await waitUntilNodesAgree(conns, suffix, options.server === '389ds' ? dirsrvAdapter : openLdapAdapter, { timeoutMs: 120_000, expectChanges: true });
+    } finally {
+      await Promise.all(conns.map((c) => c.close()));
+    }
+    writeFileSync(state.configFile, sandboxYaml(state, options.scriptsDir));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const id = (n: number) => containers.get(n)!.getId();
+  return {
+    ...state, password, configPassword, version: options.version, network,
+    stop,
+    async stopNode(n) {
+      await docker('docker', ['stop', '-t', options.server === '389ds' ? '15' : '2', id(n)]);
+    },
+    async startNode(n) {
+      await docker('docker', ['start', id(n)]);
+      await answering(state.nodes[n - 1]!.url, 60_000);
+    },
+    async cut(n) {
+      await docker('docker', ['network', 'disconnect', network, id(n)]);
+    },
+    async restore(n) {
+      await docker('docker', ['network', 'connect', '--alias', `node${n}`, '--ip', ip(n), network, id(n)]);
+    },
+  };
+}
+
+/** A private /24 no other Docker network here uses (172.30–31.x.0). */
+async function freeSubnet(): Promise<string> {
+  const { stdout } = await docker('docker', ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}} {{end}}', ...(await networkIds())]);
+  const used = new Set(stdout.split(/\s+/).filter(Boolean).map((s) => s.replace(/\.0\/\d+$/, '')));
+  for (;;) {
+    const candidate = `172.${30 + Math.floor(Math.random() * 2)}.${Math.floor(Math.random() * 256)}`;
+    if (!used.has(candidate)) return candidate;
+  }
+}
+
+async function networkIds(): Promise<string[]> {
+  return (await docker('docker', ['network', 'ls', '-q'])).stdout.trim().split('\n').filter(Boolean);
+}
+
+/** Until the server at `url` answers a root DSE read (a published port accepts before the server listens). */
+async function answering(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const d = await Directory.open({ url, tls: TLS, timeoutMs: 2_000, connectTimeoutMs: 2_000 });
+      try {
+        await d.get('', ['namingContexts']);
+        return;
+      } finally {
+        await d.close();
+      }
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs / 1000} s: ${(err as Error).message}`);
+      await sleep(250);
+    }
+  }
+}
+
+/** The `dscreate from-file` answers of node `id` (as the process sandbox's, but listening on every interface). */
+function dirsrvInf(id: number, suffix: string, rootPassword: string): string {
+  return `[general]
+config_version = 2
+full_machine_name = node${id}
+start = False
+selinux = False
+systemd = False
+strict_host_checking = False
+
+[slapd]
+instance_name = lu
+port = 389
+secure_port = 636
+self_sign_cert = False
+root_password = ${rootPassword}
+
+[backend-userroot]
+suffix = ${suffix}
+sample_entries = no
+create_suffix_entry = no
+`;
+}

@@ -272,6 +272,7 @@ async function giveBack(topology: Topology, record: RunRecord, report: RunReport
   // The record's time of update is a change on the master: its replication sessions start, and a
   // 389 DS replica that was a hub gets its own id back before it is given back (settle()).
   await topology.store.writeRun(record).catch(() => undefined);
+  await failpoint('give-back');
   const results = await unfreezeReplicas(topology, record.replicas, events);
   for (const u of results) {
     const r = replica(report, u.url);

@@ -58,6 +58,7 @@ export async function startContainerCluster(options: { server: ContainerServer; 
   const network = `lu-${process.pid}-${randomBytes(3).toString('hex')}`;
   // A fixed subnet: a node cut off and given back keeps its address (peers' connections find it).
   const subnet = await freeSubnet();
+  const ip = (id: number) => `${subnet}.${10 + id}`;
   await docker('docker', ['network', 'create', '--label', `${LABEL}=${process.pid}`, '--subnet', `${subnet}.0/24`, network]);
   const state: SandboxState = {
     kind: options.server, dir, suffix,
@@ -69,7 +70,6 @@ export async function startContainerCluster(options: { server: ContainerServer; 
   writeSecret(state.passwordFile, password);
   writeSecret(state.configPasswordFile, configPassword);
   const containers = new Map<number, StartedTestContainer>();
-  const ip = (id: number) => `${subnet}.${10 + id}`;
   const stop = async () => {
     await Promise.all([...containers.values()].map((c) => c.stop({ remove: true, removeVolumes: true, timeout: 2_000 }).catch(() => undefined)));
     await docker('docker', ['network', 'rm', network]).catch(() => undefined);
@@ -83,14 +83,13 @@ export async function startContainerCluster(options: { server: ContainerServer; 
           peers: state.nodes.filter((p) => p.id !== n.id).map((p) => ({ id: p.id, url: `ldap://node${p.id}:389/` })),
         }) }]
         : [{ target: '/lu/node.inf', content: dirsrvInf(n.id, suffix, password) }];
-      const container = await new GenericContainer(imageFor(options.server, options.release))
-        .withNetworkMode(network)
-        .withNetworkAliases(`node${n.id}`)
+      const container = await new NodeContainer(imageFor(options.server, options.release))
+        .onNetwork(network, `node${n.id}`, ip(n.id))
         .withHostname(`node${n.id}`)
         .withExposedPorts({ container: 389, host: n.port })
         .withLabels({ [LABEL]: String(process.pid) })
         .withCopyContentToContainer(files.map((f) => ({ ...f, mode: 0o600 })))
-        .withWaitStrategy(Wait.forListeningPorts())
+        .withWaitStrategy(Wait.forLogMessage('lu-node: serving'))
         .withStartupTimeout(120_000)
         .start();
       containers.set(n.id, container);
@@ -133,6 +132,20 @@ export async function startContainerCluster(options: { server: ContainerServer; 
       await docker('docker', ['network', 'connect', '--alias', `node${n}`, '--ip', ip(n), network, id(n)]);
     },
   };
+}
+
+/**
+ * A container on one network only, with a fixed address: its published port goes through that
+ * network, so a node cut off it is cut off from the tool too, and given back the same address its
+ * peers' connections and the port mapping find it again. (testcontainers' own `withNetworkAliases`
+ * starts a container on Docker's default bridge and adds the network after, with a new address.)
+ */
+class NodeContainer extends GenericContainer {
+  onNetwork(network: string, alias: string, address: string): this {
+    this.networkMode = network;
+    this.createOpts.NetworkingConfig = { EndpointsConfig: { [network]: { Aliases: [alias], IPAMConfig: { IPv4Address: address } } } };
+    return this;
+  }
 }
 
 /** A private /24 no other Docker network here uses (172.30–31.x.0). */

@@ -1,10 +1,11 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect } from 'vitest';
 import type { SandboxCluster, SandboxKind } from '../../src/sandbox/index.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { resetCluster, scripts } from '../helpers/cluster.js';
+import { chosen, type SuiteOptions } from '../helpers/chosen.js';
 import { eventually, readAttr, settledDumps, withDirectory } from '../helpers/ldap.js';
 import { expectWritableAndUnlocked } from '../helpers/expect.js';
 
@@ -41,8 +42,9 @@ async function killedAt(c: SandboxCluster, point: Point): Promise<SandboxCluster
 
 
 /** kill -9 scenarios, with the same assertions for every server kind. */
-export function crashSuite(kind: SandboxKind, shared: () => SandboxCluster): void {
-describe(`kill -9 in the middle of a run (${kind})`, () => {
+export function crashSuite(kind: SandboxKind, shared: () => SandboxCluster, options: SuiteOptions = {}): void {
+describe(`kill -9 in the middle of a run (${options.label ?? kind})`, () => {
+  const it = chosen(options.only);
   let reference: string;
   let pristine: string;
 

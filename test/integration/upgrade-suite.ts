@@ -1,12 +1,11 @@
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { SandboxCluster, SandboxKind } from '../../src/sandbox/index.js';
-import { readState, restartNode } from '../../src/sandbox/index.js';
-import { stopProcess } from '../../src/sandbox/processes.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { FIXTURES, scripts } from '../helpers/cluster.js';
+import { FIXTURES, scripts, type TestCluster } from '../helpers/cluster.js';
+import { chosen, type SuiteOptions } from '../helpers/chosen.js';
 import { cutOutgoing, FROZEN_WRITE_CODE, isFrozen, setFrozen } from '../helpers/kinds.js';
 import { clientWrite, eventually, readAttr, settledDumps, withDirectory } from '../helpers/ldap.js';
 import { expectWritableAndUnlocked } from '../helpers/expect.js';
@@ -20,9 +19,10 @@ function handshake() {
 
 
 /** The run-side scenarios, with the same assertions for every server kind (SPEC §7). */
-export function upgradeSuite(kind: SandboxKind, shared: () => SandboxCluster): void {
-describe(`upgrade on a real 3-node ${kind} sandbox`, () => {
-  const cluster = async (fixture: string): Promise<SandboxCluster & { run: string[] }> => Object.assign(shared(), { run: scripts(fixture) });
+export function upgradeSuite(kind: SandboxKind, shared: () => TestCluster, options: SuiteOptions = {}): void {
+describe(`upgrade on a real 3-node ${options.label ?? `${kind} sandbox`}`, () => {
+  const it = chosen(options.only);
+  const cluster = async (fixture: string): Promise<TestCluster & { run: string[] }> => Object.assign(shared(), { run: scripts(fixture) });
   it("applies the scripts once, on the master; every node has the changes and the version; replicas writable after", async () => {
     const c = await cluster('basic');
     const r = await runCli(['upgrade', '--yes', '--json', ...c.run], { config: c.configFile });
@@ -225,7 +225,7 @@ describe(`upgrade on a real 3-node ${kind} sandbox`, () => {
     const run = startCli(['upgrade', '--yes', '--timeout', String(timeout), ...c.run], { LDAP_UPGRADE_CONFIG: c.configFile, ...hs.env });
     await hs.reached();
     const victim = c.nodes[2]!;
-    await stopProcess(victim.pid, 15_000); // stopped by its administrator (SIGTERM)
+    await c.stopNode(victim.id); // stopped by its administrator (SIGTERM)
     hs.go();
     const r = await run.result;
     expect(r.code, r.stderr).toBe(8);
@@ -238,9 +238,7 @@ describe(`upgrade on a real 3-node ${kind} sandbox`, () => {
     expect(await readAttr(c, c.nodes[0]!.url, `ou=after,${c.suffix}`, 'ou')).toEqual(['after']);
     // Before recovery, a new upgrade is refused.
     expect((await runCli(['upgrade', '--yes', ...c.run], { config: c.configFile })).code).toBe(8);
-    const state = readState(c.dir)!;
-    await restartNode(state, victim.id);
-    victim.pid = state.nodes.find((n) => n.id === victim.id)!.pid;
+    await c.startNode(victim.id);
     expect(await isFrozen(c, victim.url)).toBe(true); // the freeze survived the restart
     const rec = await runCli(['recover', '--json', ...c.run], { config: c.configFile });
     expect(rec.code, rec.stderr).toBe(0);

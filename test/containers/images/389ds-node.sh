@@ -16,4 +16,6 @@ fi
 mkdir -p /run/dirsrv /run/lock/dirsrv/slapd-lu
 chown dirsrv:dirsrv /run/dirsrv /run/lock/dirsrv /run/lock/dirsrv/slapd-lu
 rm -f /run/dirsrv/slapd-lu.pid
+# The helper waits for this line (dscreate starts and stops the server once while it works).
+echo 'lu-node: serving'
 exec /usr/sbin/ns-slapd -D /etc/dirsrv/slapd-lu -i /run/dirsrv/slapd-lu.pid -d 0

@@ -76,3 +76,5 @@ build_one() {
 }
 for i in "${wanted[@]}"; do build_one "$i" & done
 wait_all || { echo "building the container images failed" >&2; exit 1; }
+# Images of an older recipe are not used any more.
+docker image ls --format '{{.Repository}}:{{.Tag}}' | grep '^ldap-upgrade-test/' | grep -v -- "-$hash\$" | xargs -r docker image rm > /dev/null 2>&1 || true

@@ -8,4 +8,6 @@ if [ ! -e /var/lib/lu/slapd.d/cn=config.ldif ]; then
   slapadd -n0 -F /var/lib/lu/slapd.d -l /lu/config.ldif
 fi
 rm -f /var/lib/lu/slapd.pid
+# The helper waits for this line (dscreate starts and stops the server once while it works).
+echo 'lu-node: serving'
 exec /usr/sbin/slapd -h ldap:/// -F /var/lib/lu/slapd.d -d none

@@ -1,0 +1,3 @@
+import { versionSuite } from './tier.js';
+
+versionSuite('openldap', 'trixie');

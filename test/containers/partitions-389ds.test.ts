@@ -1,0 +1,3 @@
+import { partitionSuite } from './partitions.js';
+
+partitionSuite('389ds', 'trixie');

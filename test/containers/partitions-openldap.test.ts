@@ -1,0 +1,3 @@
+import { partitionSuite } from './partitions.js';
+
+partitionSuite('openldap', 'trixie');

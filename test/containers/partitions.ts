@@ -1,0 +1,172 @@
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { runCli, startCli } from '../helpers/cli.js';
+import { scripts } from '../helpers/cluster.js';
+import { expectWritableAndUnlocked } from '../helpers/expect.js';
+import { isFrozen } from '../helpers/kinds.js';
+import { eventually, readAttr, settledDumps } from '../helpers/ldap.js';
+import type { ContainerCluster } from './cluster.js';
+import type { ContainerServer, DebianRelease } from './engine.js';
+import { onContainers } from './tier.js';
+
+const SLOW = scripts('slow');
+
+function pause() {
+  const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-cut-'));
+  const marker = join(dir, 'marker');
+  const release = join(dir, 'release');
+  return {
+    /** Stops the run at a failpoint until go(). */
+    at: (point: string) => ({ LDAP_UPGRADE_FAILPOINT: `${point}:${marker}:${release}` }),
+    /** Stops the slow fixture's script half-way until go(). */
+    script: { LDAP_UPGRADE_TEST_MARKER: marker, LDAP_UPGRADE_TEST_RELEASE: release },
+    reached: () => eventually(async () => existsSync(marker), 60_000),
+    go: () => writeFileSync(release, ''),
+  };
+}
+
+/** After every fault: the cut link back, nodes equal, writable, the lock free, at the new version (the slow fixture's 1.2.0) or at none. */
+async function expectWhole(c: ContainerCluster, upgraded: boolean): Promise<void> {
+  await settledDumps(c, {}, 90_000);
+  for (const n of c.nodes) {
+    const version = await readAttr(c, n.url, `cn=schema-version,${c.suffix}`, 'description');
+    if (upgraded) expect(version, n.url).toEqual(['1.2.0']);
+    else expect(version ?? [], n.url).toEqual([]);
+  }
+  await expectWritableAndUnlocked(c);
+}
+
+/**
+ * Network partitions (`docker network disconnect`) in each phase of a run: a replica cut off
+ * before the freeze, once frozen, during the scripts (given back its link after a while), during
+ * the convergence wait, before it is given back; the master cut off during a script. Each ends
+ * in bounded time with a truthful exit code; `recover` completes once the link is back; nothing
+ * is lost.
+ */
+export function partitionSuite(server: ContainerServer, release: DebianRelease): void {
+  onContainers(server, release, (shared, version) => {
+    describe(`network partitions on ${version} in containers`, () => {
+      const timeout = server === '389ds' ? 8 : 4;
+      const upgrade = (env: NodeJS.ProcessEnv, extra: string[] = []) =>
+        startCli(['upgrade', '--yes', '--timeout', String(timeout), ...extra, ...SLOW], { LDAP_UPGRADE_CONFIG: shared().configFile, ...env });
+      const recover = (extra: string[] = []) => runCli(['recover', '--json', ...extra, ...SLOW], { config: shared().configFile });
+
+      it('a replica cut off before the run: refused by preflight before any write (exit 7 naming it), the others untouched; then the run completes', async () => {
+        const c = shared();
+        const victim = c.nodes[2]!;
+        await c.cut(victim.id);
+        try {
+          const started = Date.now();
+          const r = await upgrade({}).result;
+          expect(r.code, r.stderr).toBe(7);
+          expect(r.stderr).toContain(`preflight failed: ${victim.url}: unreachable`);
+          expect(Date.now() - started).toBeLessThan(60_000);
+          expect(await readAttr(c, c.nodes[0]!.url, `cn=schema-version,${c.suffix}`, 'description')).toBeNull();
+          expect(await isFrozen(c, c.nodes[1]!.url)).toBe(false);
+        } finally {
+          await c.restore(victim.id);
+        }
+        await expectWhole(c, false);
+        const ok = await upgrade({}).result;
+        expect(ok.code, ok.stderr).toBe(0);
+        await expectWhole(c, true);
+      });
+
+      it('a replica cut off once frozen: exit 8 at the timeout (it stays frozen), the other given back; recover once the link is back', async () => {
+        const c = shared();
+        const victim = c.nodes[2]!;
+        const p = pause();
+        const run = upgrade(p.at('freeze'));
+        await p.reached();
+        await c.cut(victim.id);
+        p.go();
+        const r = await run.result;
+        expect(r.code, r.stderr).toBe(8);
+        expect(r.stderr).toContain(victim.url);
+        expect(await isFrozen(c, c.nodes[1]!.url)).toBe(false);
+        expect((await recover()).code).not.toBe(0); // still cut off: recover says so, and it can be run again
+        await c.restore(victim.id);
+        const rec = await recover();
+        expect(rec.code, rec.stderr).toBe(0);
+        await expectWhole(c, true);
+      });
+
+      it('a replica cut off during the scripts and given its link back after 3 s: the run waits for it and completes (exit 0)', async () => {
+        const c = shared();
+        const victim = c.nodes[1]!;
+        const p = pause();
+        const run = upgrade(p.script, ['--timeout', '60']);
+        await p.reached();
+        await c.cut(victim.id);
+        p.go();
+        await sleep(3_000);
+        await c.restore(victim.id);
+        const r = await run.result;
+        expect(r.code, r.stderr).toBe(0);
+        await expectWhole(c, true);
+      });
+
+      it('a replica cut off during the convergence wait: exit 8 at the timeout naming it, the other given back; recover once it is back', async () => {
+        const c = shared();
+        const victim = c.nodes[2]!;
+        const p = pause();
+        const run = upgrade(p.at('converge'));
+        await p.reached();
+        await c.cut(victim.id);
+        p.go();
+        const r = await run.result;
+        expect(r.code, r.stderr).toBe(8);
+        expect(r.stderr).toContain(`replicas did not converge within ${timeout} s: ${victim.url}`);
+        expect(await isFrozen(c, c.nodes[1]!.url)).toBe(false);
+        await c.restore(victim.id);
+        const rec = await recover();
+        expect(rec.code, rec.stderr).toBe(0);
+        await expectWhole(c, true);
+      });
+
+      it('a replica cut off just before it is given back: exit 8 (it stays frozen, the data is there); recover once it is back', async () => {
+        const c = shared();
+        const victim = c.nodes[1]!;
+        const p = pause();
+        const run = upgrade(p.at('give-back'));
+        await p.reached();
+        await c.cut(victim.id);
+        p.go();
+        const r = await run.result;
+        expect(r.code, r.stderr).toBe(8);
+        expect(r.stderr).toContain(victim.url);
+        expect(await isFrozen(c, c.nodes[2]!.url)).toBe(false);
+        await c.restore(victim.id);
+        expect(await isFrozen(c, victim.url)).toBe(true);
+        const rec = await recover();
+        expect(rec.code, rec.stderr).toBe(0);
+        await expectWhole(c, true);
+      });
+
+      it('the master cut off during a script: exit 3 in bounded time, replicas stay frozen; recover --rollback once it is back restores every node', async () => {
+        const c = shared();
+        const before = (await settledDumps(c, { excludeTool: true }))[0];
+        const master = c.nodes[0]!;
+        const p = pause();
+        const run = upgrade(p.script);
+        await p.reached();
+        await c.cut(master.id);
+        const started = Date.now();
+        p.go();
+        const r = await run.result;
+        const took = Date.now() - started;
+        expect(r.code, r.stderr).toBe(3);
+        expect(took).toBeLessThan(120_000);
+        await c.restore(master.id);
+        for (const n of c.nodes.slice(1)) expect(await isFrozen(c, n.url), n.url).toBe(true);
+        const rec = await recover(['--rollback']);
+        expect(rec.code, rec.stderr).toBe(0);
+        await expectWhole(c, false);
+        expect((await settledDumps(c, { excludeTool: true }))[0]).toBe(before);
+      }, 180_000);
+    });
+  });
+}

@@ -1,0 +1,39 @@
+import { describe, it } from 'vitest';
+import { sharedCluster, type TestCluster } from '../helpers/cluster.js';
+import { crashSuite } from '../integration/crash-suite.js';
+import { upgradeSuite } from '../integration/upgrade-suite.js';
+import { startContainerCluster, type ContainerCluster } from './cluster.js';
+import { engineProblem, VERSIONS, type ContainerServer, type DebianRelease } from './engine.js';
+
+/** Why this machine cannot run the container tier (no engine, images not built), or undefined. */
+const problem = await engineProblem();
+
+/**
+ * Registers `suite` for a container cluster of one server version, or one skipped case saying why
+ * when no engine can run here (the process tier covers these machines).
+ */
+export function onContainers(server: ContainerServer, release: DebianRelease, suite: (shared: () => ContainerCluster, version: string) => void): void {
+  const v = VERSIONS.find((x) => x.server === server && x.release === release)!;
+  if (problem) {
+    describe(`${v.version} in containers`, () => it.skip(`needs a container engine: ${problem}`, () => undefined));
+    return;
+  }
+  const shared = sharedCluster(() => startContainerCluster({ server, release, version: v.version })) as () => TestCluster as () => ContainerCluster;
+  suite(shared, v.version);
+}
+
+/**
+ * The shared upgrade suite's cases that each server version runs (upgrade, freeze, rollback,
+ * lock, convergence timeout and recover; kill -9 and recover, rollback, resume); the process tier
+ * runs every case on the host's versions.
+ */
+export function versionSuite(server: ContainerServer, release: DebianRelease): void {
+  onContainers(server, release, (shared, version) => {
+    const label = `${version} in containers`;
+    crashSuite(server, shared, { label, only: ['at script: upgrade refuses', 'at script: upgrade --resume', 'recover --rollback after a kill mid-script'] });
+    upgradeSuite(server, shared, {
+      label,
+      only: ['applies the scripts once', 'while it runs, a client write', 'a script failing half-way', 'two upgrades started at once', 'a replica stopped after freezing'],
+    });
+  });
+}

@@ -1,4 +1,4 @@
-import { describe, it } from 'vitest';
+import { describe, it, vi } from 'vitest';
 import { sharedCluster, type TestCluster } from '../helpers/cluster.js';
 import { crashSuite } from '../integration/crash-suite.js';
 import { upgradeSuite } from '../integration/upgrade-suite.js';
@@ -7,6 +7,10 @@ import { engineProblem, VERSIONS, type ContainerServer, type DebianRelease } fro
 
 /** Why this machine cannot run the container tier (no engine, images not built), or undefined. */
 const problem = await engineProblem();
+
+// A 389 DS case takes 10–30 s in containers here, and the engine shares two cores with another
+// test file: twice the default per case.
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 240_000 });
 
 /**
  * Registers `suite` for a container cluster of one server version, or one skipped case saying why

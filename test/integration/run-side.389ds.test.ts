@@ -1,12 +1,8 @@
 import { sharedCluster } from '../helpers/cluster.js';
-import { crashSuite } from './crash-suite.js';
-import { faultSuite } from './fault-suite.js';
 import { upgradeSuite } from './upgrade-suite.js';
 
-// One cluster for both suites: the kill -9 scenarios, then the run-side ones, on 389ds. The run-side
-// suite ends with a replica stopped and started again, after which multi-provider replication
-// may take its time to agree on every entry; nothing runs after it on this cluster.
+// The run-side scenarios on 389ds (the kill -9 and fault ones: crash-side.389ds.test.ts). The
+// suite ends with a replica stopped and started again, after which multi-supplier replication may
+// take its time to agree on every entry; nothing runs after it on this cluster.
 const shared = sharedCluster('389ds');
-crashSuite('389ds', shared);
-faultSuite('389ds', shared);
 upgradeSuite('389ds', shared);

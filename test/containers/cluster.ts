@@ -10,7 +10,7 @@ import { Directory } from '../../src/ldap/directory.js';
 import type { SandboxCluster, SandboxState } from '../../src/sandbox/cluster.js';
 import { sandboxYaml, writeSecret } from '../../src/sandbox/config-files.js';
 import { waitUntilNodesAgree } from '../../src/sandbox/convergence.js';
-import { addAgreement, enableSupplier } from '../../src/sandbox/dirsrv/replication.js';
+import { replicateNodes } from '../../src/sandbox/dirsrv/replication.js';
 import { freePorts } from '../../src/sandbox/processes.js';
 import { loadSampleTree } from '../../src/sandbox/sample-tree.js';
 import { slapdConfigLdif } from '../../src/sandbox/slapd-config.js';
@@ -99,11 +99,8 @@ export async function startContainerCluster(options: { server: ContainerServer; 
     try {
       await loadSampleTree(conns[0]!, suffix);
       if (options.server === '389ds') {
-        const manager = randomBytes(12).toString('base64url');
-        const replicas = await Promise.all(conns.map((c, i) => enableSupplier(c, suffix, i + 1, manager)));
-        for (const to of state.nodes.slice(1)) await addAgreement(conns[0]!, replicas[0]!, suffix, { host: `node${to.id}`, port: 389, name: `to-node${to.id}` }, manager, true);
-        await Promise.all(state.nodes.slice(1).flatMap((from) => state.nodes.filter((to) => to.id !== from.id)
-          .map((to) => addAgreement(conns[from.id - 1]!, replicas[from.id - 1]!, suffix, { host: `node${to.id}`, port: 389, name: `to-node${to.id}` }, manager, false))));
+        // Between containers: each node by its name on the network.
+        await replicateNodes(conns, suffix, state.nodes.map((n) => ({ id: n.id, host: `node${n.id}`, port: 389 })), randomBytes(12).toString('base64url'));
       }
       await waitUntilNodesAgree(conns, suffix, options.server === '389ds' ? dirsrvAdapter : openLdapAdapter, { timeoutMs: 120_000, expectChanges: true });
     } finally {

@@ -11,7 +11,7 @@ import { waitUntilNodesAgree } from '../convergence.js';
 import { isAlive, portIsFree } from '../processes.js';
 import { loadSampleTree } from '../sample-tree.js';
 import { checkDirsrvInstalled, createInstance, paths, removeInstance, startInstance, stopInstance } from './instances.js';
-import { addAgreement, enableConsumer, enableSupplier } from './replication.js';
+import { replicateNodes } from './replication.js';
 
 export interface DirsrvSandboxOptions {
   nodes: number;
@@ -63,13 +63,7 @@ export async function startDirsrvCluster(options: DirsrvSandboxOptions): Promise
     const conns = await Promise.all(state.nodes.map((n) => Directory.open({ url: n.url, bindDn: ROOT_DN, password, tls: TLS })));
     try {
       if (options.sampleData !== false) await loadSampleTree(conns[0]!, suffix); // dscreate made the suffix entry
-      const replicaDns = await Promise.all(conns.map((c, i) => (state.nodes[i]!.consumer ? enableConsumer(c, suffix, managerPassword) : enableSupplier(c, suffix, i + 1, managerPassword))));
-      const agreement = (from: number, to: SandboxNode, init: boolean) =>
-        addAgreement(conns[from]!, replicaDns[from]!, suffix, { port: to.port, name: `to-node${to.id}` }, managerPassword, init);
-      for (const to of state.nodes.slice(1)) await agreement(0, to, true);
-      // Suppliers replicate with every other supplier; a consumer is fed by node 1 only.
-      const suppliers = state.nodes.filter((n) => !n.consumer);
-      await Promise.all(suppliers.flatMap((from) => (from.id === 1 ? [] : suppliers.filter((to) => to.id !== from.id).map((to) => agreement(from.id - 1, to, false)))));
+      await replicateNodes(conns, suffix, state.nodes, managerPassword);
       // The data and the RUV move together: equal RUVs mean the nodes hold node 1's data. Up to
       // 2 min: the total updates of a 3-node cluster took over 60 s once on this 2-core machine
       // while another test file's servers were busy.

@@ -61,3 +61,18 @@ export async function addAgreement(dir: Directory, replicaDn: string, suffix: st
     await sleep(100);
   }
 }
+
+/**
+ * Replication between the nodes of a cluster (`conns[i]` is node i + 1): suppliers (replica ids
+ * 1…) or read-only consumers; node 1 has an agreement to every other node and initialises it,
+ * and every other supplier one to every supplier; a consumer is fed by node 1 only. Agreements
+ * go to each node's `host` (127.0.0.1 unless given) and `port`.
+ */
+export async function replicateNodes(conns: Directory[], suffix: string, nodes: { id: number; port: number; host?: string; consumer?: boolean }[], managerPassword: string): Promise<void> {
+  const replicaDns = await Promise.all(conns.map((c, i) => (nodes[i]!.consumer ? enableConsumer(c, suffix, managerPassword) : enableSupplier(c, suffix, i + 1, managerPassword))));
+  const agreement = (from: number, to: (typeof nodes)[number], init: boolean) =>
+    addAgreement(conns[from]!, replicaDns[from]!, suffix, { host: to.host, port: to.port, name: `to-node${to.id}` }, managerPassword, init);
+  for (const to of nodes.slice(1)) await agreement(0, to, true);
+  const suppliers = nodes.filter((n) => !n.consumer);
+  await Promise.all(suppliers.flatMap((from) => (from.id === 1 ? [] : suppliers.filter((to) => to.id !== from.id).map((to) => agreement(from.id - 1, to, false)))));
+}

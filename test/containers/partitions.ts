@@ -1,11 +1,9 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { runCli, startCli } from '../helpers/cli.js';
 import { scripts } from '../helpers/cluster.js';
 import { expectWritableAndUnlocked } from '../helpers/expect.js';
+import { handshake } from '../helpers/handshake.js';
 import { isFrozen } from '../helpers/kinds.js';
 import { eventually, readAttr, settledDumps } from '../helpers/ldap.js';
 import type { ContainerCluster } from './cluster.js';
@@ -13,20 +11,6 @@ import type { ContainerServer, DebianRelease } from './engine.js';
 import { onContainers } from './tier.js';
 
 const SLOW = scripts('slow');
-
-function pause() {
-  const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-cut-'));
-  const marker = join(dir, 'marker');
-  const release = join(dir, 'release');
-  return {
-    /** Stops the run at a failpoint until go(). */
-    at: (point: string) => ({ LDAP_UPGRADE_FAILPOINT: `${point}:${marker}:${release}` }),
-    /** Stops the slow fixture's script half-way until go(). */
-    script: { LDAP_UPGRADE_TEST_MARKER: marker, LDAP_UPGRADE_TEST_RELEASE: release },
-    reached: () => eventually(async () => existsSync(marker), 60_000),
-    go: () => writeFileSync(release, ''),
-  };
-}
 
 /** After every fault: the cut link back, nodes equal, writable, the lock free, at the new version (the slow fixture's 1.2.0) or at none. */
 async function expectWhole(c: ContainerCluster, upgraded: boolean): Promise<void> {
@@ -78,9 +62,9 @@ export function partitionSuite(server: ContainerServer, release: DebianRelease):
       it('a replica cut off during the scripts and given its link back after 3 s: the run waits for it and completes (exit 0)', async () => {
         const c = shared();
         const victim = c.nodes[1]!;
-        const p = pause();
-        const run = upgrade(p.script, ['--timeout', '60']);
-        await p.reached();
+        const p = handshake();
+        const run = upgrade(p.env, ['--timeout', '60']);
+        await p.reached(60_000);
         await c.cut(victim.id);
         p.go();
         await sleep(3_000);
@@ -98,9 +82,9 @@ export function partitionSuite(server: ContainerServer, release: DebianRelease):
         const c = shared();
         const victim = c.nodes[victimId - 1]!;
         const other = c.nodes.find((n) => n.id !== victim.id && n.id !== 1)!;
-        const p = pause();
+        const p = handshake();
         const run = upgrade(p.at(point));
-        await p.reached();
+        await p.reached(60_000);
         // Replicas are frozen side by side: the victim too before its link goes.
         await eventually(() => isFrozen(c, victim.url), 30_000);
         await c.cut(victim.id);
@@ -128,9 +112,9 @@ export function partitionSuite(server: ContainerServer, release: DebianRelease):
         const c = shared();
         const before = (await settledDumps(c, { excludeTool: true }))[0];
         const master = c.nodes[0]!;
-        const p = pause();
-        const run = upgrade(p.script);
-        await p.reached();
+        const p = handshake();
+        const run = upgrade(p.env);
+        await p.reached(60_000);
         await c.cut(master.id);
         const started = Date.now();
         p.go();

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect } from 'vitest';
@@ -9,13 +9,8 @@ import { chosen, type SuiteOptions } from '../helpers/chosen.js';
 import { cutOutgoing, FROZEN_WRITE_CODE, isFrozen, setFrozen } from '../helpers/kinds.js';
 import { clientWrite, eventually, readAttr, settledDumps, withDirectory } from '../helpers/ldap.js';
 import { expectWritableAndUnlocked } from '../helpers/expect.js';
+import { handshake } from '../helpers/handshake.js';
 
-function handshake() {
-  const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-hs-'));
-  const marker = join(dir, 'marker');
-  const release = join(dir, 'release');
-  return { marker, release, env: { LDAP_UPGRADE_TEST_MARKER: marker, LDAP_UPGRADE_TEST_RELEASE: release }, reached: () => eventually(async () => existsSync(marker), 30_000), go: () => writeFileSync(release, '') };
-}
 
 
 /** The run-side scenarios, with the same assertions for every server kind (SPEC §7). */

@@ -65,31 +65,41 @@ export function imageFor(server: ContainerServer, release: DebianRelease): strin
   return tag;
 }
 
+type Kind = 'container' | 'network';
+
+/** The containers (stopped ones too) or networks carrying the label, each with its owner's pid. */
+function labelled(kind: Kind, owner?: number): { id: string; owner: number }[] {
+  const filter = owner === undefined ? `label=${LABEL}` : `label=${LABEL}=${owner}`;
+  return execFileSync('docker', [kind, 'ls', ...(kind === 'container' ? ['-a'] : []), '--filter', filter, '--format', `{{.ID}} {{.Label "${LABEL}"}}`], { encoding: 'utf8' })
+    .trim().split('\n').filter(Boolean).map((l) => {
+      const [id, pid] = l.split(' ');
+      return { id: id!, owner: Number(pid) };
+    });
+}
+
+/** Removes containers first (with their volumes), then the networks they were on. */
+function remove(kind: Kind, ids: string[]): void {
+  if (ids.length) execFileSync('docker', kind === 'container' ? ['rm', '-f', '-v', ...ids] : ['network', 'rm', ...ids], { stdio: 'ignore' });
+}
+
+function isGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /** Removes, by label, the containers and networks of test processes that are gone (killed before their own clean-up). */
 export function sweepDeadOwners(): void {
-  const owners = (kind: 'container' | 'network') => execFileSync('docker', [kind, 'ls', ...(kind === 'container' ? ['-a'] : []), '--filter', `label=${LABEL}`, '--format', `{{.ID}} {{.Label "${LABEL}"}}`], { encoding: 'utf8' })
-    .trim().split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]);
-  const dead = ([, pid]: [string, string]) => {
-    try {
-      process.kill(Number(pid), 0);
-      return false;
-    } catch {
-      return true;
-    }
-  };
-  const containers = owners('container').filter(dead).map(([id]) => id);
-  if (containers.length) execFileSync('docker', ['rm', '-f', '-v', ...containers], { stdio: 'ignore' });
-  const networks = owners('network').filter(dead).map(([id]) => id);
-  if (networks.length) execFileSync('docker', ['network', 'rm', ...networks], { stdio: 'ignore' });
+  for (const kind of ['container', 'network'] as const) remove(kind, labelled(kind).filter((x) => isGone(x.owner)).map((x) => x.id));
 }
 
 /** Removes every container and network this process made (on exit, whatever ended it). */
 export function removeOwn(): void {
   try {
-    const ids = execFileSync('docker', ['container', 'ls', '-aq', '--filter', `label=${LABEL}=${process.pid}`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
-    if (ids.length) execFileSync('docker', ['rm', '-f', '-v', ...ids], { stdio: 'ignore' });
-    const nets = execFileSync('docker', ['network', 'ls', '-q', '--filter', `label=${LABEL}=${process.pid}`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
-    if (nets.length) execFileSync('docker', ['network', 'rm', ...nets], { stdio: 'ignore' });
+    for (const kind of ['container', 'network'] as const) remove(kind, labelled(kind, process.pid).map((x) => x.id));
   } catch {
     // No engine any more: nothing of ours can be left running in it.
   }

@@ -11,6 +11,7 @@ const ALL = ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/co
  */
 const QUIET = ['test/integration/server-faults.389ds.test.ts', 'test/unit/**/*.test.ts', 'test/integration/plan-cli.test.ts', 'test/integration/cli-strict.test.ts', 'test/integration/sandbox.test.ts', 'test/integration/trust.openldap.test.ts', 'test/integration/scale.openldap.test.ts'];
 const phase = process.env.LDAP_UPGRADE_TEST_PHASE;
+const workers = Number(process.env.LDAP_UPGRADE_TEST_WORKERS ?? 2);
 
 /** Seconds a file took here (two at a time), longest first: the two lanes then end close together. */
 const TOOK: Record<string, number> = {
@@ -33,8 +34,8 @@ export default defineConfig({
     // Integration files each start their own cluster of real servers (on free ports, with their
     // own instance names and containers), and replication timing is part of what they check:
     // LDAP_UPGRADE_TEST_WORKERS files at a time (default 2, on these two cores).
-    maxWorkers: Number(process.env.LDAP_UPGRADE_TEST_WORKERS ?? 2),
-    fileParallelism: Number(process.env.LDAP_UPGRADE_TEST_WORKERS ?? 2) > 1,
+    maxWorkers: workers,
+    fileParallelism: workers > 1,
     testTimeout: 60_000,
     hookTimeout: 60_000,
     reporters: ['default'],

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RefusedError } from '../../errors.js';
 import { codeOf, type Directory } from '../../ldap/directory.js';
 import { getFirst, getValues, type LdapEntry } from '../../ldap/entry.js';
@@ -127,7 +128,7 @@ async function removeChainingBackend(config: Directory): Promise<void> {
       return;
     } catch (err) {
       if (codeOf(err) !== 66 || attempt >= NON_LEAF_ATTEMPTS) throw err;
-      await new Promise((resolve) => setTimeout(resolve, NON_LEAF_PAUSE_MS));
+      await sleep(NON_LEAF_PAUSE_MS);
     }
   }
 }

@@ -4,14 +4,15 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 const ALL = ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/containers/**/*.test.ts'];
 /**
- * `npm test` runs two phases of two files at a time. The 389 DS client-load file, whose writers
- * and servers need the CPU (beside another 389 DS file its restarted master was seen lagging
- * and once dying), runs in phase 2, next to files that start only OpenLDAP or nothing. Without
- * LDAP_UPGRADE_TEST_PHASE every file (or those named on the command line) runs at once.
+ * `npm test` runs two phases. Phase 1: every file but one, two at a time. Phase 2: the 389 DS
+ * client-load file alone — beside other files (389 DS ones, and in a second CI run even
+ * OpenLDAP-only ones) its restarted master was refused by preflight on a stale agreement status
+ * and once died (see the closing note of issue 16). Without LDAP_UPGRADE_TEST_PHASE every file (or
+ * those named on the command line) runs at once.
  */
-const QUIET = ['test/integration/server-faults.389ds.test.ts', 'test/unit/**/*.test.ts', 'test/integration/plan-cli.test.ts', 'test/integration/cli-strict.test.ts', 'test/integration/sandbox.test.ts', 'test/integration/trust.openldap.test.ts', 'test/integration/scale.openldap.test.ts'];
+const ALONE = ['test/integration/server-faults.389ds.test.ts'];
 const phase = process.env.LDAP_UPGRADE_TEST_PHASE;
-const workers = Number(process.env.LDAP_UPGRADE_TEST_WORKERS ?? 2);
+const workers = phase === '2' ? 1 : Number(process.env.LDAP_UPGRADE_TEST_WORKERS ?? 2);
 
 /** Seconds a file took here (two at a time), longest first: the two lanes then end close together. */
 const TOOK: Record<string, number> = {
@@ -28,8 +29,8 @@ class LongestFirst extends BaseSequencer {
 export default defineConfig({
   test: {
     root: fileURLToPath(new URL('..', import.meta.url)),
-    include: phase === '2' ? QUIET : ALL,
-    exclude: phase === '1' ? QUIET : [],
+    include: phase === '2' ? ALONE : ALL,
+    exclude: phase === '1' ? ALONE : [],
     pool: 'forks',
     // Integration files each start their own cluster of real servers (on free ports, with their
     // own instance names and containers), and replication timing is part of what they check:

@@ -1,4 +1,4 @@
-import { PROGRESS_MS, type EventSink, type UpgradeEvent } from '../core/events.js';
+import { PROGRESS_MS, type EventSink, type UpgradeEvent } from '../events.js';
 import type { RunLog } from './run-log.js';
 
 /** One line of text for an event, or undefined when it is only for the live display. */

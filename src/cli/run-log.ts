@@ -1,6 +1,6 @@
 import { appendFileSync, existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureDir } from '../core/local-files.js';
+import { ensureDir } from '../records/local-files.js';
 
 /**
  * The log of one run (SPEC §9): a file in `logDir`, mode 600, that starts with what was run (tool

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { UpgradeEvent } from '../core/events.js';
-import type { RunReport } from '../core/reports.js';
+import type { UpgradeEvent } from '../events.js';
+import type { RunReport } from '../run/reports.js';
 import { toJson } from './json-shape.js';
 
 /** When each step of a run happened, as the events said (for the report's timeline). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { entryStream } from '../../src/core/context/entry-stream.js';
+import { entryStream } from '../../src/scripts/runtime/entry-stream.js';
 
 const entry = (n: number) => ({ dn: `uid=${n},dc=t`, attributes: {} });
 

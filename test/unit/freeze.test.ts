@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { drainInto, runReplica } from '../../src/core/freeze.js';
+import { drainInto, runReplica } from '../../src/run/freeze.js';
 import { RefusedError } from '../../src/errors.js';
 import type { Directory } from '../../src/ldap/directory.js';
 import type { ReplicationState, ServerAdapter } from '../../src/servers/adapter.js';

@@ -2,7 +2,7 @@ import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Journal, readJournal } from '../../src/core/journal.js';
+import { Journal, readJournal } from '../../src/records/journal.js';
 
 const pre = (dn: string) => ({ dn, attributes: { description: ['before'] } });
 const modify = (dn: string) => ({ kind: 'modify' as const, dn, changes: [{ operation: 'replace' as const, attribute: 'description', values: ['after'] }], pre: pre(dn) });

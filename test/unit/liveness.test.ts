@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { holderIsDead, thisHost } from '../../src/core/liveness.js';
+import { holderIsDead, thisHost } from '../../src/records/liveness.js';
 
 const future = new Date(Date.now() + 60_000).toISOString();
 const past = new Date(Date.now() - 1_000).toISOString();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Overlay } from '../../src/core/context/overlay.js';
+import { Overlay } from '../../src/scripts/runtime/overlay.js';
 import type { Modification } from '../../src/ldap/entry.js';
 
 const change = (v: string): readonly Modification[] => Object.freeze([{ operation: 'replace' as const, attribute: 'description', values: [v] }]);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { planUpgrade, type PlanInput } from '../../src/plan/planner.js';
 import type { ScriptFile, VersionScripts } from '../../src/scripts/types.js';
-import { driftMessages, hasDrift, scriptDrift } from '../../src/core/drift.js';
-import { scriptInfo } from '../../src/core/info.js';
-import type { RunRecord } from '../../src/core/records.js';
+import { driftMessages, hasDrift, scriptDrift } from '../../src/plan/drift.js';
+import { scriptInfo } from '../../src/inspect/info.js';
+import type { RunRecord } from '../../src/records/run-record.js';
 
 function script(version: string, name: string, tag?: string): ScriptFile {
   return { version, tag, prefix: name.slice(0, 2), name, path: `/x/${version}/${name}`, kind: name.endsWith('.ldif') ? 'ldif' : 'code', checksum: 'c' };

@@ -2,8 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HashTable64 } from '../../src/core/hash-table.js';
-import { journalTargets, readBack, SharedMasterReads } from '../../src/core/read-back.js';
+import { HashTable64 } from '../../src/ldap/hash-table.js';
+import { journalTargets } from '../../src/records/journal-targets.js';
+import { readBack, SharedMasterReads } from '../../src/replication/read-back.js';
 import type { Directory } from '../../src/ldap/directory.js';
 
 describe('what the verified convergence reads back, from the journal', () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { EntryStore, PlannedWrite, WriteTally } from '../../src/core/context/entry-store.js';
-import { planWrite, type WriteIntent } from '../../src/core/context/write-plan.js';
-import { UpgradeScriptContext } from '../../src/core/context/script-context.js';
+import type { EntryStore, WriteTally } from '../../src/scripts/runtime/entry-store.js';
+import type { PlannedWrite } from '../../src/ldap/planned-write.js';
+import { planWrite, type WriteIntent } from '../../src/scripts/runtime/write-plan.js';
+import { UpgradeScriptContext } from '../../src/scripts/runtime/script-context.js';
 import { applyModifications, cloneEntry, normalizeDn, type LdapEntry } from '../../src/ldap/entry.js';
 import type { SearchRequest } from '../../src/ldap/directory.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compileFilter } from '../../src/core/context/filter-match.js';
-import { effectiveChanges } from '../../src/core/context/script-context.js';
+import { compileFilter } from '../../src/scripts/runtime/filter-match.js';
+import { effectiveChanges } from '../../src/scripts/runtime/script-context.js';
 import type { LdapEntry } from '../../src/ldap/entry.js';
 
 const entry: LdapEntry = { dn: 'uid=a,dc=x', attributes: { objectClass: ['inetOrgPerson'], mail: ['a@x.org'], sn: ['Lovelace'], employeeNumber: ['1007'] } };

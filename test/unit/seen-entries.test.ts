@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SeenEntries } from '../../src/core/context/seen-entries.js';
-import { nextPollDelay } from '../../src/core/convergence.js';
+import { SeenEntries } from '../../src/scripts/runtime/seen-entries.js';
+import { nextPollDelay } from '../../src/replication/convergence.js';
 
 const person = (uid: string, extra: Record<string, string[]> = {}) => ({ dn: `uid=${uid},ou=people,dc=t`, attributes: { uid: [uid], ...extra } });
 

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { parseDuration, parseInteger } from '../../src/config/values.js';
-import { differingAttributes, entryDigest, ignoreSet } from '../../src/core/entry-compare.js';
-import { ensureDir, writableDirProblem } from '../../src/core/local-files.js';
-import { containScript, protectedWriteProblem, ScriptEscape } from '../../src/core/script-guard.js';
-import { sameServer } from '../../src/core/server-identity.js';
+import { differingAttributes, entryDigest, ignoreSet } from '../../src/replication/entry-compare.js';
+import { ensureDir, writableDirProblem } from '../../src/records/local-files.js';
+import { containScript, protectedWriteProblem, ScriptEscape } from '../../src/scripts/runtime/script-guard.js';
+import { sameServer } from '../../src/replication/server-identity.js';
 import { compareCsnSets, describeLag } from '../../src/servers/csn.js';
 import { CommandLineError, ConfigError, LocalFileError } from '../../src/errors.js';
 

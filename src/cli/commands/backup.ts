@@ -13,8 +13,8 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
     .option('out', { type: 'string', demandOption: true, describe: 'the LDIF file to write (mode 600; written as FILE.part, renamed when complete)' }) as never,
   handler: async (argv) => {
     const { openSession, withTopology } = await import('../session.js');
-    const { backupSuffix } = await import('../../core/backup.js');
-    const { FORMAT_VERSION } = await import('../../core/reports.js');
+    const { backupSuffix } = await import('../../inspect/backup.js');
+    const { FORMAT_VERSION } = await import('../../report-format.js');
     const session = openSession(argv, 'backup');
     await withTopology(session, argv, async (topology) => {
       const result = await backupSuffix(topology.master, topology.config.suffix, resolve(argv.out), topology.adapter.backupAttributes);

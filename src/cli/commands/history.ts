@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { FORMAT_VERSION } from '../../core/reports.js';
+import { FORMAT_VERSION } from '../../report-format.js';
 import { withCommonOptions, type CommonArgs } from '../common.js';
 
 export const historyCommand: CommandModule<object, CommonArgs> = {

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { FORMAT_VERSION } from '../../core/reports.js';
+import { FORMAT_VERSION } from '../../report-format.js';
 import { errorMessage } from '../../errors.js';
 import { withCommonOptions, type CommonArgs } from '../common.js';
 
@@ -9,9 +9,9 @@ export const infoCommand: CommandModule<object, CommonArgs> = {
   builder: (y) => withCommonOptions(y).example('$0 info', 'what ran, what will run, and what drifted').example('$0 info --json', 'the same as one JSON document') as never,
   handler: async (argv) => {
     const { openSession, withTopology } = await import('../session.js');
-    const { loadCatalog, loadPlan } = await import('../../core/planning.js');
-    const { scriptDrift } = await import('../../core/drift.js');
-    const { scriptInfo } = await import('../../core/info.js');
+    const { loadCatalog, loadPlan } = await import('../../plan/load.js');
+    const { scriptDrift } = await import('../../plan/drift.js');
+    const { scriptInfo } = await import('../../inspect/info.js');
     const { formatInfo } = await import('../format/info.js');
     const session = openSession(argv, 'info');
     await withTopology(session, argv, async (topology) => {

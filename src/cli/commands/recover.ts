@@ -19,7 +19,7 @@ export const recoverCommand: CommandModule<object, Args> = {
     .option('timeout', { type: 'string', coerce: durationOption('timeout'), describe: 'how long to wait for the rollback to converge: seconds, or 90s, 5m' }) as never,
   handler: async (argv) => {
     const { openSession, withTopology } = await import('../session.js');
-    const { recover } = await import('../../core/recover.js');
+    const { recover } = await import('../../run/recover.js');
     const { formatRecover } = await import('../format/reports.js');
     const session = openSession(argv, 'recover');
     await withTopology(session, argv, async (topology) => {

@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { ExitCode, UsageError } from '../../errors.js';
-import type { RunReport } from '../../core/reports.js';
+import type { RunReport } from '../../run/reports.js';
 import { withCommonOptions, type CommonArgs } from '../common.js';
 import { setExitCode } from '../exit.js';
 import { durationOption } from '../../config/values.js';
@@ -69,7 +69,7 @@ export const upgradeCommand: CommandModule<object, Args> = {
     }
     await withTopology(session, argv, async (topology) => {
       if (argv['dry-run']) {
-        const { dryRun } = await import('../../core/dry-run.js');
+        const { dryRun } = await import('../../run/dry-run.js');
         const { formatRecord } = await import('../../ldif/write.js');
         const { formatDryRun } = await import('../format/reports.js');
         const { ChunkedStdout, LdifSpool } = await import('../output.js');
@@ -104,7 +104,7 @@ export const upgradeCommand: CommandModule<object, Args> = {
         }
         return;
       }
-      const { runUpgrade } = await import('../../core/upgrade.js');
+      const { runUpgrade } = await import('../../run/upgrade.js');
       const { formatRun } = await import('../format/reports.js');
       const { Timeline, writeRunReport } = await import('../run-report.js');
       const timeline = new Timeline();

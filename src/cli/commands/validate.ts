@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { FORMAT_VERSION } from '../../core/reports.js';
+import { FORMAT_VERSION } from '../../report-format.js';
 import { errorMessage, ExitCode } from '../../errors.js';
 import { setExitCode } from '../exit.js';
 import { withCommonOptions, type CommonArgs } from '../common.js';
@@ -14,8 +14,8 @@ export const validateCommand: CommandModule<object, Args> = {
   builder: (y) => withCommonOptions(y).option('offline', { type: 'boolean', describe: 'do not connect: skip the checksum comparison with the history' }) as never,
   handler: async (argv) => {
     const { openSession, connect } = await import('../session.js');
-    const { loadCatalog } = await import('../../core/planning.js');
-    const { driftMessages, hasDrift, NO_DRIFT, scriptDrift } = await import('../../core/drift.js');
+    const { loadCatalog } = await import('../../plan/load.js');
+    const { driftMessages, hasDrift, NO_DRIFT, scriptDrift } = await import('../../plan/drift.js');
     const session = openSession(argv, 'validate');
     const catalog = await loadCatalog(session.config);
     let drift = NO_DRIFT;

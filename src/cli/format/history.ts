@@ -1,4 +1,4 @@
-import type { HistoryRecord } from '../../core/records.js';
+import type { HistoryRecord } from '../../records/run-record.js';
 
 export interface HistoryView {
   storedVersion: string | null;

@@ -1,4 +1,4 @@
-import type { ScriptInfo } from '../../core/info.js';
+import type { ScriptInfo } from '../../inspect/info.js';
 
 export interface InfoView {
   storedVersion: string | null;

@@ -1,5 +1,5 @@
-import type { RecoverReport } from '../../core/recover.js';
-import type { DryRunReport, RunReport, SchemaServerResult, StepResult } from '../../core/reports.js';
+import type { RecoverReport } from '../../run/recover.js';
+import type { DryRunReport, RunReport, SchemaServerResult, StepResult } from '../../run/reports.js';
 
 function stepLine(s: StepResult): string {
   const folded = s.folded.length ? ` (runOnce: also stands for ${s.folded.join(', ')})` : '';

@@ -1,4 +1,4 @@
-import type { StatusReport } from '../../core/status.js';
+import type { StatusReport } from '../../inspect/status.js';
 
 export function formatStatus(s: StatusReport): string {
   const lines = [

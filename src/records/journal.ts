@@ -1,0 +1,177 @@
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, readFileSync, writeSync } from 'node:fs';
+import { LocalFileError } from '../errors.js';
+import { describeFsError, openForWrite } from './local-files.js';
+import { applyModifications, type AttributeValue, type LdapEntry } from '../ldap/entry.js';
+import type { PlannedWrite } from '../ldap/planned-write.js';
+
+/** One journaled write: enough to undo it. */
+export interface JournalRecord {
+  seq: number;
+  script: string;
+  kind: PlannedWrite['kind'];
+  dn: string;
+  newDn?: string;
+  /** Attributes a modify touched (only those are restored on undo). */
+  attributes?: string[];
+  /** The entry before the write; null for an add. */
+  pre: LdapEntry | null;
+  /**
+   * What the write left (a modify: the attributes it touched; an add: the entry it made), so that
+   * a rollback can tell the run's value from a later change by someone else. Absent in journals
+   * of earlier versions: those writes are undone without that check.
+   */
+  post?: Record<string, AttributeValue[]>;
+}
+
+/**
+ * The run's journal of pre-images (SPEC §7.4), a JSON-lines file in `backupDir`. Each record is
+ * written (to the kernel, so it survives a kill -9) before its write is sent; the file is
+ * fsync'ed at every script boundary.
+ */
+export class Journal {
+  private fd: number;
+  private seq = 0;
+  /** Records not yet written, when `deferred` (see `deferWrites`). */
+  private pending: string[] = [];
+  private deferred = false;
+  /** Bytes of whole records in the file. */
+  private size = 0;
+  /** Set when a record could not be written: no write may leave after that. */
+  failure?: LocalFileError;
+
+  constructor(readonly path: string) {
+    // Reopened (resume): number on after every record it holds, refused ones included, and cut a
+    // torn last line (a kill mid-write) off, so that records appended now can be read.
+    const data = existsSync(path) ? readFileSync(path) : Buffer.alloc(0);
+    this.seq = parseJournalText(data.toString('utf8')).records.reduce((max, r) => Math.max(max, r.seq), 0);
+    this.fd = openForWrite(path, 'a');
+    this.size = data.lastIndexOf(0x0a) + 1;
+    if (fstatSync(this.fd).size !== this.size) ftruncateSync(this.fd, this.size);
+  }
+
+  /** How many writes have been journaled (the sequence number of the last). */
+  get written(): number {
+    return this.seq;
+  }
+
+  /** Records a write before it is sent; returns its sequence number. */
+  append(write: PlannedWrite, script: string): number {
+    // The small fields first: readers that need only them (the verified convergence) parse the
+    // line up to "pre" (see journalTargets).
+    const record: JournalRecord = {
+      seq: ++this.seq, script, kind: write.kind, dn: write.dn,
+      ...(write.kind === 'rename' ? { newDn: write.newDn } : {}),
+      ...(write.kind === 'modify' ? { attributes: [...new Set(write.changes.map((c) => c.attribute))] } : {}),
+      pre: write.pre,
+      ...(write.kind === 'modify' ? { post: applyModifications(write.pre, write.changes).attributes } : {}),
+      ...(write.kind === 'add' ? { post: write.attributes } : {}),
+    };
+    this.put(JSON.stringify(record, encodeBuffers) + '\n');
+    return record.seq;
+  }
+
+  /** The server refused write `seq`: it changed nothing, so there is nothing to undo for it. */
+  refused(seq: number): void {
+    this.put(JSON.stringify({ refused: seq }) + '\n');
+  }
+
+  private put(line: string): void {
+    if (this.failure) throw this.failure;
+    if (this.deferred) this.pending.push(line);
+    else this.write(line);
+  }
+
+  /**
+   * Appends to the file, all of it or nothing: a short write (a disk filling up) is continued, and
+   * a failure cuts the file back to its last whole record before it is kept and thrown (a torn
+   * record would hide every record after it from a later reader).
+   */
+  private write(text: string): void {
+    const bytes = Buffer.from(text, 'utf8');
+    try {
+      for (let off = 0; off < bytes.length;) off += writeSync(this.fd, bytes, off, bytes.length - off);
+      this.size += bytes.length;
+    } catch (err) {
+      try { ftruncateSync(this.fd, this.size); } catch { /* reported below all the same */ }
+      this.failure = new LocalFileError(`cannot write the run's journal ${this.path}: ${describeFsError(err)}; the writes it was to describe were not sent`, { cause: err });
+      throw this.failure;
+    }
+  }
+
+  /**
+   * Records are kept until `writePending`, which the caller runs before the writes they describe
+   * leave the process (the master connection's batch hook): one system call per batch.
+   */
+  deferWrites(): void {
+    this.deferred = true;
+  }
+
+  /** Writes the records kept so far (to the kernel: they survive a kill -9 of this process). */
+  writePending(): void {
+    if (this.pending.length === 0) return;
+    const text = this.pending.join('');
+    this.pending = [];
+    this.write(text);
+  }
+
+  sync(): void {
+    this.writePending();
+    try {
+      fsyncSync(this.fd);
+    } catch (err) {
+      this.failure = new LocalFileError(`cannot write the run's journal ${this.path} to disk: ${describeFsError(err)}`, { cause: err });
+      throw this.failure;
+    }
+  }
+
+  close(): void {
+    try { this.writePending(); } catch { /* reported by the write that needed it */ }
+    try { fsyncSync(this.fd); } catch { /* already closed */ }
+    try { closeSync(this.fd); } catch { /* already closed */ }
+  }
+}
+
+function encodeBuffers(this: unknown, _key: string, value: unknown): unknown {
+  if (value && typeof value === 'object' && (value as { type?: string }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data)) {
+    return { $b64: Buffer.from((value as { data: number[] }).data).toString('base64') };
+  }
+  return value;
+}
+
+function decodeBuffers(_key: string, value: unknown): unknown {
+  if (value && typeof value === 'object' && typeof (value as { $b64?: unknown }).$b64 === 'string') {
+    return Buffer.from((value as { $b64: string }).$b64, 'base64') as AttributeValue;
+  }
+  return value;
+}
+
+/**
+ * Reads a journal: the writes that may have been applied, in the order they were sent. A torn last
+ * line (killed mid-write) is ignored: its write was never sent. Writes the server refused are left
+ * out (undoing them would only fail: a refused write can name an attribute the schema lacks).
+ */
+export function readJournal(path: string): JournalRecord[] {
+  const { records, refused } = parseJournal(path);
+  return records.filter((r) => !refused.has(r.seq));
+}
+
+function parseJournal(path: string): { records: JournalRecord[]; refused: Set<number> } {
+  return parseJournalText(existsSync(path) ? readFileSync(path, 'utf8') : '');
+}
+
+function parseJournalText(text: string): { records: JournalRecord[]; refused: Set<number> } {
+  const out: JournalRecord[] = [];
+  const refused = new Set<number>();
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    let parsed: JournalRecord | { refused: number };
+    try {
+      parsed = JSON.parse(line, decodeBuffers) as JournalRecord | { refused: number };
+    } catch {
+      break;
+    }
+    if ('refused' in parsed) refused.add(parsed.refused);
+    else out.push(parsed);
+  }
+  return { records: out, refused };
+}

@@ -1,0 +1,174 @@
+import type { UpgradeConfig } from '../config/types.js';
+import { RefusedError, errorMessage } from '../errors.js';
+import { Directory } from '../ldap/directory.js';
+import type { ServerAdapter } from '../servers/adapter.js';
+import { adapterFor, detectServer, type ServerIdentity } from '../servers/detect.js';
+import type { EventSink } from '../events.js';
+import { StateStore } from '../records/state-store.js';
+
+/** Passwords, resolved by the CLI (file, environment or prompt) before the core runs. */
+export interface Credentials {
+  bindPassword: string;
+  /** For cn=config; the bind password when no separate configBind is configured. */
+  configPassword: string;
+}
+
+export interface ReplicaConnection {
+  url: string;
+  /** Data connection (bind DN); undefined when it could not be opened. */
+  data?: Directory;
+  error?: string;
+  /** Left out of its convergence checks: its own id (see WriteState.ownId). */
+  ownId?: string;
+  /** Attributes it does not receive (a fractional replica): left out when its entries are compared. */
+  ignoreAttributes?: string[];
+}
+
+/** Where the replica list came from, as `status` shows it and `upgrade` judges it. */
+export interface ReplicaSource {
+  /** `configured`: the `replicas:` list; `discovered`: found from the master's replication configuration. */
+  how: 'configured' | 'discovered';
+  /** The administrator asked for discovery (`replicas: discover`), accepting what it cannot find. */
+  accepted: boolean;
+  /** What discovery cannot see on this server kind (OpenLDAP: consumers that pull from the master). */
+  blindSpot?: string;
+}
+
+/** Open connections to the master and every replica, with the server adapter. */
+export interface Topology {
+  config: UpgradeConfig;
+  credentials: Credentials;
+  master: Directory;
+  identity: ServerIdentity;
+  adapter: ServerAdapter;
+  replicas: ReplicaConnection[];
+  /** Whether the replica list came from the master's replication configuration. */
+  discovered: boolean;
+  replicaSource: ReplicaSource;
+  store: StateStore;
+  /** Opens a cn=config connection to a server (closed by the caller). */
+  openConfig(url: string): Promise<Directory>;
+  openData(url: string): Promise<Directory>;
+  close(): Promise<void>;
+}
+
+/** Runs `fn` on a connection being opened, and closes it after, whatever happens. */
+export async function withConnection<T>(opening: Promise<Directory>, fn: (d: Directory) => Promise<T>): Promise<T> {
+  const d = await opening;
+  try {
+    return await fn(d);
+  } finally {
+    await d.close();
+  }
+}
+
+/** The deadline of each cn=config operation (a data operation has 30 s: a page of a search can be slow). */
+export const CONFIG_OPERATION_TIMEOUT_MS = 10_000;
+
+/** `host:port` of a URL, for comparing servers named in different ways. */
+export function hostPort(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname.toLowerCase()}:${u.port || (u.protocol === 'ldaps:' ? '636' : '389')}`;
+}
+
+/**
+ * Binds to the master (failure: exit 3), detects or checks the server kind, finds the replicas
+ * (configured or discovered) and binds to each. A replica that cannot be reached is kept with its
+ * error: preflight decides what that means.
+ */
+export async function openTopology(config: UpgradeConfig, credentials: Credentials, events: EventSink): Promise<Topology> {
+  const connect = (url: string, dn: string, password: string, timeoutMs?: number) =>
+    Directory.open({ url, bindDn: dn, password, tls: config.tls, timeoutMs });
+  const openData = (url: string) => connect(url, config.bind.dn, credentials.bindPassword);
+  // Freeze and unfreeze are a few small cn=config operations: a hung server holds each phase
+  // no longer than this per operation.
+  const openConfig = (url: string) => connect(url, config.configBind.dn, credentials.configPassword, CONFIG_OPERATION_TIMEOUT_MS);
+
+  const master = await openData(config.master.url);
+  events({ type: 'server', url: config.master.url, ok: true, message: 'master: bound' });
+  const replicas: ReplicaConnection[] = [];
+  try {
+    const identity = await detectServer(master);
+    if (config.server !== 'auto' && config.server !== identity.kind) {
+      throw new RefusedError(`${master.server}: configured as server: ${config.server}, but it is ${identity.product}`);
+    }
+    const adapter = adapterFor(identity.kind);
+    let urls = config.replicas?.map((r) => r.url);
+    const discovered = urls === undefined;
+    if (!urls) {
+      urls = await discoverTopology(config, adapter, openConfig);
+      events({ type: 'info', message: `replicas discovered from the master${adapter.discoveryBlindSpot ? '' : ' (following agreements level by level)'}: ${urls.join(', ') || 'none'}` });
+    }
+    await Promise.all(urls.map(async (url) => {
+      const ignoreAttributes = config.replicas?.find((r) => r.url === url)?.ignoreAttributes;
+      const entry: ReplicaConnection = { url, ...(ignoreAttributes ? { ignoreAttributes } : {}) };
+      replicas.push(entry);
+      try {
+        entry.data = await openData(url);
+        events({ type: 'server', url, ok: true, message: 'replica: bound' });
+      } catch (err) {
+        entry.error = errorMessage(err);
+        events({ type: 'server', url, ok: false, message: entry.error });
+      }
+    }));
+    replicas.sort((a, b) => urls!.indexOf(a.url) - urls!.indexOf(b.url));
+    return {
+      config, credentials, master, identity, adapter, replicas, discovered,
+      replicaSource: { how: discovered ? 'discovered' : 'configured', accepted: config.discovery === 'accepted', blindSpot: discovered ? adapter.discoveryBlindSpot : undefined },
+      store: new StateStore(master, config.versionEntry),
+      openConfig, openData,
+      close: async () => {
+        await Promise.all([master.close(), ...replicas.map((r) => r.data?.close())]);
+      },
+    };
+  } catch (err) {
+    await Promise.all([master.close(), ...replicas.map((r) => r.data?.close())]);
+    throw err;
+  }
+}
+
+/**
+ * The master's replication partners, then theirs, level by level (389 DS: a supplier's
+ * agreements name its consumers and hubs, whose agreements name theirs), without the master.
+ * A server whose configuration cannot be read ends that branch: preflight reports it.
+ */
+async function discoverTopology(config: UpgradeConfig, adapter: ServerAdapter, openConfig: (url: string) => Promise<Directory>): Promise<string[]> {
+  const self = hostPort(config.master.url);
+  const seen = new Set<string>([self]);
+  const found: string[] = [];
+  let level = [config.master.url];
+  for (let depth = 0; level.length > 0 && depth < 10; depth++) {
+    const next: string[] = [];
+    for (const url of level) {
+      let partners: string[];
+      try {
+        const cfg = await openConfig(url);
+        try {
+          partners = await adapter.discoverReplicas(cfg, config.suffix);
+        } finally {
+          await cfg.close();
+        }
+      } catch (err) {
+        if (url === config.master.url) throw err;
+        continue;
+      }
+      for (const p of partners) {
+        const key = hostPort(p);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        found.push(p);
+        next.push(p);
+      }
+    }
+    level = next;
+  }
+  return found;
+}
+
+export function requireReachable(topology: Topology): void {
+  const dead = topology.replicas.filter((r) => !r.data);
+  if (dead.length > 0) {
+    throw new RefusedError(`preflight: replica ${dead.map((r) => `${r.url} unreachable (${r.error})`).join('; ')}`);
+  }
+}
+

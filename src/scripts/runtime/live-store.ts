@@ -1,0 +1,192 @@
+import { codeOf, type Directory, type SearchRequest } from '../../ldap/directory.js';
+import { normalizeDn, type LdapEntry } from '../../ldap/entry.js';
+import { DEFAULT_WRITE_CONCURRENCY } from '../../config/types.js';
+import type { Journal } from '../../records/journal.js';
+import { WriteFailure, type EntryStore, type WriteTally } from './entry-store.js';
+import type { PlannedWrite } from '../../ldap/planned-write.js';
+import { entryStream } from './entry-stream.js';
+import { SeenEntries, widened, type SearchMark } from './seen-entries.js';
+import { intentDns, planWrite, readForPlan, type WriteIntent } from './write-plan.js';
+
+interface Job {
+  /** Normalised DNs the write touches. */
+  dns: string[];
+  /** An add, delete or rename: it also orders against writes above and below it. */
+  structural: boolean;
+  done: Promise<void>;
+}
+
+/**
+ * The real run's store (SPEC §7.4, §9). Writes are pipelined: up to `concurrency` are in flight
+ * on the master connection; a write waits only for earlier writes on related DNs (the same entry,
+ * an ancestor or a descendant), so each entry's writes keep their order. Each write's pre-image —
+ * from the script's own search when it asked for the attributes written, else read from the
+ * master — is appended to the journal before the write is sent. The first failure stops new
+ * writes; the ones in flight finish (and are journaled), then the run rolls back.
+ */
+export class LiveStore implements EntryStore {
+  readonly dryRun = false;
+  private readonly jobs = new Set<Job>();
+  /** The latest job on each DN in flight (jobs on one DN wait for each other: the latest is enough). */
+  private readonly latest = new Map<string, Job>();
+  private structuralInFlight = 0;
+  private readonly seen = new SeenEntries();
+  private failure?: WriteFailure;
+  /** Submits waiting for a free slot in the window. */
+  private readonly slotFreed: (() => void)[] = [];
+
+  constructor(
+    private readonly master: Directory,
+    private readonly journal: Journal,
+    private readonly options: { signal?: AbortSignal; concurrency?: number } = {},
+  ) {
+    // Journal records are written in one go right before the batch of writes they describe.
+    if (master.batchWrites(() => journal.writePending())) journal.deferWrites();
+  }
+
+  private get concurrency(): number {
+    return Math.max(1, this.options.concurrency ?? DEFAULT_WRITE_CONCURRENCY);
+  }
+
+  async get(dn: string): Promise<LdapEntry | null> {
+    await this.settle(this.related([normalizeDn(dn)], true));
+    this.check();
+    return this.master.get(dn);
+  }
+
+  search(request: SearchRequest): AsyncIterable<LdapEntry> {
+    let mark: SearchMark | undefined;
+    const { wire, project } = widened(request);
+    return entryStream(this.master.searchPages(wire), {
+      // A search sees every write submitted before it.
+      before: async () => {
+        await this.flush();
+        mark = this.seen.openSearch(wire.attributes);
+      },
+      map: (entry) => {
+        this.seen.remember(entry, mark!);
+        return project(entry);
+      },
+      close: () => { if (mark) this.seen.closeSearch(mark); },
+    });
+  }
+
+  async submit(intent: WriteIntent, script: string, tally: WriteTally): Promise<void> {
+    this.check();
+    while (this.jobs.size >= this.concurrency) {
+      await new Promise<void>((resolve) => this.slotFreed.push(resolve));
+      this.check();
+    }
+    const dns = intentDns(intent).map(normalizeDn);
+    const structural = intent.kind !== 'modify';
+    const before = this.related(dns, structural);
+    const job: Job = { dns, structural, done: Promise.resolve() };
+    job.done = this.runJob(job, intent, script, tally, before);
+    this.jobs.add(job);
+    for (const dn of dns) this.latest.set(dn, job);
+    if (structural) this.structuralInFlight++;
+  }
+
+  async flush(): Promise<void> {
+    await this.drain();
+    this.check();
+  }
+
+  /** Waits for every write in flight, failed or not (before a rollback reads the journal). */
+  async drain(): Promise<void> {
+    while (this.jobs.size > 0) await this.settle([...this.jobs]);
+  }
+
+  abandon(reason: Error): void {
+    this.failure ??= new WriteFailure('', reason);
+  }
+
+  /** After `drain`: the master connection's later writes (the run's records) are not batched. */
+  finish(): void {
+    this.master.batchWrites(undefined);
+  }
+
+  /** Runs one job to its end: it never rejects (a failure is kept for the next call to throw). */
+  private async runJob(job: Job, intent: WriteIntent, script: string, tally: WriteTally, before: Job[]): Promise<void> {
+    try {
+      await this.run(intent, script, tally, before);
+    } catch (err) {
+      // A journal that could not be written explains every write that failed with it (their
+      // socket was closed before they left): report that, not "connection closed".
+      const cause = this.journal.failure ?? err;
+      this.failure ??= cause instanceof WriteFailure ? cause : new WriteFailure(intent.dn, cause);
+    } finally {
+      this.jobs.delete(job);
+      for (const dn of job.dns) if (this.latest.get(dn) === job) this.latest.delete(dn);
+      if (job.structural) this.structuralInFlight--;
+      this.slotFreed.shift()?.();
+    }
+  }
+
+  private async run(intent: WriteIntent, script: string, tally: WriteTally, before: Job[]): Promise<void> {
+    if (before.length > 0) await this.settle(before);
+    if (this.failure) return; // stopped: not sent, not journaled
+    const write = await planWrite(intent, (dn, attributes) => this.lookup(dn, attributes));
+    if (!write) return;
+    if (this.failure) return;
+    const seq = this.journal.append(write, script);
+    if (write.kind === 'rename') this.seen.forgetAll();
+    for (const dn of intentDns(intent)) this.seen.wrote(dn);
+    try {
+      await this.send(write);
+    } catch (err) {
+      // An LDAP result code: the server refused it, nothing changed. No code (the connection
+      // failed): it may have been applied, and stays in the journal to be undone.
+      if (codeOf(err) !== undefined) this.journal.refused(seq);
+      throw err;
+    }
+    tally();
+  }
+
+  private async lookup(dn: string, attributes: string[] | undefined): Promise<LdapEntry | null> {
+    const seen = this.seen.lookup(dn, attributes);
+    if (seen) return seen;
+    return readForPlan(this.master, dn, attributes);
+  }
+
+  /**
+   * Jobs a write on `dns` must wait for: those on the same DNs and, when either is an add, delete
+   * or rename (`structural`), those above or below them. Modifies of different entries never
+   * wait for each other.
+   */
+  private related(dns: string[], structural: boolean): Job[] {
+    if (!structural && this.structuralInFlight === 0) {
+      const out: Job[] = [];
+      for (const dn of dns) {
+        const job = this.latest.get(dn);
+        if (job) out.push(job);
+      }
+      return out;
+    }
+    const out: Job[] = [];
+    for (const job of this.jobs) {
+      if (job.dns.some((a) => dns.some((b) => a === b || a.endsWith(',' + b) || b.endsWith(',' + a)))) out.push(job);
+    }
+    return out;
+  }
+
+  private async settle(jobs: Job[]): Promise<void> {
+    await Promise.all(jobs.map((j) => j.done));
+  }
+
+  /** Throws the first failure, or the interruption, so that no new write starts. */
+  private check(): void {
+    if (this.failure) throw this.failure;
+    const signal = this.options.signal;
+    if (signal?.aborted) throw new Error(`interrupted by ${String(signal.reason ?? 'a signal')}`);
+  }
+
+  private send(w: PlannedWrite): Promise<void> {
+    switch (w.kind) {
+      case 'add': return this.master.add(w.dn, w.attributes);
+      case 'modify': return this.master.modify(w.dn, w.changes);
+      case 'delete': return this.master.delete(w.dn);
+      case 'rename': return this.master.rename(w.dn, w.newDn);
+    }
+  }
+}

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../errors.js';
+import { withDeadline } from '../ldap/deadline.js';
 import type { Directory } from '../ldap/directory.js';
 import type { EventSink } from '../events.js';
 import type { RunRecord } from '../records/run-record.js';
@@ -72,16 +73,4 @@ export async function proveReplicationPath(topology: Topology, record: RunRecord
       await sleep(Math.min(delay, Math.max(0, timeoutMs - (Date.now() - started))));
     }
   }));
-}
-
-/** What withDeadline rejects with. */
-export class DeadlineError extends Error {}
-
-/** Rejects when `promise` has not settled within `ms` (a hung server keeps its socket open). */
-export function withDeadline<T>(promise: Promise<T>, ms: number, what = 'the server did not answer in time'): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineError(`${what} (${(ms / 1000).toFixed(1)} s)`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

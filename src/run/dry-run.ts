@@ -3,7 +3,7 @@ import { scriptId } from '../scripts/types.js';
 import { RecordingStore, type PlannedChangeSink } from '../scripts/runtime/recording-store.js';
 import type { EventSink } from '../events.js';
 import { checkDrift, loadPlan, type PlanRequest } from '../plan/load.js';
-import { runReplica } from './freeze.js';
+import { runReplica } from '../replication/replica-freeze.js';
 import { isUnfinishedRun } from '../records/run-record.js';
 import { preflight } from './preflight.js';
 import { FORMAT_VERSION } from '../report-format.js';

@@ -2,7 +2,7 @@ import { ConnectionError, errorMessage } from '../errors.js';
 import type { WriteState, ReplicationState } from '../servers/adapter.js';
 import { describeLag } from '../servers/csn.js';
 import type { EventSink } from '../events.js';
-import { waitUntilHolds } from './freeze.js';
+import { waitUntilHolds } from '../replication/catch-up.js';
 import { writableDirProblem } from '../records/local-files.js';
 import { sameServer } from '../replication/server-identity.js';
 import type { Topology } from '../replication/topology.js';

@@ -3,7 +3,7 @@ import { ConnectionError, LockedError, RefusedError } from '../errors.js';
 import { newCanary } from '../replication/canary.js';
 import { convergenceProof, waitForConvergence } from '../replication/convergence.js';
 import type { EventSink } from '../events.js';
-import { unfreezeReplicas } from './freeze.js';
+import { unfreezeReplicas } from '../replication/replica-freeze.js';
 import { readJournal } from '../records/journal.js';
 import { holderIsDead } from '../records/liveness.js';
 import { isUnfinishedRun, type RunRecord } from '../records/run-record.js';

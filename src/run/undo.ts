@@ -1,7 +1,7 @@
 import type { Directory } from '../ldap/directory.js';
 import { getValues, hasValue, isOperational, userAttributes, type AttributeValue, type LdapEntry } from '../ldap/entry.js';
 import { everyProgressTick, type EventSink } from '../events.js';
-import { failpoint } from './failpoints.js';
+import { failpoint } from '../failpoints.js';
 import type { JournalRecord } from '../records/journal.js';
 
 export interface UndoResult {

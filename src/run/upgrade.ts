@@ -4,7 +4,7 @@ import { scriptId } from '../scripts/types.js';
 import { backupSuffix } from '../inspect/backup.js';
 import type { EventSink } from '../events.js';
 import { executeRun, type RunSettings } from './execute-run.js';
-import { runReplica } from './freeze.js';
+import { runReplica } from '../replication/replica-freeze.js';
 import { holderIsDead, leaseExpiry, thisHost } from '../records/liveness.js';
 import { checkDrift, loadPlan, type LoadedPlan, type PlanRequest } from '../plan/load.js';
 import { preflight } from './preflight.js';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Directory } from '../../src/ldap/directory.js';
-import { drainInto, waitUntilHolds } from '../../src/run/freeze.js';
+import { drainInto, waitUntilHolds } from '../../src/replication/catch-up.js';
 import { startCluster } from '../../src/sandbox/index.js';
 import { dirsrvAdapter } from '../../src/servers/389ds/adapter.js';
 import { clientWrite as clientWriteAs } from '../helpers/ldap.js';

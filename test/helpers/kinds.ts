@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SandboxCluster, SandboxKind } from '../../src/sandbox/index.js';
 import { getValues, normalizeDn } from '../../src/ldap/entry.js';
-import { waitUntilHolds } from '../../src/run/freeze.js';
+import { waitUntilHolds } from '../../src/replication/catch-up.js';
 import { dirsrvAdapter } from '../../src/servers/389ds/adapter.js';
 import { resumeAgreements, waitForIdleAgreements } from '../../src/servers/389ds/legacy-hub.js';
 import { withDirectory } from './ldap.js';

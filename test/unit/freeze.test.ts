@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { drainInto, runReplica } from '../../src/run/freeze.js';
+import { drainInto } from '../../src/replication/catch-up.js';
+import { runReplica } from '../../src/replication/replica-freeze.js';
 import { RefusedError } from '../../src/errors.js';
 import type { Directory } from '../../src/ldap/directory.js';
 import type { ReplicationState, ServerAdapter } from '../../src/servers/adapter.js';

@@ -1,12 +1,10 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { errorMessage, RefusedError } from '../errors.js';
-import type { Directory } from '../ldap/directory.js';
-import type { ReplicationState, ServerAdapter, WriteState } from '../servers/adapter.js';
-import { describeLag, type CatchUp } from '../servers/csn.js';
+import { errorMessage } from '../errors.js';
+import type { WriteState } from '../servers/adapter.js';
 import type { EventSink } from '../events.js';
-import { failpoint } from './failpoints.js';
+import { failpoint } from '../failpoints.js';
 import type { RunReplica } from '../records/run-record.js';
-import { withConnection, type Topology } from '../replication/topology.js';
+import { drainInto, waitUntilHolds } from './catch-up.js';
+import { withConnection, type Topology } from './topology.js';
 
 /** The longest wait for a frozen replica's last client writes to reach the master. */
 export const DRAIN_TIMEOUT_MS = 60_000;
@@ -68,32 +66,6 @@ export async function unfreezeReplicas(topology: Topology, replicas: RunReplica[
       return { url: r.url, ok: false, error: errorMessage(err) };
     }
   }));
-}
-
-/**
- * Waits until `holder` has every change of the replication state `wanted` (polling `holder` at
- * 20 ms, backing off to 500 ms; `ownId`: the holder's own id, left out), for at most `timeoutMs`;
- * returns the last comparison.
- */
-export async function waitUntilHolds(adapter: ServerAdapter, suffix: string, holder: Directory, wanted: ReplicationState, timeoutMs: number, ownId?: string): Promise<CatchUp> {
-  const deadline = Date.now() + timeoutMs;
-  for (let delay = 20; ; delay = Math.min(delay * 1.5, 500)) {
-    const cmp = adapter.compare(wanted, await adapter.readReplicationState(holder, suffix), ownId);
-    if (cmp.caughtUp || Date.now() >= deadline) return cmp;
-    await sleep(delay);
-  }
-}
-
-/**
- * Waits until `master` has every change `replica` holds now. Refused after `timeoutMs`: the
- * replica's own changes do not reach the master, and running the scripts without them would
- * upgrade an incomplete directory.
- */
-export async function drainInto(adapter: ServerAdapter, suffix: string, master: Directory, replica: Directory, timeoutMs: number): Promise<void> {
-  const cmp = await waitUntilHolds(adapter, suffix, master, await adapter.readReplicationState(replica, suffix), timeoutMs);
-  if (!cmp.caughtUp) {
-    throw new RefusedError(`the master lacks changes this replica holds (master ${describeLag(cmp)}) after ${Math.round(timeoutMs / 1000)} s: check replication from it to the master`);
-  }
 }
 
 /** The longest wait, before a replica is given back, for it to hold what the master has. */

@@ -4,7 +4,7 @@
  * and writes every one to the run's log file.
  */
 export type UpgradeEvent =
-  | { type: 'phase'; phase: 'preflight' | 'lock' | 'backup' | 'freeze' | 'apply' | 'converge' | 'unfreeze' | 'unlock' | 'rollback' | 'recover'; message: string; /** The run it is about, once it has one (the log takes its name). */ runId?: string }
+  | { type: 'phase'; phase: 'preflight' | 'lock' | 'backup' | 'freeze' | 'converge' | 'unfreeze' | 'rollback' | 'recover'; message: string; /** The run it is about, once it has one (the log takes its name). */ runId?: string }
   | { type: 'server'; url: string; message: string; ok: boolean }
   | { type: 'script-start'; index: number; total: number; script: string }
   | { type: 'script-end'; script: string; status: 'Success' | 'Error'; entriesChanged: number; durationMs: number; /** A dry run's: nothing changed. */ planned?: boolean; /** A schema script's: entriesChanged counts definitions. */ schema?: boolean }
@@ -30,5 +30,3 @@ export function everyProgressTick(report: (elapsedMs: number) => void): () => vo
   timer.unref();
   return () => clearInterval(timer);
 }
-
-export const ignoreEvents: EventSink = () => undefined;

@@ -30,7 +30,7 @@ export class Timeline {
       this.entries.push({ at, what: 'started', subject: e.script, ok: true });
     } else if (e.type === 'script-end') {
       this.entries.push({ at, what: `${e.status === 'Success' ? 'done' : 'FAILED'}: ${e.entriesChanged} entries in ${e.durationMs} ms`, subject: e.script, ok: e.status === 'Success' });
-    } else if (e.type === 'phase' && ['lock', 'rollback', 'unlock', 'recover'].includes(e.phase)) {
+    } else if (e.type === 'phase' && ['lock', 'rollback', 'recover'].includes(e.phase)) {
       this.entries.push({ at, what: e.message, ok: true });
     }
   }

@@ -164,11 +164,3 @@ async function discoverTopology(config: UpgradeConfig, adapter: ServerAdapter, o
   }
   return found;
 }
-
-export function requireReachable(topology: Topology): void {
-  const dead = topology.replicas.filter((r) => !r.data);
-  if (dead.length > 0) {
-    throw new RefusedError(`preflight: replica ${dead.map((r) => `${r.url} unreachable (${r.error})`).join('; ')}`);
-  }
-}
-

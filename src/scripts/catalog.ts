@@ -77,8 +77,3 @@ function readScripts(folder: string, version: string, tag: string | undefined, s
   // A version's schema comes before its data (SPEC §4): its entries may use the new definitions.
   return scripts.sort((a, b) => Number(b.kind === 'schema') - Number(a.kind === 'schema') || a.prefix.localeCompare(b.prefix));
 }
-
-/** The highest version among the version folders, or undefined when there are none. */
-export function highestVersion(catalog: ScriptCatalog): string | undefined {
-  return catalog.versions[catalog.versions.length - 1]?.version;
-}

@@ -15,8 +15,10 @@ export const ExitCode = {
   interrupted: 8,
   verifyDiffers: 9,
   pending: 10,
-  /** Ctrl-C at a prompt, or SIGINT during a run (128 + SIGINT). */
+  /** Ctrl-C or "n" at a prompt, or SIGINT during a run (128 + SIGINT). */
   cancelled: 130,
+  /** SIGTERM during a run (128 + SIGTERM): rolled back, replicas unfrozen. */
+  terminated: 143,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -114,7 +116,7 @@ export class ScriptFailedError extends UpgradeError {
   readonly exitCode = ExitCode.scriptFailed;
 }
 
-/** Ctrl-C at a prompt: nothing was changed. Exit 130. */
+/** Ctrl-C at a prompt, or "n" at the confirmation: nothing was changed. Exit 130. */
 export class CancelledError extends UpgradeError {
   readonly exitCode = ExitCode.cancelled;
 }

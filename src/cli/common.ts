@@ -1,8 +1,11 @@
 import type { Argv } from 'yargs';
 import { durationOption, integerOption } from '../config/values.js';
+import type { CommandOutcome } from './exit.js';
 
 /** Flags every directory command takes: the configuration file and key overrides (SPEC §3). */
 export interface CommonArgs {
+  /** This invocation's outcome (from main's parse context, not a flag). */
+  outcome: CommandOutcome;
   config?: string;
   json?: boolean;
   'password-file'?: string;
@@ -64,4 +67,5 @@ export const EXIT_CODES = `Exit codes:
   2   usage, configuration, scripts    8   an interrupted run (recover), or a replica left frozen
   3   connection, TLS, bind, password  9   verify: the replicas differ
   4   locked by another run            10  status --check: an upgrade is pending
-  5   a script failed (rolled back)    130 cancelled (Ctrl-C at a prompt, SIGINT)`;
+  5   a script failed (rolled back)    130 cancelled (Ctrl-C or "n" at a prompt, SIGINT)
+                                       143 SIGTERM during a run (rolled back)`;

@@ -8,7 +8,7 @@ const OPTIONAL: Record<string, { fields: string[]; lists?: Record<string, string
     lists: { steps: ['tag', 'error', 'schema'], replicas: ['convergeMs', 'lag', 'error'] },
   },
   'dry-run': { fields: [], lists: { steps: ['tag', 'error', 'schema'] } },
-  recover: { fields: ['runId', 'notConverged', 'finishedRollback', 'conflicts', 'schemaKept', 'overridden'] },
+  recover: { fields: ['runId', 'notConverged', 'finishedRollback', 'conflicts', 'schemaKept', 'overridden', 'error'] },
   status: {
     fields: ['storedVersion', 'targetVersion', 'planRefusal', 'lock', 'interruptedRun'],
     lists: { replicas: ['frozen', 'frozenBy', 'converged', 'lag', 'schemaLacks', 'error'] },

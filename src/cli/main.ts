@@ -11,7 +11,7 @@ import { upgradeCommand } from './commands/upgrade.js';
 import { validateCommand } from './commands/validate.js';
 import { verifyCommand } from './commands/verify.js';
 import { CommandLineError, ExitCode } from '../errors.js';
-import { currentExitCode, errorDocument, exitCodeFor, messageFor, printedReport } from './exit.js';
+import { CommandOutcome, errorDocument, exitCodeFor, messageFor } from './exit.js';
 import { currentLog } from './run-log.js';
 import { EXIT_CODES } from './common.js';
 
@@ -24,6 +24,7 @@ const COMMANDS = ['status', 'upgrade', 'recover', 'history', 'info', 'validate',
 /** Runs the CLI; returns the exit code (never calls process.exit itself, so tests can call it). */
 export async function main(args: string[]): Promise<number> {
   let failed: unknown;
+  const outcome = new CommandOutcome();
   const first = args.find((a) => !a.startsWith('-'));
   if (first !== undefined && !COMMANDS.includes(first) && args.indexOf(first) === 0) {
     process.stderr.write(`ldap-upgrade: unknown command: ${first} (commands: ${COMMANDS.join(', ')})\nRun \`ldap-upgrade --help\` for usage.\n`);
@@ -56,13 +57,13 @@ export async function main(args: string[]): Promise<number> {
     .help()
     .version();
   try {
-    await parser.parseAsync();
+    await parser.parseAsync(args, { outcome });
   } catch (err) {
     failed = err;
   }
   if (failed === undefined) {
-    currentLog()?.line(`exit ${currentExitCode()}`);
-    return currentExitCode();
+    currentLog()?.line(`exit ${outcome.code}`);
+    return outcome.code;
   }
   const usage = failed instanceof UsageFailure || failed instanceof CommandLineError;
   const code = usage ? ExitCode.usage : exitCodeFor(failed);
@@ -71,7 +72,7 @@ export async function main(args: string[]): Promise<number> {
   currentLog()?.line(`exit ${code}`);
   process.stderr.write(`ldap-upgrade: ${message}\n${usage ? 'Run `ldap-upgrade --help` for usage.\n' : ''}`);
   // --json: the error is a JSON document on stdout too (the flag may be all that parsed).
-  if (args.includes('--json') && !printedReport()) {
+  if (args.includes('--json') && !outcome.printed) {
     process.stdout.write(JSON.stringify(errorDocument(code, message, failed), null, 2) + '\n');
   }
   return code;

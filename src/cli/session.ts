@@ -6,7 +6,6 @@ import type { ConfigOverrides, UpgradeConfig } from '../config/types.js';
 import type { EventSink } from '../events.js';
 import { openTopology, type Credentials, type Topology } from '../replication/topology.js';
 import type { CommonArgs } from './common.js';
-import { markPrinted } from './exit.js';
 import { toJson } from './json-shape.js';
 import { progressSink } from './progress.js';
 import { RunLog, setCurrentLog } from './run-log.js';
@@ -56,7 +55,7 @@ export function openSession(argv: CommonArgs & { to?: string; timeout?: number }
   return {
     config, json, events, log,
     print(result, human) {
-      markPrinted();
+      argv.outcome.printed = true;
       const text = human();
       log?.block('report:', text);
       process.stdout.write(json ? toJson(result) : text);

@@ -75,6 +75,7 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
   masterSchema.catch(() => undefined); // read once, awaited by each replica (its error is theirs)
   const replicas = await Promise.all(topology.replicas.map(async (r): Promise<ReplicaStatus> => {
     const status: ReplicaStatus = { url: r.url, reachable: r.data !== undefined };
+    let ownId: string | undefined;
     if (!r.data) {
       status.error = r.error;
       return status;
@@ -89,12 +90,12 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
       }
       status.frozen = ws.frozen;
       if (ws.frozen) status.frozenBy = frozenBy(runs, r.url);
-      r.ownId = ws.ownId;
+      ownId = ws.ownId;
     } catch (err) {
       status.error = `configuration not readable: ${errorMessage(err)}`;
     }
     try {
-      const cmp = adapter.compare(masterState, await adapter.readReplicationState(r.data, config.suffix), r.ownId);
+      const cmp = adapter.compare(masterState, await adapter.readReplicationState(r.data, config.suffix), ownId);
       status.converged = cmp.caughtUp;
       status.lag = describeLag(cmp);
       // An equal state is not enough (SPEC §8): the tool's own latest changes on the master must

@@ -50,10 +50,11 @@ export async function proveReplicationPath(topology: Topology, record: RunRecord
     let last = 'not read yet';
     for (let delay = 10; ; delay = Math.min(delay * 1.5, 500)) {
       const left = timeoutMs - (Date.now() - started);
+      let data: Directory | undefined;
       try {
-        slot.data ??= await topology.openData(slot.url);
+        data = await topology.replicaData(slot.url);
         // At least 2 s per read: a last read cut short says nothing about the replica.
-        if (await withDeadline(canaryArrived(slot.data, topology.config.versionEntry, record.runId, record.canary!), Math.max(left, 2_000))) {
+        if (await withDeadline(canaryArrived(data, topology.config.versionEntry, record.runId, record.canary!), Math.max(left, 2_000))) {
           const waitedMs = Date.now() - started;
           events({ type: 'replica', url: slot.url, action: 'converge', ok: true, message: `replicates from the master (this run's canary arrived in ${waitedMs} ms)` });
           return { url: slot.url, ok: true, waitedMs };
@@ -61,8 +62,7 @@ export async function proveReplicationPath(topology: Topology, record: RunRecord
         last = 'the canary has not arrived';
       } catch (err) {
         last = `unreachable: ${errorMessage(err)}`;
-        await slot.data?.close();
-        slot.data = undefined;
+        await topology.dropReplicaData(slot.url, data);
       }
       if (Date.now() - started >= timeoutMs) {
         const waitedMs = Date.now() - started;

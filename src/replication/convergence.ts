@@ -30,6 +30,12 @@ export interface ConvergenceProof {
   changed: () => AsyncIterable<ReadTarget>;
 }
 
+/** A replica to wait for, and its own replication id (left out of the comparison: see WriteState.ownId). */
+export interface ConvergenceTarget {
+  url: string;
+  ownId?: string;
+}
+
 export interface ConvergenceOptions {
   timeoutMs: number;
   /** Base poll interval: a replica that moves is polled every pollMs/4; one that does not backs off 1.5× up to 2 s. */
@@ -74,11 +80,11 @@ export function nextPollDelay(previousMs: number, moved: boolean, pollMs: number
  * A replica whose connection drops is reconnected on the next poll; a hung one cannot hold a
  * poll past the timeout.
  */
-export async function waitForConvergence(topology: Topology, urls: string[], options: ConvergenceOptions, events: EventSink): Promise<ConvergenceResult[]> {
+export async function waitForConvergence(topology: Topology, replicas: ConvergenceTarget[], options: ConvergenceOptions, events: EventSink): Promise<ConvergenceResult[]> {
   const target = await topology.adapter.readReplicationState(topology.master, topology.config.suffix);
   const started = Date.now();
-  const shared = new SharedMasterReads(urls.length);
-  return Promise.all(urls.map((url) => pollReplica(topology, url, target, started, options, events, shared)));
+  const shared = new SharedMasterReads(replicas.length);
+  return Promise.all(replicas.map((replica) => pollReplica(topology, replica, target, started, options, events, shared)));
 }
 
 interface Check {
@@ -90,10 +96,9 @@ interface Check {
   fingerprint: string;
 }
 
-async function pollReplica(topology: Topology, url: string, target: ReplicationState, started: number, options: ConvergenceOptions, events: EventSink, shared: SharedMasterReads): Promise<ConvergenceResult> {
-  const slot = topology.replicas.find((r) => r.url === url);
-  const ignore = ignoreSet(slot?.ignoreAttributes);
-  let conn: Directory | undefined = slot?.data;
+async function pollReplica(topology: Topology, { url, ownId }: ConvergenceTarget, target: ReplicationState, started: number, options: ConvergenceOptions, events: EventSink, shared: SharedMasterReads): Promise<ConvergenceResult> {
+  const ignore = ignoreSet(topology.replicas.find((r) => r.url === url)?.ignoreAttributes);
+  let conn: Directory | undefined;
   let last: string | undefined;
   let lastMoved = started;
   let delay = options.pollMs;
@@ -107,17 +112,15 @@ async function pollReplica(topology: Topology, url: string, target: ReplicationS
     // no longer than that.
     const left = Math.max(FINAL_POLL_MS, options.timeoutMs - (Date.now() - started));
     try {
-      conn ??= await withDeadline(topology.openData(url), left);
-      if (slot) slot.data = conn;
+      conn ??= await withDeadline(topology.replicaData(url), left);
       readBackState.reading = false;
-      check = await withDeadline(checkOnce(topology, conn, target, slot?.ownId, ignore, options.proof, readBackState, shared), left);
+      check = await withDeadline(checkOnce(topology, conn, target, ownId, ignore, options.proof, readBackState, shared), left);
     } catch (err) {
       check = readBackState.reading && err instanceof DeadlineError
         ? { done: false, failed: 'entries', detail: `its state has caught up, but reading back the entries this run changed was not done when the time ran out (it answers: a run this large needs a longer --timeout)`, fingerprint: 'reading back' }
         : { done: false, failed: 'unreachable', detail: `unreachable: ${errorMessage(err)}`, fingerprint: 'unreachable' };
-      await conn?.close();
+      await topology.dropReplicaData(url, conn);
       conn = undefined;
-      if (slot) slot.data = undefined;
     }
     const now = Date.now();
     const moved = last !== undefined && check.fingerprint !== last;

@@ -18,8 +18,6 @@ export interface ReplicaConnection {
   /** Data connection (bind DN); undefined when it could not be opened. */
   data?: Directory;
   error?: string;
-  /** Left out of its convergence checks: its own id (see WriteState.ownId). */
-  ownId?: string;
   /** Attributes it does not receive (a fractional replica): left out when its entries are compared. */
   ignoreAttributes?: string[];
 }
@@ -48,7 +46,15 @@ export interface Topology {
   store: StateStore;
   /** Opens a cn=config connection to a server (closed by the caller). */
   openConfig(url: string): Promise<Directory>;
+  /** Opens a data connection to a server (closed by the caller). */
   openData(url: string): Promise<Directory>;
+  /**
+   * The kept data connection to a replica: the one opened at the start, or a new one once it was
+   * dropped (closed by `close()`). Replicas not in the topology get one too.
+   */
+  replicaData(url: string): Promise<Directory>;
+  /** Closes a replica's kept data connection after it failed; the next replicaData opens another. */
+  dropReplicaData(url: string, failed: Directory | undefined): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -112,13 +118,31 @@ export async function openTopology(config: UpgradeConfig, credentials: Credentia
       }
     }));
     replicas.sort((a, b) => urls!.indexOf(a.url) - urls!.indexOf(b.url));
+    // Connections kept for replicas that are not in the topology (a run record's, say).
+    const others = new Map<string, Directory>();
+    const kept = (url: string) => replicas.find((r) => r.url === url);
     return {
       config, credentials, master, identity, adapter, replicas, discovered,
       replicaSource: { how: discovered ? 'discovered' : 'configured', accepted: config.discovery === 'accepted', blindSpot: discovered ? adapter.discoveryBlindSpot : undefined },
       store: new StateStore(master, config.versionEntry),
       openConfig, openData,
+      async replicaData(url) {
+        const slot = kept(url);
+        const have = slot ? slot.data : others.get(url);
+        if (have) return have;
+        const opened = await openData(url);
+        if (slot) slot.data = opened;
+        else others.set(url, opened);
+        return opened;
+      },
+      async dropReplicaData(url, failed) {
+        const slot = kept(url);
+        if (slot && slot.data === failed) slot.data = undefined;
+        if (others.get(url) === failed) others.delete(url);
+        await failed?.close();
+      },
       close: async () => {
-        await Promise.all([master.close(), ...replicas.map((r) => r.data?.close())]);
+        await Promise.all([master.close(), ...replicas.map((r) => r.data?.close()), ...[...others.values()].map((d) => d.close())]);
       },
     };
   } catch (err) {

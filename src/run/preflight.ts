@@ -89,15 +89,11 @@ async function checkReplica(topology: Topology, url: string, reachable: boolean,
     finding.problems.push(`unreachable: ${error}`);
     return finding;
   }
-  const slot = topology.replicas.find((r) => r.url === url)!;
-  const data = slot.data!;
+  const data = topology.replicas.find((r) => r.url === url)!.data!;
   try {
     const cfg = await topology.openConfig(url);
     try {
       finding.writeState = await topology.adapter.readWriteState(cfg, topology.config.suffix);
-      // A replica holds its own changes by definition: its own id is left out of its
-      // convergence checks (a 389 DS supplier made a hub loses it from its RUV for a while).
-      slot.ownId = finding.writeState.ownId;
       const identity = await topology.adapter.serverIdentity?.(cfg, topology.config.suffix);
       if (identity !== undefined && identity === masterIdentity) {
         finding.problems.push(`it has the master's ${identity}: it is the master itself under another URL (or a misconfigured copy of it); remove it from the replicas`);
@@ -118,7 +114,9 @@ async function checkReplica(topology: Topology, url: string, reachable: boolean,
     }
     // Compared with the master's state read at the start; a replica still receiving the last
     // client writes gets a short grace period before it counts as not converged.
-    const cmp = await waitUntilHolds(topology.adapter, topology.config.suffix, data, masterState, CONVERGED_GRACE_MS, slot.ownId);
+    // A replica holds its own changes by definition: its own id is left out of the comparison
+    // (a 389 DS supplier made a hub loses it from its RUV for a while).
+    const cmp = await waitUntilHolds(topology.adapter, topology.config.suffix, data, masterState, CONVERGED_GRACE_MS, finding.writeState?.ownId);
     finding.converged = cmp.caughtUp;
     finding.lag = describeLag(cmp);
     if (!cmp.caughtUp) finding.problems.push(`not converged with the master before the run (${finding.lag})`);

@@ -1,8 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { withCommonOptions, type CommonArgs } from '../common.js';
 import { durationOption } from '../../config/values.js';
-import { ExitCode } from '../../errors.js';
-import { setExitCode } from '../exit.js';
 
 interface Args extends CommonArgs {
   rollback?: boolean;
@@ -28,10 +26,8 @@ export const recoverCommand: CommandModule<object, Args> = {
         timeoutMs: session.config.replication.timeout * 1000, pollMs: session.config.replication.pollInterval * 1000,
       }, session.events);
       session.print(report, () => formatRecover(report));
-      if (report.outcome === 'not-converged') {
-        process.stderr.write(`ldap-upgrade: rolled back on the master, but ${report.notConverged!.map((n) => `${n.url} (${n.detail})`).join('; ')}; the replicas were unfrozen\n`);
-        setExitCode(ExitCode.notConverged);
-      }
+      if (report.error) process.stderr.write(`ldap-upgrade: ${report.error}\n`);
+      argv.outcome.finish({ kind: 'recover', report });
     });
   },
 };

@@ -1,10 +1,9 @@
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { ExitCode } from '../../errors.js';
-import { setExitCode } from '../exit.js';
+import type { OutcomeArgs } from '../exit.js';
 import { integerOption } from '../../config/values.js';
 
-interface Args {
+interface Args extends OutcomeArgs {
   action: 'up' | 'down' | 'status';
   nodes: number;
   server: 'openldap' | '389ds';
@@ -56,7 +55,7 @@ export const sandboxCommand: CommandModule<object, Args> = {
         `sandbox in ${dir} (${state.kind}):`,
         ...nodes.map((n) => `  node ${n.id}: ${n.url}  pid ${n.pid} ${n.running ? 'running' : 'NOT RUNNING'}, ${n.reachable ? 'reachable' : 'unreachable'}, ${n.converged === undefined ? 'convergence unknown' : n.converged ? 'converged' : 'NOT converged'}`),
       ].join('\n') + '\n');
-      if (nodes.some((n) => !n.reachable)) setExitCode(ExitCode.connection);
+      argv.outcome.finish({ kind: 'sandbox-status', allReachable: nodes.every((n) => n.reachable) });
     }
   },
 };

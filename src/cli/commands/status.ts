@@ -1,7 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { ExitCode } from '../../errors.js';
 import { withCommonOptions, type CommonArgs } from '../common.js';
-import { setExitCode } from '../exit.js';
 
 interface Args extends CommonArgs {
   check?: boolean;
@@ -19,9 +17,7 @@ export const statusCommand: CommandModule<object, Args> = {
     await withTopology(session, argv, async (topology) => {
       const report = await readStatus(topology);
       session.print(report, () => formatStatus(report));
-      if (argv.check && report.interruptedRun) setExitCode(ExitCode.interrupted);
-      else if (argv.check && report.planRefusal) setExitCode(ExitCode.refused);
-      else if (argv.check && !report.upToDate) setExitCode(ExitCode.pending);
+      argv.outcome.finish({ kind: 'status', report, check: argv.check === true });
     });
   },
 };

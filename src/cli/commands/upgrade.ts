@@ -1,9 +1,7 @@
 import { dirname } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { ExitCode, UsageError } from '../../errors.js';
-import type { RunReport } from '../../run/reports.js';
+import { UsageError } from '../../errors.js';
 import { withCommonOptions, type CommonArgs } from '../common.js';
-import { setExitCode } from '../exit.js';
 import { durationOption } from '../../config/values.js';
 
 interface Args extends CommonArgs {
@@ -29,12 +27,6 @@ function writeRunReportSafely<T>(write: () => T): T | undefined {
     return undefined;
   }
 }
-
-const OUTCOME_EXIT: Record<RunReport['outcome'], number> = {
-  done: ExitCode.ok, 'nothing-to-do': ExitCode.ok, 'script-failed': ExitCode.scriptFailed,
-  'not-converged': ExitCode.notConverged, interrupted: 130, 'master-lost': ExitCode.connection,
-  'replicas-frozen': ExitCode.interrupted,
-};
 
 export const upgradeCommand: CommandModule<object, Args> = {
   command: 'upgrade',
@@ -130,10 +122,8 @@ export const upgradeCommand: CommandModule<object, Args> = {
         // The run's report, next to its log: JSON and a self-contained HTML page.
         const files = session.log ? writeRunReportSafely(() => writeRunReport(dirname(session.log!.file), report, timeline)) : undefined;
         session.print(report, () => formatRun(report) + (files ? `report: ${files.html}\n` : ''));
-        let code = OUTCOME_EXIT[report.outcome];
-        if (report.outcome === 'interrupted' && controller.signal.reason === 'SIGTERM') code = 143;
         if (report.error) process.stderr.write(`ldap-upgrade: ${report.error}\n`);
-        setExitCode(code);
+        argv.outcome.finish({ kind: 'upgrade', report, signal: controller.signal.aborted ? String(controller.signal.reason) : undefined });
       } finally {
         process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
       }

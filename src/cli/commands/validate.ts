@@ -1,7 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { FORMAT_VERSION } from '../../report-format.js';
-import { errorMessage, ExitCode } from '../../errors.js';
-import { setExitCode } from '../exit.js';
+import { errorMessage } from '../../errors.js';
 import { withCommonOptions, type CommonArgs } from '../common.js';
 
 interface Args extends CommonArgs {
@@ -49,7 +48,7 @@ export const validateCommand: CommandModule<object, Args> = {
     ].join('\n') + '\n');
     if (drifted) {
       if (!session.json) process.stderr.write('ldap-upgrade: validate: the scripts folder has drifted from the history (upgrade refuses it, exit 7, unless --accept-script-drift)\n');
-      setExitCode(ExitCode.refused);
     }
+    argv.outcome.finish({ kind: 'validate', drifted });
   },
 };

@@ -1,7 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { ExitCode } from '../../errors.js';
 import { withCommonOptions, type CommonArgs } from '../common.js';
-import { setExitCode } from '../exit.js';
 
 export const verifyCommand: CommandModule<object, CommonArgs> = {
   command: 'verify',
@@ -23,8 +21,7 @@ export const verifyCommand: CommandModule<object, CommonArgs> = {
           ...r.differing.entries.map((d) => `  differs: ${d.dn} (${d.attributes.join(', ')})`),
         ]),
       ].join('\n') + '\n');
-      if (report.replicas.some((r) => !r.reachable || r.error)) setExitCode(ExitCode.connection);
-      else if (!report.identical) setExitCode(ExitCode.verifyDiffers);
+      argv.outcome.finish({ kind: 'verify', report });
     });
   },
 };

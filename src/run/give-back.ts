@@ -1,0 +1,77 @@
+import { ConnectionError, errorMessage } from '../errors.js';
+import { failpoint } from '../failpoints.js';
+import type { RunRecord } from '../records/run-record.js';
+import { unfreezeReplicas, type FreezeOutcome } from '../replication/replica-freeze.js';
+import type { Topology } from '../replication/topology.js';
+import type { EventSink } from '../events.js';
+import { replicaResult, type LiveRun } from './run.js';
+
+/**
+ * Gives back every replica the run froze and has not given back yet (to its original state).
+ * First the record's time of update is written on the master: its replication sessions start,
+ * and a 389 DS replica gets the master's latest before it is given back (the adapter's settle).
+ * Shared by the run and `recover`.
+ */
+export async function giveBackReplicas(topology: Topology, record: RunRecord, events: EventSink, pause: () => Promise<void> = async () => undefined): Promise<FreezeOutcome[]> {
+  await topology.store.writeRun(record).catch(() => undefined);
+  await pause();
+  return unfreezeReplicas(topology, record.replicas, events);
+}
+
+/** The run's give-back phase: a replica that cannot be reached stays listed for `recover`. */
+export async function giveBack(run: LiveRun): Promise<void> {
+  const { report, events } = run;
+  events({ type: 'phase', phase: 'unfreeze', message: 'unfreeze the replicas' });
+  const results = await giveBackReplicas(run.topology, run.record, events, () => failpoint('give-back'));
+  for (const u of results) {
+    const r = replicaResult(report, u.url);
+    r.unfreeze = u.ok ? 'Success' : 'Error';
+    if (!u.ok) {
+      r.error = u.error;
+      report.warnings.push(`${u.url} could not be unfrozen (${u.error}): run \`ldap-upgrade recover\` once it is reachable`);
+    }
+  }
+  // Never "done" (nor "rolled back, replicas unfrozen") while a replica is still frozen.
+  const frozen = results.filter((u) => !u.ok);
+  if (frozen.length) {
+    const before = report.outcome === 'done' ? 'the data is upgraded' : report.error ?? report.outcome;
+    report.outcome = 'replicas-frozen';
+    report.error = `${before}; but ${frozen.map((u) => u.url).join(', ')} could not be given back and stay${frozen.length === 1 ? 's' : ''} frozen: run \`ldap-upgrade recover\` once the cause is fixed (${frozen.map((u) => u.error).join('; ')})`;
+  }
+}
+
+/** Unlock, then the run record's final state. */
+export async function finish(topology: Topology, record: RunRecord): Promise<void> {
+  await topology.store.releaseLock(record.runId);
+  await topology.store.writeRun(record);
+}
+
+/** Whether `err` (or what it wraps) is the master's connection failing for good. */
+export function masterLost(topology: Topology, err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    // Only once reconnecting failed: one operation cut off (its socket closed) is not a lost master.
+    if (e instanceof ConnectionError && e.reconnectFailed && e.server === topology.master.server) return true;
+  }
+  return false;
+}
+
+/**
+ * The master went away and did not come back within the reconnect window: nothing more can be
+ * written (nor the run record), so the replicas stay frozen — clients must not write on
+ * half-applied data — and the lock stays; the report says what to run once the master is back.
+ */
+export function stopForLostMaster(run: LiveRun, err: unknown, when: string): void {
+  const { record, report, topology } = run;
+  const frozen = stillFrozen(record);
+  report.outcome = 'master-lost';
+  report.error = `the master ${topology.config.master.url} was lost ${when} (${errorMessage(err)}): ${frozen.length ? `the replicas ${frozen.join(', ')} stay frozen` : 'no replica is frozen'} and the lock stays held. Once the master is back, run \`ldap-upgrade recover --rollback\` to undo this run (or \`ldap-upgrade upgrade --resume\` to finish it)`;
+  for (const url of frozen) {
+    const r = report.replicas.find((x) => x.url === url);
+    if (r) r.unfreeze = 'NotExecuted';
+  }
+}
+
+/** The replicas the run froze and has not given back yet. */
+export function stillFrozen(record: RunRecord): string[] {
+  return record.replicas.filter((r) => r.frozenByRun && !r.restored).map((r) => r.url);
+}

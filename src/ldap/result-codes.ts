@@ -20,6 +20,7 @@ export const ResultCode = {
   invalidCredentials: 49,
   insufficientAccess: 50,
   unwillingToPerform: 53,
+  notAllowedOnNonLeaf: 66,
   alreadyExists: 68,
 } as const;
 

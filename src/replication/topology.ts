@@ -1,6 +1,6 @@
 import type { UpgradeConfig } from '../config/types.js';
 import { RefusedError, errorMessage } from '../errors.js';
-import { Directory } from '../ldap/directory.js';
+import { Directory, type DirectoryOptions } from '../ldap/directory.js';
 import type { ServerAdapter } from '../servers/adapter.js';
 import { adapterFor, detectServer, type ServerIdentity } from '../servers/detect.js';
 import type { EventSink } from '../events.js';
@@ -58,6 +58,12 @@ export interface Topology {
   close(): Promise<void>;
 }
 
+/**
+ * Opens one bound connection: over the network by default (Directory.open); the in-memory
+ * directory of the unit tests is another.
+ */
+export type Connector = (options: DirectoryOptions) => Promise<Directory>;
+
 /** Runs `fn` on a connection being opened, and closes it after, whatever happens. */
 export async function withConnection<T>(opening: Promise<Directory>, fn: (d: Directory) => Promise<T>): Promise<T> {
   const d = await opening;
@@ -82,9 +88,9 @@ export function hostPort(url: string): string {
  * (configured or discovered) and binds to each. A replica that cannot be reached is kept with its
  * error: preflight decides what that means.
  */
-export async function openTopology(config: UpgradeConfig, credentials: Credentials, events: EventSink): Promise<Topology> {
+export async function openTopology(config: UpgradeConfig, credentials: Credentials, events: EventSink, connector: Connector = (o) => Directory.open(o)): Promise<Topology> {
   const connect = (url: string, dn: string, password: string, timeoutMs?: number) =>
-    Directory.open({ url, bindDn: dn, password, tls: config.tls, timeoutMs });
+    connector({ url, bindDn: dn, password, tls: config.tls, timeoutMs });
   const openData = (url: string) => connect(url, config.bind.dn, credentials.bindPassword);
   // Freeze and unfreeze are a few small cn=config operations: a hung server holds each phase
   // no longer than this per operation.

@@ -102,6 +102,15 @@ describe('trust on OpenLDAP: 2 providers and a read-only consumer of node 1', ()
     return readAttr(c, url(0), v, 'cn').then((e) => expect(e).toBeNull());
   });
 
+  it('"n" at the confirmation prompt: the same as Ctrl-C there (exit 130), nothing written', () => {
+    const v = `cn=v-prompt-no,${c.suffix}`;
+    const config = configVariant(c, 'prompt-no', { versionEntry: v, scripts: join(FIXTURES, 'basic'), replicas: [url(1), url(2)] });
+    const r = spawnSync('python3', [join(import.meta.dirname, '..', 'helpers', 'pty-run.py'), 'Continue?', 'n\\r', '30', '--', process.execPath, BIN, 'upgrade', '--config', config], { encoding: 'utf8' });
+    expect(r.stdout).toMatch(/cancelled at the confirmation prompt: nothing was changed/);
+    expect(r.stdout).toMatch(/exit=130\s*$/);
+    return readAttr(c, url(0), v, 'cn').then((e) => expect(e).toBeNull());
+  });
+
   it('a missing configured password file is named before the prompt; a refused password is asked again at once', () => {
     const v = `cn=v-password,${c.suffix}`;
     const variant = configVariant(c, 'password', { versionEntry: v, scripts: join(FIXTURES, 'basic'), replicas: [url(1), url(2)] });

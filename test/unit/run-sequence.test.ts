@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import { CancelledError, LockedError, ScriptFailedError } from '../../src/errors.js';
+import { exitCodeForResult } from '../../src/cli/exit.js';
+import { dryRun } from '../../src/run/dry-run.js';
+import { recover } from '../../src/run/recover.js';
+import { runUpgrade } from '../../src/run/upgrade.js';
+import { memoryRun, SUFFIX, TWO_VERSIONS, VERSION_ENTRY, type MemoryRun } from '../helpers/memory-run.js';
+
+const settings = { timeoutMs: 2_000, pollMs: 20 };
+const people = (n: number) => `uid=user${n},ou=people,${SUFFIX}`;
+
+async function expectEveryNode(run: MemoryRun, check: (content: string[]) => void): Promise<void> {
+  const master = run.content(run.cluster.master.url);
+  check(master);
+  for (const r of run.cluster.replicas) expect(run.content(r.url), r.url).toEqual(master);
+}
+
+function expectGivenBack(run: MemoryRun): void {
+  for (const r of run.cluster.replicas) expect(r.frozen, `${r.url} frozen`).toBe(false);
+}
+
+describe('the run over an in-memory directory: what is written, in which order', () => {
+  it('a clean run: frozen → applying → waiting → done; history and version after each script, replicas given back, lock released', async () => {
+    const run = await memoryRun(TWO_VERSIONS);
+    const report = await runUpgrade(run.topology, settings, (e) => run.events.push(e));
+    expect(report.outcome).toBe('done');
+    expect(exitCodeForResult({ kind: 'upgrade', report })).toBe(0);
+    expect(run.states()).toEqual(['frozen', 'applying', 'waiting', 'done']);
+    // The master's writes: lock and record first, the scripts' writes, then each script's history
+    // and (after a version's last script) the version; the lock goes last but for the final record.
+    const w = run.cluster.master.writes;
+    const at = (s: string) => w.findIndex((x) => x.startsWith(s));
+    expect(at(`add cn=lock,${VERSION_ENTRY}`)).toBeLessThan(at(`add ou=apps,${SUFFIX}`));
+    expect(at(`add ou=apps,${SUFFIX}`)).toBeLessThan(at(`modify ${people(1)}`));
+    const versionWrites = w.filter((x) => x === `modify ${VERSION_ENTRY}`);
+    expect(versionWrites).toHaveLength(2);
+    expect(w.lastIndexOf(`delete cn=lock,${VERSION_ENTRY}`)).toBe(w.length - 2);
+    expect(w[w.length - 1]).toMatch(/^modify cn=\S+,cn=runs,/);
+    expect(report.steps.map((s) => s.status)).toEqual(['Success', 'Success']);
+    expect(report.replicas.map((r) => [r.freeze, r.converge, r.unfreeze])).toEqual([['Success', 'Success', 'Success'], ['Success', 'Success', 'Success']]);
+    expect((await run.topology.store.readVersion()).version).toBe('1.1.0');
+    expect(await run.topology.store.readLock()).toBeUndefined();
+    expect((await run.topology.store.readHistory()).map((h) => h.script)).toEqual(['1.1.0/01-title.ldif', '1.0.0/01-add-ou.ldif']);
+    expectGivenBack(run);
+    await expectEveryNode(run, (c) => expect(c.some((l) => l.startsWith(`uid=user1,ou=people,${SUFFIX}`) && l.includes('migrated'))).toBe(true));
+    // A second run has nothing to do and writes nothing.
+    const before = run.cluster.master.writes.length;
+    expect((await runUpgrade(run.topology, settings, () => undefined)).outcome).toBe('nothing-to-do');
+    expect(run.cluster.master.writes.length).toBe(before);
+  });
+
+  it('a script refused half-way: rolled back in reverse from the journal, version and history as before, replicas given back (exit 5)', async () => {
+    const run = await memoryRun(TWO_VERSIONS);
+    const before = run.content(run.cluster.master.url);
+    run.cluster.master.failWrite = { match: (op, dn) => op === 'modify' && dn === people(3), code: 50, message: 'insufficient access' };
+    const report = await runUpgrade(run.topology, settings, (e) => run.events.push(e));
+    expect(report.outcome).toBe('script-failed');
+    expect(exitCodeForResult({ kind: 'upgrade', report })).toBe(5);
+    expect(report.error).toMatch(/^version 1\.1\.0: script 1\.1\.0\/01-title\.ldif failed at uid=user3/);
+    expect(report.rolledBack).toBe(true);
+    expect(report.steps.map((s) => s.status)).toEqual(['Success', 'Error']);
+    expect(run.states()).toEqual(['frozen', 'applying', 'rolling-back', 'rolled-back']);
+    expect((await run.topology.store.readVersion()).version).toBeUndefined();
+    expect(await run.topology.store.readHistory()).toEqual([]);
+    expect(await run.topology.store.readLock()).toBeUndefined();
+    expectGivenBack(run);
+    await expectEveryNode(run, (c) => expect(c).toEqual(before));
+  });
+
+  it('interrupted by a signal during a script: rolled back, outcome interrupted (130; 143 for SIGTERM)', async () => {
+    const run = await memoryRun(TWO_VERSIONS);
+    const before = run.content(run.cluster.master.url);
+    const controller = new AbortController();
+    run.cluster.master.onWrite = (op, dn) => {
+      if (op === 'modify' && dn === people(1)) controller.abort('SIGTERM');
+    };
+    const report = await runUpgrade(run.topology, { ...settings, signal: controller.signal }, () => undefined);
+    expect(report.outcome).toBe('interrupted');
+    expect(exitCodeForResult({ kind: 'upgrade', report, signal: 'SIGTERM' })).toBe(143);
+    expect(exitCodeForResult({ kind: 'upgrade', report, signal: 'SIGINT' })).toBe(130);
+    expect(report.rolledBack).toBe(true);
+    expectGivenBack(run);
+    await expectEveryNode(run, (c) => expect(c).toEqual(before));
+  });
+
+  it('"n" at the confirmation: CancelledError (130, as Ctrl-C there), nothing written anywhere', async () => {
+    const run = await memoryRun(TWO_VERSIONS);
+    await expect(runUpgrade(run.topology, { ...settings, confirm: async () => false }, () => undefined)).rejects.toThrow(CancelledError);
+    for (const s of run.cluster.servers) expect(s.writes, s.url).toEqual([]);
+  });
+
+  it('the dry run is prepare + apply in planned mode: the planned changes, reads seeing earlier ones, and no write on any server', async () => {
+    const run = await memoryRun({
+      ...TWO_VERSIONS,
+      '1.1.0/02-under-apps.ldif': 'dn: cn=tool,ou=apps,${suffix}\nchangetype: add\nobjectClass: applicationProcess\ncn: tool\n',
+    });
+    const planned: string[] = [];
+    const report = await dryRun(run.topology, {}, (script, record) => planned.push(`${script} ${record.kind} ${record.dn}`), () => undefined);
+    expect(report.steps.map((s) => [s.script, s.status, s.entriesChanged])).toEqual([
+      ['1.0.0/01-add-ou.ldif', 'Planned', 1], ['1.1.0/01-title.ldif', 'Planned', 2], ['1.1.0/02-under-apps.ldif', 'Planned', 1],
+    ]);
+    expect(planned).toEqual([
+      `1.0.0/01-add-ou.ldif add ou=apps,${SUFFIX}`, `1.1.0/01-title.ldif modify ${people(1)}`, `1.1.0/01-title.ldif modify ${people(3)}`,
+      `1.1.0/02-under-apps.ldif add cn=tool,ou=apps,${SUFFIX}`,
+    ]);
+    expect(report.replicasToFreeze).toEqual(run.cluster.replicas.map((r) => ({ url: r.url, alreadyReadOnly: false })));
+    for (const s of run.cluster.servers) expect(s.writes, s.url).toEqual([]);
+  });
+
+  it('the dry run of a failing script: exit 5 naming it, nothing written', async () => {
+    const run = await memoryRun({ '1.0.0/01-bad.ldif': 'dn: uid=nobody,ou=people,${suffix}\nchangetype: modrdn\nnewrdn: uid=x\ndeleteoldrdn: 1\n' });
+    await expect(dryRun(run.topology, {}, () => undefined, () => undefined)).rejects.toThrow(ScriptFailedError);
+    for (const s of run.cluster.servers) expect(s.writes, s.url).toEqual([]);
+  });
+});
+
+describe('recover over an in-memory directory: its report in every outcome', () => {
+  it('a replica that cannot be given back: the run ends replicas-frozen (8); recover while it is away is incomplete (3) with the report; once back, recovered (0)', async () => {
+    const run = await memoryRun(TWO_VERSIONS, { timeout: 0.5 });
+    const away = run.cluster.replicas[1]!;
+    const events = (e: { type: string; phase?: string }) => {
+      if (e.type === 'phase' && e.phase === 'converge') away.down = true;
+    };
+    const report = await runUpgrade(run.topology, { ...settings, timeoutMs: 500 }, events as never);
+    expect(report.outcome).toBe('replicas-frozen');
+    expect(exitCodeForResult({ kind: 'upgrade', report })).toBe(8);
+    expect(away.frozen).toBe(true);
+    expect(run.cluster.replicas[0]!.frozen).toBe(false);
+
+    const incomplete = await recover(run.topology, settings, () => undefined);
+    expect(incomplete).toMatchObject({ outcome: 'incomplete', stillFrozen: [{ url: away.url }] });
+    expect(incomplete.error).toMatch(/is still frozen/);
+    expect(exitCodeForResult({ kind: 'recover', report: incomplete })).toBe(3);
+
+    away.down = false;
+    const done = await recover(run.topology, settings, () => undefined);
+    expect(done).toMatchObject({ outcome: 'recovered', unfrozen: [away.url], stillFrozen: [] });
+    expect(exitCodeForResult({ kind: 'recover', report: done })).toBe(0);
+    expect(away.frozen).toBe(false);
+  });
+
+  it('a run that died mid-apply (its lock left, replicas frozen): recover --rollback undoes it through the same rollback, every node as before', async () => {
+    const run = await memoryRun(TWO_VERSIONS);
+    const before = run.content(run.cluster.master.url);
+    // The process "dies" after the first script's writes: an unexpected error in a history add.
+    run.cluster.master.failWrite = { match: (op, dn) => op === 'add' && /cn=history/.test(dn) && /-0002,/.test(dn), code: 80, message: 'other' };
+    await expect(runUpgrade(run.topology, settings, () => undefined)).rejects.toThrow(/other/);
+    expect(await run.topology.store.readLock()).toBeDefined();
+    await expect(recover(run.topology, { ...settings, rollback: true }, () => undefined)).rejects.toThrow(LockedError);
+    const report = await recover(run.topology, { ...settings, rollback: true, force: true }, () => undefined);
+    expect(report).toMatchObject({ outcome: 'rolled-back', lockReleased: true });
+    expect(report.changesUndone).toBe(3);
+    expect((await run.topology.store.readVersion()).version).toBeUndefined();
+    expect(await run.topology.store.readHistory()).toEqual([]);
+    expectGivenBack(run);
+    await expectEveryNode(run, (c) => expect(c).toEqual(before));
+  });
+});

@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import { durationOption, integerOption } from '../config/values.js';
 import type { CommandOutcome } from './exit.js';
 
-/** Flags every directory command takes: the configuration file and key overrides (SPEC §3). */
+/** Flags every directory command takes: the configuration file and key overrides (README "Configuration"). */
 export interface CommonArgs {
   /** This invocation's outcome (from main's parse context, not a flag). */
   outcome: CommandOutcome;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ensureDir } from '../records/local-files.js';
 
 /**
- * The log of one run (SPEC §9): a file in `logDir`, mode 600, that starts with what was run (tool
+ * The log of one run (docs/internals.md "Scale and speed"): a file in `logDir`, mode 600, that starts with what was run (tool
  * version, config file, command line — which never holds a password: those come from files, the
  * environment or the prompt) and ends with the final report and the exit code, failures included.
  * It is named after the run (`<runId>.log`, `<runId>.recover.log`) once the run has an id, and

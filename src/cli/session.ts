@@ -63,7 +63,7 @@ export function openSession(argv: CommonArgs & { to?: string; timeout?: number }
   };
 }
 
-/** Passwords in SPEC §3 order; the prompt only on a terminal. Never logged. */
+/** Passwords in the order of README "Configuration"; the prompt only on a terminal. Never logged. */
 export async function resolveCredentials(session: Session, argv: CommonArgs): Promise<Credentials> {
   const { config } = session;
   const warn = (message: string) => session.events({ type: 'warning', message });

@@ -8,7 +8,7 @@ import { DEFAULT_SCRIPT_TIMEOUT_S, DEFAULT_WRITE_CONCURRENCY, type BindSettings,
 
 export const DEFAULT_CONFIG_FILE = 'ldap-upgrade.yaml';
 
-/** Which file to read: `--config FILE`, else ./ldap-upgrade.yaml, else $LDAP_UPGRADE_CONFIG (SPEC §3). */
+/** Which file to read: `--config FILE`, else ./ldap-upgrade.yaml, else $LDAP_UPGRADE_CONFIG (README "Configuration"). */
 export function locateConfig(flag: string | undefined, env = process.env): string | undefined {
   if (flag) {
     if (!existsSync(flag)) throw new ConfigError(`${flag}: configuration file not found`);

@@ -34,7 +34,7 @@ export interface ResolvedPassword {
 }
 
 /**
- * SPEC §3 order, first that exists wins: --password-file, the environment variable, the configured
+ * the order of README "Configuration", first that exists wins: --password-file, the environment variable, the configured
  * file, then a prompt on the terminal. Without any: exit 3 saying which file was missing.
  */
 export async function resolvePassword(req: PasswordRequest): Promise<ResolvedPassword> {

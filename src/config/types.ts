@@ -23,7 +23,7 @@ export interface ReplicaSettings {
   ignoreAttributes?: string[];
 }
 
-/** The resolved configuration (SPEC §3): every default applied, every path absolute. */
+/** The resolved configuration (README "Configuration"): every default applied, every path absolute. */
 export interface UpgradeConfig {
   /** The configuration file it came from, if any. */
   file?: string;
@@ -55,13 +55,13 @@ export interface UpgradeConfig {
   replication: { timeout: number; pollInterval: number };
   /** Seconds one script may run before it counts as failed (default 3600). */
   scriptTimeout: number;
-  /** Writes in flight on the master connection during a run (SPEC §9). */
+  /** Writes in flight on the master connection during a run (docs/internals.md "Scale and speed"). */
   writeConcurrency: number;
   backupDir: string;
   logDir: string;
 }
 
-/** Command-line overrides of configuration keys (SPEC §3: every key can be overridden by a flag). */
+/** Command-line overrides of configuration keys (every key can be overridden by a flag: README "Configuration"). */
 export interface ConfigOverrides {
   server?: string;
   suffix?: string;

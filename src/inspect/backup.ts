@@ -13,7 +13,7 @@ export interface BackupResult {
 }
 
 /**
- * Streams the suffix to an LDIF file, page by page (SPEC §6 `backup`): memory does not grow with
+ * Streams the suffix to an LDIF file, page by page (README "Usage"): memory does not grow with
  * the directory. `attributes` come from the server adapter (user attributes and the operational
  * ones an offline restore keeps). Written to `FILE.part` (mode 600) and renamed when complete, so
  * FILE is never a truncated backup. Entries come in the server's order, parents first except

@@ -54,7 +54,7 @@ export interface StatusReport {
   warnings: string[];
 }
 
-/** `status` (SPEC §6): read-only; works with unreachable replicas (reported as such). */
+/** `status` (README "Usage"): read-only; works with unreachable replicas (reported as such). */
 export async function readStatus(topology: Topology): Promise<StatusReport> {
   const { store, config, adapter } = topology;
   let loaded: LoadedPlan | undefined;
@@ -98,7 +98,7 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
       const cmp = adapter.compare(masterState, await adapter.readReplicationState(r.data, config.suffix), ownId);
       status.converged = cmp.caughtUp;
       status.lag = describeLag(cmp);
-      // An equal state is not enough (SPEC §8): the tool's own latest changes on the master must
+      // An equal state is not enough (docs/replication.md "Convergence"): the tool's own latest changes on the master must
       // be there too — the version entry and the newest run record stand in for a run's canary.
       const mismatch = cmp.caughtUp ? await ownRecordsDiffer(topology, r.data, runs[0], r.ignoreAttributes) : undefined;
       if (mismatch) {

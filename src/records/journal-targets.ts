@@ -53,7 +53,7 @@ function journalHead(line: string): JournalHead | undefined {
 }
 
 /**
- * The DNs a run changed, from its journal (SPEC §8: "by the DNs in the run's journal"), streamed
+ * The DNs a run changed, from its journal (docs/replication.md "Convergence": the DNs in the run's journal), streamed
  * line by line: both names of a rename, and `extra` (the tool's own version entry). A torn last
  * line is skipped. DNs repeat when an entry was written more than once (each batch reads one
  * DN once).

@@ -24,7 +24,7 @@ export interface JournalRecord {
 }
 
 /**
- * The run's journal of pre-images (SPEC §7.4), a JSON-lines file in `backupDir`. Each record is
+ * The run's journal of pre-images (docs/run.md "Apply"), a JSON-lines file in `backupDir`. Each record is
  * written (to the kernel, so it survives a kill -9) before its write is sent; the file is
  * fsync'ed at every script boundary.
  */

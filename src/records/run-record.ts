@@ -1,6 +1,6 @@
 import type { WriteState } from '../servers/adapter.js';
 
-/** The lock entry's content (SPEC §5). */
+/** The lock entry's content (docs/run.md "Records"). */
 export interface LockInfo {
   runId: string;
   host: string;
@@ -42,7 +42,7 @@ export interface RunReplica {
   restored: boolean;
 }
 
-/** Everything `recover` and `upgrade --resume` need, readable from any admin machine (SPEC §5). */
+/** Everything `recover` and `upgrade --resume` need, readable from any admin machine (docs/run.md "Records"). */
 export interface RunRecord {
   runId: string;
   state: RunState;
@@ -64,7 +64,7 @@ export interface RunRecord {
   replicas: RunReplica[];
   error?: string;
   /**
-   * The run's canary (SPEC §8): a token changed before the freeze and again after the last
+   * The run's canary (docs/replication.md "Convergence"): a token changed before the freeze and again after the last
    * write; a replica that shows the current one receives this master's changes.
    */
   canary?: string;

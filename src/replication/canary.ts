@@ -9,7 +9,7 @@ import { StateStore } from '../records/state-store.js';
 import type { Topology } from './topology.js';
 
 /**
- * The run's canary (SPEC §8): a fresh token in its run record, written on the master. Seeing it
+ * The run's canary (docs/replication.md "Convergence"): a fresh token in its run record, written on the master. Seeing it
  * on a replica proves that the replica receives this master's changes — a copy made with
  * `slapcat | slapadd -w` holds the same entries and replication state without replicating from
  * it, and a state comparison cannot tell the two apart.

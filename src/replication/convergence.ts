@@ -21,7 +21,7 @@ export interface ConvergenceResult {
   detail: string;
 }
 
-/** What a run proves on every replica besides the replication state (SPEC §8). */
+/** What a run proves on every replica besides the replication state (docs/replication.md "Convergence"). */
 export interface ConvergenceProof {
   /** The run record holding the canary. */
   runId: string;
@@ -46,7 +46,7 @@ export interface ConvergenceOptions {
 }
 
 /**
- * SPEC §8's proof for this run: its current canary, and the entries it changed (from its journal,
+ * The proof of docs/replication.md "Convergence" for this run: its current canary, and the entries it changed (from its journal,
  * and the version entry) read back on each replica as on the master.
  */
 export function convergenceProof(topology: Topology, record: RunRecord): ConvergenceProof {
@@ -74,7 +74,7 @@ export function nextPollDelay(previousMs: number, moved: boolean, pollMs: number
 }
 
 /**
- * SPEC §7.5/§8: reads the master's replication state once (after the last write), then polls
+ * docs/run.md "Converge", docs/replication.md "Convergence": reads the master's replication state once (after the last write), then polls
  * every replica in parallel until each has converged — its state caught up, the run's canary
  * arrived, and every entry the run changed reads back as on the master — or until the timeout.
  * A replica whose connection drops is reconnected on the next poll; a hung one cannot hold a
@@ -89,7 +89,7 @@ export async function waitForConvergence(topology: Topology, replicas: Convergen
 
 interface Check {
   done: boolean;
-  /** Which condition of SPEC §8 was not met (undefined when converged). */
+  /** Which condition of docs/replication.md "Convergence" was not met (undefined when converged). */
   failed?: 'state' | 'canary' | 'entries' | 'unreachable';
   detail: string;
   /** What changed between polls tells a moving replica from a stuck one. */
@@ -155,7 +155,7 @@ interface ReadBackState {
   reading?: boolean;
 }
 
-/** One poll: the three conditions of SPEC §8, cheapest first. */
+/** One poll: the three conditions of docs/replication.md "Convergence", cheapest first. */
 async function checkOnce(topology: Topology, replica: Directory, target: ReplicationState, ownId: string | undefined, ignore: ReadonlySet<string> | undefined, proof: ConvergenceProof | undefined, previous: ReadBackState, shared: SharedMasterReads): Promise<Check> {
   const state = await topology.adapter.readReplicationState(replica, topology.config.suffix);
   const seen = JSON.stringify([...state]);

@@ -30,7 +30,7 @@ export async function readWriteStates(topology: Topology): Promise<RunReplica[]>
 }
 
 /**
- * Freezes, in parallel, every replica the run is to freeze (SPEC §7.3). Each one is also drained:
+ * Freezes, in parallel, every replica the run is to freeze (docs/run.md "Freeze"). Each one is also drained:
  * the changes its clients wrote just before the freeze must have reached the master before the
  * scripts run (they would not see them otherwise), waited for at most `drainTimeoutMs`.
  */

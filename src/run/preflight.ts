@@ -29,7 +29,7 @@ export interface PreflightReport {
 }
 
 /**
- * SPEC §7.1, read-only: every replica reachable, its cn=config readable with the config
+ * docs/run.md "Prepare", read-only: every replica reachable, its cn=config readable with the config
  * credentials, the suffix replicated to it and converged now.
  */
 export async function preflight(topology: Topology, events: EventSink): Promise<PreflightReport> {

@@ -14,7 +14,7 @@ export interface UndoResult {
 }
 
 /**
- * Undoes journaled writes in reverse order from their pre-images (SPEC §7). Each step compares the
+ * Undoes journaled writes in reverse order from their pre-images (docs/run.md). Each step compares the
  * entry with what the run's write left (`post`): still so → undone; already as before the write
  * (a rollback that was interrupted, a write that never arrived) → nothing to do; anything else →
  * someone changed it since: left alone and listed as a conflict. Only the attributes a modify

@@ -28,7 +28,7 @@ export function sshaHash(password: string): string {
 }
 
 /**
- * The `cn=config` LDIF of one multi-provider node (see LAB-NOTES: OpenLDAP). The syncrepl
+ * The `cn=config` LDIF of one multi-provider node (see docs/replication.md "Server facts"). The syncrepl
  * `credentials` must be cleartext: this is a loopback sandbox with a generated password.
  */
 export function slapdConfigLdif(node: SlapdNodeConfig): string {

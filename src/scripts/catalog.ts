@@ -14,7 +14,7 @@ const KINDS: Record<string, ScriptKind> = { '.ldif': 'ldif', '.js': 'code', '.mj
 const SCRIPT_NAME = /^(\d{2})-[^/]+$/;
 
 /**
- * Discovers the scripts folder (SPEC §4): version folders named by semver, sorted as semver;
+ * Discovers the scripts folder (README "Upgrade scripts"): version folders named by semver, sorted as semver;
  * files `NN-name.{ldif,js,mjs,ts}` ordered by their prefix; `tags/<name>/` for named tags.
  * Reads no code: code scripts are loaded by `loadCodeScripts`.
  */
@@ -74,6 +74,6 @@ function readScripts(folder: string, version: string, tag: string | undefined, s
     }
     scripts.push({ version, tag, prefix, name, path, kind, checksum: scriptChecksum(text) });
   }
-  // A version's schema comes before its data (SPEC §4): its entries may use the new definitions.
+  // A version's schema comes before its data (README "Upgrade scripts"): its entries may use the new definitions.
   return scripts.sort((a, b) => Number(b.kind === 'schema') - Number(a.kind === 'schema') || a.prefix.localeCompare(b.prefix));
 }

@@ -9,7 +9,7 @@ export interface ScriptSearch {
 }
 
 /**
- * The only way an upgrade script touches the directory (SPEC §4). In a dry run the same calls
+ * The only way an upgrade script touches the directory (README "Upgrade scripts"). In a dry run the same calls
  * are recorded instead of sent, and reads see the writes recorded earlier in the same dry run.
  * Writes are idempotent: adding a value that is present or deleting one that is absent is a no-op.
  */

@@ -1,7 +1,7 @@
 import type { SchemaScript } from '../schema/schema-file.js';
 import type { ScriptDefinition } from './define.js';
 
-/** `schema`: `NN-name.schema.ldif`, attribute types and object classes (SPEC §4 "Schema scripts"). */
+/** `schema`: `NN-name.schema.ldif`, attribute types and object classes (README "Schema scripts"). */
 export type ScriptKind = 'ldif' | 'code' | 'schema';
 
 /** One upgrade script file, as discovered (its code, if any, is loaded separately). */

@@ -56,7 +56,7 @@ export interface UnfreezeContext {
   settle(ownId?: string): Promise<void>;
 }
 
-/** How schema scripts reach a server kind (SPEC §4 "Schema scripts"). */
+/** How schema scripts reach a server kind (README "Schema scripts"). */
 export interface SchemaWriter {
   /**
    * `each-node`: every server keeps its own schema and is written itself (OpenLDAP with a
@@ -100,7 +100,7 @@ export interface ServerAdapter {
   /** Reads a replica's current write state over its cn=config connection. */
   readWriteState(config: Directory, suffix: string): Promise<WriteState>;
   /**
-   * Makes client writes fail while replication still applies (SPEC §7.3). Once client writes are
+   * Makes client writes fail while replication still applies (docs/run.md "Freeze"). Once client writes are
    * held, and before anything that would drop changes the replica has not sent yet, it calls
    * `context.drain()`, which returns when the master has every change the replica holds.
    */

@@ -10,7 +10,7 @@ import { eventually, readAttr, settledDumps, withDirectory } from '../helpers/ld
 import { expectWritableAndUnlocked } from '../helpers/expect.js';
 
 /**
- * kill -9 at several points of a run (SPEC §7: nothing lost). The points: `freeze` (a failpoint
+ * kill -9 at several points of a run (docs/run.md: nothing lost). The points: `freeze` (a failpoint
  * after one replica is frozen), `script` (the slow fixture script, half-way through its writes),
  * `converge` (a failpoint before the convergence wait).
  */

@@ -43,7 +43,7 @@ function scriptsTree(files: Record<string, string>): string {
   return dir;
 }
 
-/** The schema scenarios of SPEC §4 "Schema scripts", with the same assertions for both kinds. */
+/** The schema scenarios of README "Schema scripts", with the same assertions for both kinds. */
 export function schemaSuite(kind: SandboxKind, sc: SchemaCase): void {
   describe(`schema scripts on ${kind}: 2 ${kind === 'openldap' ? 'providers' : 'suppliers'} and a read-only consumer`, () => {
     let c: SandboxCluster;

@@ -13,7 +13,7 @@ import { handshake } from '../helpers/handshake.js';
 
 
 
-/** The run-side scenarios, with the same assertions for every server kind (SPEC §7). */
+/** The run-side scenarios, with the same assertions for every server kind (docs/run.md). */
 export function upgradeSuite(kind: SandboxKind, shared: () => TestCluster, options: SuiteOptions = {}): void {
 describe(`upgrade on a real 3-node ${options.label ?? `${kind} sandbox`}`, () => {
   const it = chosen(options.only);

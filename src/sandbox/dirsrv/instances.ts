@@ -9,7 +9,7 @@ const run = promisify(execFile);
 
 /**
  * lib389's tools believe systemd runs the servers (defaults.inf says with_systemd = 1) and then
- * fail or lie without it (LAB-NOTES: 389 DS). Run them from the system Python with that turned off.
+ * fail or lie without it (docs/replication.md "Server facts"). Run them from the system Python with that turned off.
  */
 const LIB389_WRAPPER = `
 import sys, runpy
@@ -108,7 +108,7 @@ export function setAttribute(ldif: string, dn: string, attribute: string, value:
 /** Starts an instance's ns-slapd (it daemonises); returns its pid once the port answers. */
 export async function startInstance(instance: string, port: number, logFile: string): Promise<number> {
   const p = paths(instance);
-  // ns-slapd exits 0 and then dies when these are missing (LAB-NOTES).
+  // ns-slapd exits 0 and then dies when these are missing (docs/replication.md "Server facts").
   for (const dir of ['/run/dirsrv', p.lock]) {
     mkdirSync(dir, { recursive: true });
     chownToDirsrv(dir);

@@ -17,7 +17,7 @@ interface Job {
 }
 
 /**
- * The real run's store (SPEC §7.4, §9). Writes are pipelined: up to `concurrency` are in flight
+ * The real run's store (docs/run.md "Apply"). Writes are pipelined: up to `concurrency` are in flight
  * on the master connection; a write waits only for earlier writes on related DNs (the same entry,
  * an ancestor or a descendant), so each entry's writes keep their order. Each write's pre-image —
  * from the script's own search when it asked for the attributes written, else read from the

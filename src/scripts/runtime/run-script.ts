@@ -21,7 +21,7 @@ export interface ScriptRunOptions {
   onEscape?: (reason: Error) => void;
 }
 
-/** A script that failed: names the version, the script, the entry and the LDAP error (SPEC §7). */
+/** A script that failed: names the version, the script, the entry and the LDAP error (docs/run.md). */
 export class ScriptFailure extends Error {
   constructor(
     readonly script: string,

@@ -22,7 +22,7 @@ export interface ContextOptions {
 }
 
 /**
- * The script context (SPEC §4). Writes go to the store, which checks each against the entry as it
+ * The script context (README "Upgrade scripts"). Writes go to the store, which checks each against the entry as it
  * is (its pre-image) and keeps only the effective part — adding a present value, deleting an
  * absent one or an absent entry are no-ops — so scripts are safe to re-run after a crash. A write
  * may still be in flight when its promise resolves (the live store pipelines them); its failure

@@ -76,7 +76,7 @@ function recordsOf(versionEntry: string) {
 
 /**
  * What a data script may not write: the servers' configuration and schema (schema scripts carry
- * schema), and the tool's own records (SPEC §5) — the version entry itself, the lock, the run
+ * schema), and the tool's own records (docs/run.md "Records") — the version entry itself, the lock, the run
  * records and the history, and anything above them (a rename or delete of an ancestor would take
  * them along). Other entries under the version entry are the scripts' own.
  */

@@ -31,7 +31,7 @@ export function intentDns(intent: WriteIntent): string[] {
 }
 
 /**
- * Turns an intent into the effective write (SPEC §4: adding a present value, deleting an absent
+ * Turns an intent into the effective write (README "Upgrade scripts": adding a present value, deleting an absent
  * one or an absent entry, adding an entry that holds every given value are no-ops; null then).
  * The pre-image read here is what the journal keeps. Throws for writes that cannot be made.
  */

@@ -8,7 +8,7 @@ import { compareCsnSets, parseContextCsn } from '../csn.js';
 
 /**
  * OpenLDAP (multi-provider syncrepl). Freeze is `olcReadOnly: TRUE` on the replica's own database
- * entry for the suffix — never on the frontend, which would lock cn=config itself (LAB-NOTES).
+ * entry for the suffix — never on the frontend, which would lock cn=config itself (docs/replication.md "Server facts").
  */
 export const openLdapAdapter: ServerAdapter = {
   kind: 'openldap',

@@ -8,7 +8,7 @@ import type { LockInfo, RunRecord } from '../records/run-record.js';
 import { isUnfinishedRun } from '../records/run-record.js';
 import { FORMAT_VERSION } from '../report-format.js';
 import { scriptId } from '../scripts/types.js';
-import type { Topology } from '../replication/topology.js';
+import { withConnection, type Topology } from '../replication/topology.js';
 import { schemaGaps } from '../schema/compare.js';
 import { readServerSchema } from '../schema/read.js';
 import type { Directory } from '../ldap/directory.js';
@@ -81,13 +81,7 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
       return status;
     }
     try {
-      const cfg = await topology.openConfig(r.url);
-      let ws: WriteState;
-      try {
-        ws = await adapter.readWriteState(cfg, config.suffix);
-      } finally {
-        await cfg.close();
-      }
+      const ws: WriteState = await withConnection(topology.openConfig(r.url), (cfg) => adapter.readWriteState(cfg, config.suffix));
       status.frozen = ws.frozen;
       if (ws.frozen) status.frozenBy = frozenBy(runs, r.url);
       ownId = ws.ownId;

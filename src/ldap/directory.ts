@@ -4,6 +4,7 @@ import { ConnectionError, LdapOperationError } from '../errors.js';
 import { BINARY_ATTRIBUTES, type AttributeValue, type LdapEntry, type Modification } from './entry.js';
 import { ResultCode, resultCodeName } from './result-codes.js';
 import { tlsOptions, type TlsSettings } from './tls.js';
+import { portOf } from './url.js';
 
 export interface DirectoryOptions {
   url: string;
@@ -54,7 +55,7 @@ export class Directory {
   static async open(options: DirectoryOptions): Promise<Directory> {
     const parsed = new URL(options.url);
     const secure = parsed.protocol === 'ldaps:';
-    const server = `${parsed.hostname}:${parsed.port || (secure ? 636 : 389)}`;
+    const server = `${parsed.hostname}:${portOf(parsed)}`;
     const tls = secure || options.tls.startTLS ? tlsOptions(options.tls, parsed.hostname) : undefined;
     const client = new Client({
       url: options.url,

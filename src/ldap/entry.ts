@@ -83,6 +83,12 @@ export function sameValue(a: AttributeValue, b: AttributeValue): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
 
+/** Whether two lists of strings hold the same values, case aside (as the servers compare these settings). */
+export function sameValuesIgnoringCase(a: readonly string[], b: readonly string[]): boolean {
+  const norm = (v: readonly string[]) => [...new Set(v.map((x) => x.toLowerCase()))].sort().join('\0');
+  return norm(a) === norm(b);
+}
+
 export function hasValue(values: AttributeValue[], value: AttributeValue): boolean {
   return values.some((v) => sameValue(v, value));
 }

@@ -1,13 +1,13 @@
 import { lookup } from 'node:dns/promises';
-import { hostPort } from './topology.js';
+import { hostPort, portOf } from '../ldap/url.js';
 
 /**
- * Whether two URLs reach one server: the same host and port once names are resolved
- * (`ldap://localhost:389` and `ldap://127.0.0.1:389`, or the host's own name). Returns how they
- * meet ("both reach 127.0.0.1:3890"), or undefined. A name that does not resolve meets nothing
- * (connecting to it fails and says so).
+ * How two URLs reach one server — the same host and port once names are resolved
+ * (`ldap://localhost:389` and `ldap://127.0.0.1:389`, or the host's own name) — in words ("both
+ * URLs reach 127.0.0.1:3890"); undefined when they reach different servers. A name that does not
+ * resolve meets nothing (connecting to it fails and says so).
  */
-export async function sameServer(a: string, b: string): Promise<string | undefined> {
+export async function howSameServer(a: string, b: string): Promise<string | undefined> {
   if (hostPort(a) === hostPort(b)) return `the same host and port as the master's URL, ${hostPort(a)}`;
   const [ea, eb] = await Promise.all([endpoints(a), endpoints(b)]);
   const shared = [...ea].find((e) => eb.has(e));
@@ -26,7 +26,7 @@ function endpoints(url: string): Promise<Set<string>> {
 
 async function lookupEndpoints(url: string): Promise<Set<string>> {
   const u = new URL(url);
-  const port = u.port || (u.protocol === 'ldaps:' ? '636' : '389');
+  const port = portOf(u);
   const host = u.hostname.replace(/^\[|\]$/g, '');
   try {
     const addresses = await lookup(host, { all: true });

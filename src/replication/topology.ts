@@ -1,6 +1,7 @@
 import type { UpgradeConfig } from '../config/types.js';
 import { RefusedError, errorMessage } from '../errors.js';
 import { Directory, type DirectoryOptions } from '../ldap/directory.js';
+import { hostPort } from '../ldap/url.js';
 import type { ServerAdapter } from '../servers/adapter.js';
 import { adapterFor, detectServer, type ServerIdentity } from '../servers/detect.js';
 import type { EventSink } from '../events.js';
@@ -77,11 +78,6 @@ export async function withConnection<T>(opening: Promise<Directory>, fn: (d: Dir
 /** The deadline of each cn=config operation (a data operation has 30 s: a page of a search can be slow). */
 export const CONFIG_OPERATION_TIMEOUT_MS = 10_000;
 
-/** `host:port` of a URL, for comparing servers named in different ways. */
-export function hostPort(url: string): string {
-  const u = new URL(url);
-  return `${u.hostname.toLowerCase()}:${u.port || (u.protocol === 'ldaps:' ? '636' : '389')}`;
-}
 
 /**
  * Binds to the master (failure: exit 3), detects or checks the server kind, finds the replicas
@@ -172,12 +168,7 @@ async function discoverTopology(config: UpgradeConfig, adapter: ServerAdapter, o
     for (const url of level) {
       let partners: string[];
       try {
-        const cfg = await openConfig(url);
-        try {
-          partners = await adapter.discoverReplicas(cfg, config.suffix);
-        } finally {
-          await cfg.close();
-        }
+        partners = await withConnection(openConfig(url), (cfg) => adapter.discoverReplicas(cfg, config.suffix));
       } catch (err) {
         if (url === config.master.url) throw err;
         continue;

@@ -4,8 +4,8 @@ import { describeLag } from '../servers/csn.js';
 import type { EventSink } from '../events.js';
 import { waitUntilHolds } from '../replication/catch-up.js';
 import { writableDirProblem } from '../records/local-files.js';
-import { sameServer } from '../replication/server-identity.js';
-import type { Topology } from '../replication/topology.js';
+import { howSameServer } from '../replication/server-identity.js';
+import { withConnection, type Topology } from '../replication/topology.js';
 
 /** How long preflight lets a replica catch up with the master's state read at its start. */
 const CONVERGED_GRACE_MS = 10_000;
@@ -52,8 +52,7 @@ export async function preflight(topology: Topology, events: EventSink): Promise<
   }
   let masterIdentity: string | undefined;
   try {
-    const cfg = await topology.openConfig(config.master.url);
-    try {
+    await withConnection(topology.openConfig(config.master.url), async (cfg) => {
       if (topology.replicas.length > 0) for (const p of (await topology.adapter.replicationProblems?.(cfg, config.suffix)) ?? []) problems.push(`${config.master.url}: ${p}`);
       // Pointed at a replica, hub or consumer by mistake: its first write (the lock) would be refused or referred.
       const own = await topology.adapter.readWriteState(cfg, config.suffix);
@@ -61,9 +60,7 @@ export async function preflight(topology: Topology, events: EventSink): Promise<
         problems.push(`${config.master.url}: it does not take client writes for ${config.suffix} (${own.why ?? `${own.attribute}: ${own.original.join(', ') || 'unset'}`}): the master must be a writable provider/supplier`);
       }
       masterIdentity = await topology.adapter.serverIdentity?.(cfg, config.suffix);
-    } finally {
-      await cfg.close();
-    }
+    });
   } catch (err) {
     if (err instanceof ConnectionError && err.ldapCode !== undefined) throw err;
     // Without replicas, nothing needs the master's cn=config (a refused lock write says the rest).
@@ -79,7 +76,7 @@ export async function preflight(topology: Topology, events: EventSink): Promise<
 
 async function checkReplica(topology: Topology, url: string, reachable: boolean, error: string | undefined, masterState: ReplicationState, masterIdentity: string | undefined): Promise<ReplicaFinding> {
   const finding: ReplicaFinding = { url, reachable, problems: [] };
-  const same = await sameServer(topology.config.master.url, url);
+  const same = await howSameServer(topology.config.master.url, url);
   if (same) {
     // Freezing it would freeze the master.
     finding.problems.push(`it is the master itself (${same}): remove it from the replicas`);
@@ -91,18 +88,17 @@ async function checkReplica(topology: Topology, url: string, reachable: boolean,
   }
   const data = topology.replicas.find((r) => r.url === url)!.data!;
   try {
-    const cfg = await topology.openConfig(url);
-    try {
+    const isMaster = await withConnection(topology.openConfig(url), async (cfg) => {
       finding.writeState = await topology.adapter.readWriteState(cfg, topology.config.suffix);
       const identity = await topology.adapter.serverIdentity?.(cfg, topology.config.suffix);
       if (identity !== undefined && identity === masterIdentity) {
         finding.problems.push(`it has the master's ${identity}: it is the master itself under another URL (or a misconfigured copy of it); remove it from the replicas`);
-        return finding;
+        return true;
       }
       finding.problems.push(...(await topology.adapter.replicationProblems?.(cfg, topology.config.suffix)) ?? []);
-    } finally {
-      await cfg.close();
-    }
+      return false;
+    });
+    if (isMaster) return finding;
   } catch (err) {
     if (err instanceof ConnectionError && err.ldapCode !== undefined) throw err;
     finding.problems.push(`cannot read its configuration as ${topology.config.configBind.dn}: ${errorMessage(err)}`);

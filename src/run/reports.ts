@@ -60,12 +60,11 @@ export interface ReplicaResult {
 }
 
 /**
- * `master-lost`: the master went away mid-run and did not come back in time; the replicas stay
- * frozen and the lock held, for `recover --rollback` or `upgrade --resume` once it is back.
- */
-/**
- * `replicas-frozen`: the run ended (upgraded, or rolled back) but some replica could not be given
- * back; it stays frozen until `recover` gives it back (never reported as done).
+ * How a run ended. `master-lost`: the master went away mid-run and did not come back in time;
+ * the replicas stay frozen and the lock held, for `recover --rollback` or `upgrade --resume` once
+ * it is back. `replicas-frozen`: the run ended (upgraded, or rolled back) but some replica could
+ * not be given back; it stays frozen until `recover` gives it back (never reported as done).
+ * Exit codes: `exitCodeForResult` in cli/exit.ts.
  */
 export type RunOutcome = 'done' | 'nothing-to-do' | 'script-failed' | 'not-converged' | 'interrupted' | 'master-lost' | 'replicas-frozen';
 

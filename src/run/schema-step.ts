@@ -8,7 +8,8 @@ import type { SchemaScript } from '../schema/schema-file.js';
 import type { UpgradePlan } from '../plan/planner.js';
 import type { EventSink } from '../events.js';
 import type { SchemaServerResult } from './reports.js';
-import { hostPort, withConnection, type Topology } from '../replication/topology.js';
+import { hostPort } from '../ldap/url.js';
+import { withConnection, type Topology } from '../replication/topology.js';
 
 /** A schema step that failed, with what it had written (kept: schema is forward-only). */
 export class SchemaStepFailure extends Error {

@@ -16,7 +16,7 @@ const SCRIPT_NAME = /^(\d{2})-[^/]+$/;
 /**
  * Discovers the scripts folder (README "Upgrade scripts"): version folders named by semver, sorted as semver;
  * files `NN-name.{ldif,js,mjs,ts}` ordered by their prefix; `tags/<name>/` for named tags.
- * Reads no code: code scripts are loaded by `loadCodeScripts`.
+ * Reads no code: code scripts are loaded by `prepareScripts`.
  */
 export function discoverScripts(dir: string): ScriptCatalog {
   let names: string[];

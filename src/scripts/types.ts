@@ -17,9 +17,9 @@ export interface ScriptFile {
   kind: ScriptKind;
   /** SHA-256 (hex) of the normalised text. */
   checksum: string;
-  /** Loaded code script (code scripts only, after `loadCodeScripts`). */
+  /** Loaded code script (code scripts only, after `prepareScripts`). */
   definition?: ScriptDefinition;
-  /** Parsed definitions (schema scripts only, after `prepareScripts` or `loadSchema`). */
+  /** Parsed definitions (schema scripts only, after `prepareScripts`). */
   schema?: SchemaScript;
 }
 

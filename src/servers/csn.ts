@@ -45,7 +45,6 @@ export function csnTime(csn: string): number | undefined {
   return undefined;
 }
 
-/** Human "how far behind": the largest time gap among the lagging ids. */
 /** How far behind the master a replica's newest change is, in ms (Infinity: unknown, a server id never heard from). */
 export function lagMs(result: CatchUp): number {
   let worst = 0;

@@ -7,7 +7,7 @@ import { parseDuration, parseInteger } from '../../src/config/values.js';
 import { differingAttributes, entryDigest, ignoreSet } from '../../src/replication/entry-compare.js';
 import { ensureDir, writableDirProblem } from '../../src/records/local-files.js';
 import { containScript, protectedWriteProblem, ScriptEscape } from '../../src/scripts/runtime/script-guard.js';
-import { sameServer } from '../../src/replication/server-identity.js';
+import { howSameServer } from '../../src/replication/server-identity.js';
 import { compareCsnSets, describeLag } from '../../src/servers/csn.js';
 import { CommandLineError, ConfigError, LocalFileError } from '../../src/errors.js';
 
@@ -79,10 +79,10 @@ describe('scripts cannot take the tool down', () => {
 
 describe('one server under two URLs', () => {
   it('the same host and port, or names resolving to one address', async () => {
-    expect(await sameServer('ldap://127.0.0.1:3890', 'ldap://127.0.0.1:3890/')).toMatch(/same host and port/);
-    expect(await sameServer('ldap://127.0.0.1:3890', 'ldap://localhost:3890')).toMatch(/both URLs reach 127\.0\.0\.1:3890/);
-    expect(await sameServer('ldap://127.0.0.1:3890', 'ldap://127.0.0.1:3891')).toBeUndefined();
-    expect(await sameServer('ldap://127.0.0.1:389', 'ldap://no-such-host.invalid:389')).toBeUndefined();
+    expect(await howSameServer('ldap://127.0.0.1:3890', 'ldap://127.0.0.1:3890/')).toMatch(/same host and port/);
+    expect(await howSameServer('ldap://127.0.0.1:3890', 'ldap://localhost:3890')).toMatch(/both URLs reach 127\.0\.0\.1:3890/);
+    expect(await howSameServer('ldap://127.0.0.1:3890', 'ldap://127.0.0.1:3891')).toBeUndefined();
+    expect(await howSameServer('ldap://127.0.0.1:389', 'ldap://no-such-host.invalid:389')).toBeUndefined();
   });
 });
 

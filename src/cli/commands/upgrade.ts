@@ -63,7 +63,7 @@ export const upgradeCommand: CommandModule<object, Args> = {
       if (argv['dry-run']) {
         const { dryRun } = await import('../../run/dry-run.js');
         const { formatRecord } = await import('../../ldif/write.js');
-        const { formatDryRun } = await import('../format/reports.js');
+        const { formatDryRun } = await import('../format/run.js');
         const { ChunkedStdout, LdifSpool } = await import('../output.js');
         const changes: Record<string, string[]> = {};
         // --ldif streams the LDIF as it is planned; by default it is spooled to a private
@@ -97,8 +97,8 @@ export const upgradeCommand: CommandModule<object, Args> = {
         return;
       }
       const { runUpgrade } = await import('../../run/upgrade.js');
-      const { formatRun } = await import('../format/reports.js');
-      const { Timeline, writeRunReport } = await import('../run-report.js');
+      const { formatRun } = await import('../format/run.js');
+      const { Timeline, writeRunReport } = await import('../report-files.js');
       const timeline = new Timeline();
       const events = (e: Parameters<typeof session.events>[0]) => {
         timeline.record(e);

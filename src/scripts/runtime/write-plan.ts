@@ -74,7 +74,7 @@ export async function planWrite(intent: WriteIntent, lookup: EntryLookup): Promi
   }
 }
 
-/** The given attributes of an entry (what a modify's journal record needs to undo it). */
+/** Whether two value lists hold the same values (in any order). */
 function sameSet(a: AttributeValue[], b: AttributeValue[]): boolean {
   return a.length === b.length && a.every((v) => hasValue(b, v));
 }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RefusedError } from '../../errors.js';
 import { codeOf, type Directory } from '../../ldap/directory.js';
-import { getFirst, getValues, type LdapEntry } from '../../ldap/entry.js';
+import { getFirst, getValues, sameValuesIgnoringCase, type LdapEntry } from '../../ldap/entry.js';
 import type { FreezeContext, WriteState } from '../adapter.js';
 
 /**
@@ -79,7 +79,7 @@ export async function unfreezePinned(config: Directory, state: WriteState): Prom
     for (const { attribute, original } of [{ attribute: STATE, original: state.original }, ...(state.others ?? [])]) {
       if (attribute === BACKEND) continue;
       const now = getValues(tree, attribute).map(String);
-      if (sameValues(now, original)) continue;
+      if (sameValuesIgnoringCase(now, original)) continue;
       changes.push(original.length ? { operation: 'replace' as const, attribute, values: original } : { operation: 'delete' as const, attribute, values: [] });
     }
     // Unpinning and the state in one modify: never pinned and "backend" apart from each other.
@@ -88,9 +88,6 @@ export async function unfreezePinned(config: Directory, state: WriteState): Prom
   await removeChainingBackend(config);
 }
 
-function sameValues(a: string[], b: string[]): boolean {
-  return a.length === b.length && a.every((v) => b.some((w) => w.toLowerCase() === v.toLowerCase()));
-}
 
 async function ensureChainingBackend(config: Directory, suffix: string, masterUrl: string): Promise<void> {
   if (await config.get(CHAIN_DN, ['1.1'])) return;

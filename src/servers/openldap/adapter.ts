@@ -1,7 +1,7 @@
 import { openldapSchema } from './schema.js';
 import { RefusedError } from '../../errors.js';
 import type { Directory } from '../../ldap/directory.js';
-import { getValues, normalizeDn } from '../../ldap/entry.js';
+import { getValues, normalizeDn, sameValuesIgnoringCase } from '../../ldap/entry.js';
 import { escapeFilterValue } from '../../ldap/filter-escape.js';
 import type { ReplicationState, ServerAdapter, WriteState } from '../adapter.js';
 import { compareCsnSets, parseContextCsn } from '../csn.js';
@@ -58,7 +58,7 @@ export const openLdapAdapter: ServerAdapter = {
     const now = await config.get(state.entryDn, ['olcReadOnly']);
     if (!now) throw new RefusedError(`${config.server}: ${state.entryDn} no longer exists in cn=config`);
     const current = getValues(now, 'olcReadOnly').map(String);
-    if (sameValues(current, state.original)) return;
+    if (sameValuesIgnoringCase(current, state.original)) return;
     await config.modify(state.entryDn, [
       state.original.length > 0
         ? { operation: 'replace', attribute: 'olcReadOnly', values: state.original }
@@ -88,10 +88,6 @@ async function findDatabase(config: Directory, suffix: string) {
   throw new RefusedError(`${config.server}: no database for ${suffix} in cn=config (is the suffix served there, and may ${'the config bind DN'} read cn=config?)`);
 }
 
-function sameValues(a: string[], b: string[]): boolean {
-  const norm = (v: string[]) => v.map((x) => x.toUpperCase()).sort().join('\0');
-  return norm(a) === norm(b);
-}
 
 function assertNotFrontend(state: WriteState): void {
   // olcReadOnly on the frontend also locks cn=config: it could not be undone over LDAP.

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { protectedWriteProblem } from '../../src/scripts/runtime/script-guard.js';
+import { protectedWriteProblem } from '../../src/scripts/runtime/protected-dns.js';
 import { ScriptFileError } from '../../src/errors.js';
 import { diffSchema, schemaGaps } from '../../src/schema/compare.js';
 import { definitionDifferences, formatDefinition, parseDefinition } from '../../src/schema/definition.js';

@@ -4,7 +4,7 @@ import { scriptId, type ScriptFile } from '../types.js';
 import { WriteFailure, type EntryStore } from './entry-store.js';
 import { UpgradeScriptContext } from './script-context.js';
 import { everyProgressTick, type EventSink } from '../../events.js';
-import { containScript, ScriptEscape } from './script-guard.js';
+import { containScript, ScriptEscape } from './containment.js';
 
 export interface ScriptRunOptions {
   store: EntryStore;

@@ -5,7 +5,7 @@ import {
 import type { ScriptContext, ScriptSearch } from '../define.js';
 import type { EntryStore } from './entry-store.js';
 import type { WriteIntent } from './write-plan.js';
-import { protectedWriteProblem } from './script-guard.js';
+import { protectedWriteProblem } from './protected-dns.js';
 
 export { effectiveChanges } from './write-plan.js';
 
@@ -17,7 +17,7 @@ export interface ContextOptions {
   /** Script id, for the journal and the planned-change output. */
   script: string;
   log: (message: string) => void;
-  /** The version entry: the tool's own records there are refused to scripts (see script-guard). */
+  /** The version entry: the tool's own records there are refused to scripts (see protected-dns.ts). */
   versionEntry?: string;
 }
 

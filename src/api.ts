@@ -65,10 +65,9 @@ export interface RecoverApiOptions extends ApiOptions {
 /** `upgrade --yes`: the whole run. The report's `outcome` says how it ended (see RunOutcome). */
 export async function upgrade(options: UpgradeApiOptions = {}): Promise<RunReport> {
   const { runUpgrade } = await import('./run/upgrade.js');
-  return withTopology(options, (topology, config, events) => runUpgrade(topology, {
+  return withTopology(options, (topology, events) => runUpgrade(topology, {
     to: options.to, from: options.from, tags: options.tags, force: options.force, acceptDrift: options.acceptDrift,
     resume: options.resume, backupFile: options.backupFile, signal: options.signal,
-    timeoutMs: config.replication.timeout * 1000, pollMs: config.replication.pollInterval * 1000, writeConcurrency: config.writeConcurrency,
   }, events));
 }
 
@@ -76,7 +75,7 @@ export async function upgrade(options: UpgradeApiOptions = {}): Promise<RunRepor
 export async function dryRun(options: DryRunApiOptions = {}): Promise<DryRunReport> {
   const run = await import('./run/dry-run.js');
   const onChange = options.onChange ?? (() => undefined);
-  return withTopology(options, (topology, _config, events) => run.dryRun(topology, {
+  return withTopology(options, (topology, events) => run.dryRun(topology, {
     to: options.to, from: options.from, tags: options.tags, force: options.force, acceptDrift: options.acceptDrift,
   }, onChange, events));
 }
@@ -90,20 +89,17 @@ export async function status(options: ApiOptions = {}): Promise<StatusReport> {
 /** `recover`: gives back what an interrupted run froze (and, with `rollback`, undoes it first). */
 export async function recover(options: RecoverApiOptions = {}): Promise<RecoverReport> {
   const run = await import('./run/recover.js');
-  return withTopology(options, (topology, config, events) => run.recover(topology, {
-    rollback: options.rollback, force: options.force,
-    timeoutMs: config.replication.timeout * 1000, pollMs: config.replication.pollInterval * 1000,
-  }, events));
+  return withTopology(options, (topology, events) => run.recover(topology, { rollback: options.rollback, force: options.force }, events));
 }
 
-async function withTopology<T>(options: ApiOptions, fn: (topology: Topology, config: UpgradeConfig, events: EventSink) => Promise<T>): Promise<T> {
+async function withTopology<T>(options: ApiOptions, fn: (topology: Topology, events: EventSink) => Promise<T>): Promise<T> {
   const { loadConfig, locateConfig } = await import('./config/load.js');
   const { openTopology } = await import('./replication/topology.js');
   const config = loadConfig(locateConfig(options.config), options.overrides);
   const events: EventSink = options.onEvent ?? (() => undefined);
   const topology = await openTopology(config, await credentials(config, options, events), events);
   try {
-    return await fn(topology, config, events);
+    return await fn(topology, events);
   } finally {
     await topology.close();
   }

@@ -7,13 +7,12 @@ import { FORMAT_VERSION } from '../report-format.js';
 import type { EventSink } from '../events.js';
 import { giveBackReplicas } from './give-back.js';
 import { rollBack } from './rollback.js';
+import { runSettings } from './run.js';
 
 export interface RecoverOptions {
   rollback?: boolean;
   /** Recover even though the holder may be alive (says what it overrides). */
   force?: boolean;
-  timeoutMs: number;
-  pollMs: number;
 }
 
 export interface RecoverReport {
@@ -75,7 +74,7 @@ export async function recover(topology: Topology, options: RecoverOptions, event
     events({ type: 'warning', message: `run ${record.runId} was rolling back when it stopped: recover finishes its rollback first` });
   }
   if (record && rollback) {
-    const undo = await rollBack(topology, record, options, events, { settleFirst: true });
+    const undo = await rollBack(topology, record, runSettings(topology.config), events, { settleFirst: true });
     report.changesUndone = undo.undone;
     if (undo.conflicts.length) report.conflicts = undo.conflicts;
     if (undo.schemaKept.length) report.schemaKept = undo.schemaKept;

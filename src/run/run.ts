@@ -1,3 +1,4 @@
+import type { UpgradeConfig } from '../config/types.js';
 import type { UpgradePlan } from '../plan/planner.js';
 import type { RunRecord } from '../records/run-record.js';
 import type { Topology } from '../replication/topology.js';
@@ -22,6 +23,15 @@ export interface RunSettings {
   signal?: AbortSignal;
   /** A resumed run: its replicas are frozen already and its replication path was proven. */
   resumed?: boolean;
+}
+
+/**
+ * The run's timing and concurrency, from the configuration (the command line's `--timeout`,
+ * `--poll-interval` and `--write-concurrency` are overrides of its keys): one route from the
+ * settings to the core.
+ */
+export function runSettings(config: UpgradeConfig): RunSettings {
+  return { timeoutMs: config.replication.timeout * 1000, pollMs: config.replication.pollInterval * 1000, writeConcurrency: config.writeConcurrency };
 }
 
 /** What every phase works with. A phase changes only `record` (and writes it) and the results. */

@@ -14,7 +14,7 @@ import { confirmPlanUnchanged, holdLease, lockNewRun, takeOver } from './lock.js
 import { prepare } from './prepare.js';
 import type { RunReport } from './reports.js';
 import { rollBack } from './rollback.js';
-import { liveRun, type LiveRun, type RunSettings } from './run.js';
+import { liveRun, runSettings, type LiveRun, type RunSettings } from './run.js';
 import { schemaStepsApplied } from './schema-step.js';
 
 export interface UpgradeOptions extends PlanRequest {
@@ -22,9 +22,6 @@ export interface UpgradeOptions extends PlanRequest {
   resume?: boolean;
   /** Stream the suffix to this LDIF file before freezing. */
   backupFile?: string;
-  timeoutMs: number;
-  pollMs: number;
-  writeConcurrency?: number;
   /** Aborted on SIGINT/SIGTERM: the run rolls back and gives the replicas back. */
   signal?: AbortSignal;
   /** Asked after preflight and planning, before anything is written; false cancels (CancelledError). */
@@ -63,7 +60,7 @@ export async function runUpgrade(topology: Topology, options: UpgradeOptions, ev
     events({ type: 'info', message: `backup: ${backup.entries} entries written to ${backup.file} in ${backup.durationMs} ms` });
     backupFile = options.backupFile;
   }
-  const settings: RunSettings = { timeoutMs: options.timeoutMs, pollMs: options.pollMs, writeConcurrency: options.writeConcurrency, signal: options.signal, resumed: resuming !== undefined };
+  const settings: RunSettings = { ...runSettings(topology.config), signal: options.signal, resumed: resuming !== undefined };
   const report = await execute(liveRun(topology, record, loaded.plan, settings, events, started));
   report.backupFile = backupFile;
   report.warnings.push(...warnings);

@@ -6,7 +6,7 @@ import { recover } from '../../src/run/recover.js';
 import { runUpgrade } from '../../src/run/upgrade.js';
 import { memoryRun, SUFFIX, TWO_VERSIONS, VERSION_ENTRY, type MemoryRun } from '../helpers/memory-run.js';
 
-const settings = { timeoutMs: 2_000, pollMs: 20 };
+const settings = {};
 const people = (n: number) => `uid=user${n},ou=people,${SUFFIX}`;
 
 async function expectEveryNode(run: MemoryRun, check: (content: string[]) => void): Promise<void> {
@@ -121,7 +121,7 @@ describe('recover over an in-memory directory: its report in every outcome', () 
     const events = (e: { type: string; phase?: string }) => {
       if (e.type === 'phase' && e.phase === 'converge') away.down = true;
     };
-    const report = await runUpgrade(run.topology, { ...settings, timeoutMs: 500 }, events as never);
+    const report = await runUpgrade(run.topology, settings, events as never);
     expect(report.outcome).toBe('replicas-frozen');
     expect(exitCodeForResult({ kind: 'upgrade', report })).toBe(8);
     expect(away.frozen).toBe(true);

@@ -21,10 +21,7 @@ export const recoverCommand: CommandModule<object, Args> = {
     const { formatRecover } = await import('../format/run.js');
     const session = openSession(argv, 'recover');
     await withTopology(session, argv, async (topology) => {
-      const report = await recover(topology, {
-        rollback: argv.rollback, force: argv.force,
-        timeoutMs: session.config.replication.timeout * 1000, pollMs: session.config.replication.pollInterval * 1000,
-      }, session.events);
+      const report = await recover(topology, { rollback: argv.rollback, force: argv.force }, session.events);
       session.print(report, () => formatRecover(report));
       if (report.error) process.stderr.write(`ldap-upgrade: ${report.error}\n`);
       argv.outcome.finish({ kind: 'recover', report });

@@ -110,8 +110,6 @@ export const upgradeCommand: CommandModule<object, Args> = {
       try {
         const report = await runUpgrade(topology, {
           ...request, resume: argv.resume, backupFile: argv.backup,
-          timeoutMs: session.config.replication.timeout * 1000, pollMs: session.config.replication.pollInterval * 1000,
-          writeConcurrency: session.config.writeConcurrency,
           signal: controller.signal,
           confirm: argv.yes ? undefined : async (loaded, resume) => {
             const { confirm } = await import('../prompt.js');

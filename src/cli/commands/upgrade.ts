@@ -3,6 +3,9 @@ import type { CommandModule } from 'yargs';
 import { UsageError } from '../../errors.js';
 import { withCommonOptions, type CommonArgs } from '../common.js';
 import { durationOption } from '../../config/values.js';
+import type { PlanRequest } from '../../plan/load.js';
+import type { Topology } from '../../replication/topology.js';
+import type { Session } from '../session.js';
 
 interface Args extends CommonArgs {
   'dry-run'?: boolean;
@@ -59,72 +62,76 @@ export const upgradeCommand: CommandModule<object, Args> = {
     if (!argv['dry-run'] && !argv.yes && !(await import('../prompt.js')).canPrompt()) {
       throw new UsageError('upgrade writes to the directory: add --yes (there is no terminal to confirm on)');
     }
-    await withTopology(session, argv, async (topology) => {
-      if (argv['dry-run']) {
-        const { dryRun } = await import('../../run/dry-run.js');
-        const { formatRecord } = await import('../../ldif/write.js');
-        const { formatDryRun } = await import('../format/run.js');
-        const { ChunkedStdout, LdifSpool } = await import('../output.js');
-        const changes: Record<string, string[]> = {};
-        // --ldif streams the LDIF as it is planned; by default it is spooled to a private
-        // temporary file and printed after the summary (the summary's counts are known last).
-        const spool = !session.json && !argv.ldif && !argv.summary ? new LdifSpool() : undefined;
-        const out = new ChunkedStdout(spool?.fd);
-        let lastScript = '';
-        try {
-          const report = await dryRun(topology, request, (script, record) => {
-            if (argv.summary) return;
-            const text = formatRecord(record);
-            if (session.json) {
-              (changes[script] ??= []).push(text);
-              return;
-            }
-            if (script !== lastScript) out.write(`# ${script}\n`);
-            lastScript = script;
-            out.write(text + '\n\n');
-          }, session.events).finally(() => out.flush());
-          if (session.json) session.print({ ...report, changes }, () => '');
-          else if (!argv.ldif) {
-            process.stdout.write(formatDryRun(report));
-            if (spool) {
-              process.stdout.write(`\nplanned changes, as LDIF (${report.steps.reduce((n, s) => n + s.entriesChanged, 0)} entries; --summary leaves them out, --ldif prints only them):\n\n`);
-              spool.copyToStdout();
-            }
-          }
-        } finally {
-          spool?.remove();
-        }
-        return;
-      }
-      const { runUpgrade } = await import('../../run/upgrade.js');
-      const { formatRun } = await import('../format/run.js');
-      const { Timeline, writeRunReport } = await import('../report-files.js');
-      const timeline = new Timeline();
-      const events = (e: Parameters<typeof session.events>[0]) => {
-        timeline.record(e);
-        session.events(e);
-      };
-      const controller = new AbortController();
-      const onSignal = (signal: NodeJS.Signals) => controller.abort(signal);
-      process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
-      try {
-        const report = await runUpgrade(topology, {
-          ...request, resume: argv.resume, backupFile: argv.backup,
-          signal: controller.signal,
-          confirm: argv.yes ? undefined : async (loaded, resume) => {
-            const { confirm } = await import('../prompt.js');
-            const what = resume ? `Resume run ${resume.runId} (${resume.steps.length - resume.completed} script(s) left)` : `Upgrade from ${loaded.plan.fromVersion} to ${loaded.plan.toVersion}: ${loaded.plan.steps.length} script(s), freezing ${topology.replicas.length} replica(s)`;
-            return confirm(`${what}. Continue?`);
-          },
-        }, events);
-        // The run's report, next to its log: JSON and a self-contained HTML page.
-        const files = session.log ? writeRunReportSafely(() => writeRunReport(dirname(session.log!.file), report, timeline)) : undefined;
-        session.print(report, () => formatRun(report) + (files ? `report: ${files.html}\n` : ''));
-        if (report.error) process.stderr.write(`ldap-upgrade: ${report.error}\n`);
-        argv.outcome.finish({ kind: 'upgrade', report, signal: controller.signal.aborted ? String(controller.signal.reason) : undefined });
-      } finally {
-        process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
-      }
-    });
+    await withTopology(session, argv, (topology) => argv['dry-run'] ? printDryRun(argv, session, topology, request) : runAndReport(argv, session, topology, request));
   },
 };
+
+/** `--dry-run`: the plan's summary and its LDIF (streamed with --ldif; spooled after the summary by default). */
+async function printDryRun(argv: Args, session: Session, topology: Topology, request: PlanRequest): Promise<void> {
+  const { dryRun } = await import('../../run/dry-run.js');
+  const { formatRecord } = await import('../../ldif/write.js');
+  const { formatDryRun } = await import('../format/run.js');
+  const { ChunkedStdout, LdifSpool } = await import('../output.js');
+  const changes: Record<string, string[]> = {};
+  // --ldif streams the LDIF as it is planned; by default it is spooled to a private
+  // temporary file and printed after the summary (the summary's counts are known last).
+  const spool = !session.json && !argv.ldif && !argv.summary ? new LdifSpool() : undefined;
+  const out = new ChunkedStdout(spool?.fd);
+  let lastScript = '';
+  try {
+    const report = await dryRun(topology, request, (script, record) => {
+      if (argv.summary) return;
+      const text = formatRecord(record);
+      if (session.json) {
+        (changes[script] ??= []).push(text);
+        return;
+      }
+      if (script !== lastScript) out.write(`# ${script}\n`);
+      lastScript = script;
+      out.write(text + '\n\n');
+    }, session.events).finally(() => out.flush());
+    if (session.json) session.print({ ...report, changes }, () => '');
+    else if (!argv.ldif) {
+      process.stdout.write(formatDryRun(report));
+      if (spool) {
+        process.stdout.write(`\nplanned changes, as LDIF (${report.steps.reduce((n, s) => n + s.entriesChanged, 0)} entries; --summary leaves them out, --ldif prints only them):\n\n`);
+        spool.copyToStdout();
+      }
+    }
+  } finally {
+    spool?.remove();
+  }
+}
+
+/** The run: SIGINT/SIGTERM abort it (it rolls back), the report is printed and written beside the log. */
+async function runAndReport(argv: Args, session: Session, topology: Topology, request: PlanRequest): Promise<void> {
+  const { runUpgrade } = await import('../../run/upgrade.js');
+  const { formatRun } = await import('../format/run.js');
+  const { Timeline, writeRunReport } = await import('../report-files.js');
+  const timeline = new Timeline();
+  const events = (e: Parameters<typeof session.events>[0]) => {
+    timeline.record(e);
+    session.events(e);
+  };
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => controller.abort(signal);
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  try {
+    const report = await runUpgrade(topology, {
+      ...request, resume: argv.resume, backupFile: argv.backup,
+      signal: controller.signal,
+      confirm: argv.yes ? undefined : async (loaded, resume) => {
+        const { confirm } = await import('../prompt.js');
+        const what = resume ? `Resume run ${resume.runId} (${resume.steps.length - resume.completed} script(s) left)` : `Upgrade from ${loaded.plan.fromVersion} to ${loaded.plan.toVersion}: ${loaded.plan.steps.length} script(s), freezing ${topology.replicas.length} replica(s)`;
+        return confirm(`${what}. Continue?`);
+      },
+    }, events);
+    // The run's report, next to its log: JSON and a self-contained HTML page.
+    const files = session.log ? writeRunReportSafely(() => writeRunReport(dirname(session.log!.file), report, timeline)) : undefined;
+    session.print(report, () => formatRun(report) + (files ? `report: ${files.html}\n` : ''));
+    if (report.error) process.stderr.write(`ldap-upgrade: ${report.error}\n`);
+    argv.outcome.finish({ kind: 'upgrade', report, signal: controller.signal.aborted ? String(controller.signal.reason) : undefined });
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+  }
+}

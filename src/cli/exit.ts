@@ -50,6 +50,7 @@ export function exitCodeForResult(result: CommandResult): number {
       return RECOVER_EXIT[result.report.outcome];
     case 'status':
       if (!result.check) return ExitCode.ok;
+      if (result.report.untrusted.length) return ExitCode.refused;
       if (result.report.interruptedRun) return ExitCode.interrupted;
       if (result.report.planRefusal) return ExitCode.refused;
       return result.report.upToDate ? ExitCode.ok : ExitCode.pending;

@@ -6,9 +6,10 @@ import { loadPlan, type LoadedPlan } from '../plan/load.js';
 import { driftMessages } from '../plan/drift.js';
 import type { LockInfo, RunRecord } from '../records/run-record.js';
 import { isUnfinishedRun } from '../records/run-record.js';
+import { lockProblems, runRecordProblems, untrustedMessage } from '../records/trust.js';
 import { FORMAT_VERSION } from '../report-format.js';
 import { scriptId } from '../scripts/types.js';
-import { withConnection, type Topology } from '../replication/topology.js';
+import { recordRules, withConnection, type Topology } from '../replication/topology.js';
 import { schemaGaps } from '../schema/compare.js';
 import { readServerSchema } from '../schema/read.js';
 import type { Directory } from '../ldap/directory.js';
@@ -48,6 +49,12 @@ export interface StatusReport {
   lock?: LockInfo & { holderDead: boolean; why: string };
   /** A run that did not finish cleanly (recover or resume it). */
   interruptedRun?: { runId: string; state: string; host: string };
+  /**
+   * Records under the version entry that this tool would not use (records/trust.ts): a planted or
+   * damaged lock or run record, each named with what does not match. `upgrade` and `recover`
+   * refuse them (exit 7).
+   */
+  untrusted: string[];
   replicas: ReplicaStatus[];
   /** Where the replica list came from (configured, or discovered and what discovery cannot see). */
   replicaSource: { how: 'configured' | 'discovered'; accepted: boolean; blindSpot?: string };
@@ -67,9 +74,18 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
     planRefusal = err.message;
   }
   const stored = loaded?.stored ?? (await store.readVersion());
-  const lock = await store.readLock();
+  const found = await store.readLock();
   const runs = stored.exists ? await store.readRuns() : [];
-  const unfinished = runs.find(isUnfinishedRun);
+  const rules = recordRules(topology);
+  const untrusted: string[] = [];
+  const lockTrouble = found ? lockProblems(found) : [];
+  if (lockTrouble.length) untrusted.push(`the lock: ${lockTrouble.join('; ')}`);
+  const lock = lockTrouble.length ? undefined : found;
+  const unfinished = runs.filter(isUnfinishedRun).find((r) => {
+    const problems = runRecordProblems(r, rules);
+    if (problems.length) untrusted.push(untrustedMessage(r, problems));
+    return problems.length === 0;
+  });
   const masterState = await adapter.readReplicationState(topology.master, config.suffix);
   const masterSchema = readServerSchema(topology.master);
   masterSchema.catch(() => undefined); // read once, awaited by each replica (its error is theirs)
@@ -115,6 +131,7 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
     planRefusal,
     lock: lock ? { ...lock, ...liveness(lock) } : undefined,
     interruptedRun: unfinished ? { runId: unfinished.runId, state: unfinished.state, host: unfinished.host } : undefined,
+    untrusted,
     replicas,
     replicaSource: topology.replicaSource,
     warnings: [

@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, readFileSync, writeSync } from 'node:fs';
-import { LocalFileError } from '../errors.js';
-import { describeFsError, openForWrite } from './local-files.js';
+import { LocalFileError, RefusedError } from '../errors.js';
+import { describeFsError, openForWrite, ownFileProblem } from './local-files.js';
 import { applyModifications, type AttributeValue, type LdapEntry } from '../ldap/entry.js';
 import type { PlannedWrite } from '../ldap/planned-write.js';
 
@@ -40,6 +40,7 @@ export class Journal {
   failure?: LocalFileError;
 
   constructor(readonly path: string) {
+    refuseForeignJournal(path);
     // Reopened (resume): number on after every record it holds, refused ones included, and cut a
     // torn last line (a kill mid-write) off, so that records appended now can be read.
     const data = existsSync(path) ? readFileSync(path) : Buffer.alloc(0);
@@ -151,8 +152,15 @@ function decodeBuffers(_key: string, value: unknown): unknown {
  * out (undoing them would only fail: a refused write can name an attribute the schema lacks).
  */
 export function readJournal(path: string): JournalRecord[] {
+  refuseForeignJournal(path);
   const { records, refused } = parseJournal(path);
   return records.filter((r) => !refused.has(r.seq));
+}
+
+/** A journal the tool did not write itself is not read, nor appended to (exit 7, naming it). */
+function refuseForeignJournal(path: string): void {
+  const problem = ownFileProblem(path);
+  if (problem) throw new RefusedError(`journal refused: ${problem}`);
 }
 
 function parseJournal(path: string): { records: JournalRecord[]; refused: Set<number> } {

@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync, openSync, statfsSync, statSync } from 'node:fs';
+import { accessSync, constants, lstatSync, mkdirSync, openSync, statfsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LocalFileError } from '../errors.js';
 
@@ -56,15 +56,43 @@ export function writableDirProblem(path: string, what: string): string | undefin
   return undefined;
 }
 
-/** Opens a file for writing (created with `mode`), or throws LocalFileError naming it. */
+const OPEN_FLAGS = {
+  a: constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND,
+  w: constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC,
+  wx: constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL,
+} as const;
+
+/**
+ * Opens a file for writing (created with `mode`), or throws LocalFileError naming it. A symbolic
+ * link at `path` is never followed (O_NOFOLLOW: a planted link cannot send the write elsewhere).
+ */
 export function openForWrite(path: string, flags: 'a' | 'w' | 'wx', mode = 0o600): number {
   try {
     ensureDir(dirname(path));
-    return openSync(path, flags, mode);
+    return openSync(path, OPEN_FLAGS[flags] | constants.O_NOFOLLOW, mode);
   } catch (err) {
     if (err instanceof LocalFileError) throw err;
     throw new LocalFileError(`cannot write ${path}: ${describeFsError(err)}`, { cause: err });
   }
+}
+
+/**
+ * Why an existing file of the tool's must not be used (undefined: it may, or it does not exist):
+ * a symbolic link, not a regular file, owned by another user, or writable by group or others.
+ */
+export function ownFileProblem(path: string): string | undefined {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return undefined;
+  }
+  if (st.isSymbolicLink()) return `${path} is a symbolic link`;
+  if (!st.isFile()) return `${path} is not a regular file`;
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) return `${path} is owned by uid ${st.uid}, not by this user (uid ${uid})`;
+  if (st.mode & 0o022) return `${path} is writable by group or others (mode ${(st.mode & 0o777).toString(8)})`;
+  return undefined;
 }
 
 /** "no space left on device (ENOSPC)" and the like. */
@@ -74,6 +102,7 @@ export function describeFsError(err: unknown): string {
     ENOSPC: 'no space left on device', EACCES: 'permission denied', EPERM: 'operation not permitted',
     ENOENT: 'no such file or folder', EROFS: 'read-only file system', EIO: 'input/output error',
     ENOTDIR: 'a part of the path is not a folder', EISDIR: 'it is a folder', EDQUOT: 'disk quota exceeded',
+    ELOOP: 'it is a symbolic link (never followed)', EEXIST: 'it exists already',
   };
   return e?.code ? `${words[e.code] ?? e.message} (${e.code})` : String(err);
 }

@@ -29,7 +29,8 @@ export const ACTIVE_STATES: readonly RunState[] = ['frozen', 'applying', 'waitin
 
 /** A run that stopped in the middle, or ended leaving a replica frozen: `recover` (or resume) it. */
 export function isUnfinishedRun(record: RunRecord): boolean {
-  return ACTIVE_STATES.includes(record.state) || record.replicas.some((r) => r.frozenByRun && !r.restored);
+  // Read back from the directory: anything may be there (records/trust.ts checks the rest).
+  return ACTIVE_STATES.includes(record.state) || (Array.isArray(record.replicas) && record.replicas.some((r) => r?.frozenByRun && !r.restored));
 }
 
 export interface RunReplica {

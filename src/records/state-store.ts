@@ -3,6 +3,7 @@ import type { Directory } from '../ldap/directory.js';
 import { getFirst, getValues, type LdapEntry } from '../ldap/entry.js';
 import { codeOf } from '../ldap/directory.js';
 import { ResultCode } from '../ldap/result-codes.js';
+import { escapeDnValue, escapeFilterValue } from '../ldap/escape.js';
 import type { HistoryRecord, LockInfo, RunRecord } from './run-record.js';
 
 /**
@@ -52,7 +53,7 @@ export class StateStore {
   }
 
   async readRun(runId: string): Promise<RunRecord | undefined> {
-    const e = await this.master.get(`cn=${runId},${this.runsDn}`, ['description']);
+    const e = await this.master.get(`cn=${escapeDnValue(runId)},${this.runsDn}`, ['description']);
     return e ? parseJson<RunRecord>(e) : undefined;
   }
 
@@ -105,7 +106,7 @@ export class StateStore {
   /** Deletes the history records of one run (rollback). */
   async removeHistory(runId: string): Promise<void> {
     const dns: string[] = [];
-    for await (const e of this.master.search({ base: this.historyDn, scope: 'one', filter: `(cn=${runId}-*)`, attributes: ['cn'] })) dns.push(e.dn);
+    for await (const e of this.master.search({ base: this.historyDn, scope: 'one', filter: `(cn=${escapeFilterValue(runId)}-*)`, attributes: ['cn'] })) dns.push(e.dn);
     for (const dn of dns) await this.master.delete(dn);
   }
 

@@ -6,6 +6,7 @@ import type { ServerAdapter } from '../servers/adapter.js';
 import { adapterFor, detectServer, type ServerIdentity } from '../servers/detect.js';
 import type { EventSink } from '../events.js';
 import { StateStore } from '../records/state-store.js';
+import type { RecordRules } from '../records/trust.js';
 
 /** Passwords, resolved by the CLI (file, environment or prompt) before the core runs. */
 export interface Credentials {
@@ -57,6 +58,14 @@ export interface Topology {
   /** Closes a replica's kept data connection after it failed; the next replicaData opens another. */
   dropReplicaData(url: string, failed: Directory | undefined): Promise<void>;
   close(): Promise<void>;
+}
+
+/** What a record read back from the directory is checked against (records/trust.ts). */
+export function recordRules(topology: Topology): RecordRules {
+  return {
+    suffix: topology.config.suffix, backupDir: topology.config.backupDir, replicaUrls: topology.replicas.map((r) => r.url),
+    writeStateProblem: (state, suffix) => topology.adapter.writeStateProblem(state, suffix),
+  };
 }
 
 /**

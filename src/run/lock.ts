@@ -5,7 +5,8 @@ import { holderIsDead, LEASE_MS, leaseExpiry, thisHost } from '../records/livene
 import { isUnfinishedRun, type RunRecord } from '../records/run-record.js';
 import { newRunId } from '../records/run-id.js';
 import { describeHolder } from '../records/state-store.js';
-import type { Topology } from '../replication/topology.js';
+import { recordRules, type Topology } from '../replication/topology.js';
+import { trustedLock, trustedRunRecord } from '../records/trust.js';
 import { scriptId } from '../scripts/types.js';
 import type { EventSink } from '../events.js';
 
@@ -15,17 +16,19 @@ import type { EventSink } from '../events.js';
  */
 export async function findInterrupted(topology: Topology, resume: boolean): Promise<RunRecord | undefined> {
   const { store } = topology;
-  const lock = await store.readLock();
+  const found = await store.readLock();
+  const lock = found && trustedLock(found);
   if (lock) {
     const life = holderIsDead(lock);
     if (!life.dead) throw new LockedError(`locked by run ${describeHolder(lock)}: ${life.why}`);
     if (!resume) throw new InterruptedRunError(`run ${describeHolder(lock)} was interrupted (${life.why}): run \`ldap-upgrade recover\` (add --rollback to undo it) or \`ldap-upgrade upgrade --resume\``);
     const record = await store.readRun(lock.runId);
     if (!record) throw new InterruptedRunError(`run ${lock.runId} holds the lock but has no run record: run \`ldap-upgrade recover\``);
-    return checkResumable(record);
+    return checkResumable(trustedRunRecord(record, recordRules(topology)));
   }
-  const stale = (await store.readRuns()).find(isUnfinishedRun);
-  if (!stale) return undefined;
+  const unfinished = (await store.readRuns()).find(isUnfinishedRun);
+  if (!unfinished) return undefined;
+  const stale = trustedRunRecord(unfinished, recordRules(topology));
   if (!resume) throw new InterruptedRunError(`run ${stale.runId} (host ${stale.host}) did not finish (state ${stale.state}): run \`ldap-upgrade recover\` or \`ldap-upgrade upgrade --resume\``);
   return checkResumable(stale);
 }

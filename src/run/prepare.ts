@@ -1,7 +1,8 @@
 import { RefusedError } from '../errors.js';
 import { checkDrift, loadPlan, type LoadedPlan, type PlanRequest } from '../plan/load.js';
 import { isUnfinishedRun, type RunRecord } from '../records/run-record.js';
-import type { Topology } from '../replication/topology.js';
+import { recordRules, type Topology } from '../replication/topology.js';
+import { runRecordProblems, untrustedMessage } from '../records/trust.js';
 import { scriptId } from '../scripts/types.js';
 import type { EventSink } from '../events.js';
 import { findInterrupted } from './lock.js';
@@ -49,7 +50,10 @@ export async function prepare(topology: Topology, request: PlanRequest & { resum
   // planned: the schema preflight first, then drift (as the dry run always reported them)
   await schemaPreflight(topology, loaded.plan, events);
   const warnings = checkDrift(loaded.drift, request.acceptDrift);
-  const interrupted = loaded.runs.find(isUnfinishedRun);
+  const unfinished = loaded.runs.find(isUnfinishedRun);
+  const problems = unfinished ? runRecordProblems(unfinished, recordRules(topology)) : [];
+  const interrupted = problems.length ? undefined : unfinished;
+  if (problems.length) warnings.unshift(`${untrustedMessage(unfinished!, problems)}; \`upgrade\` refuses (exit 7) while it is there`);
   if (interrupted) {
     warnings.unshift(`run ${interrupted.runId} (${interrupted.host}) was interrupted while ${interrupted.state}: \`upgrade\` refuses (exit 8) until \`ldap-upgrade recover\` (--rollback undoes it) or \`upgrade --resume\`; this plan starts from the directory as it is now, with whatever that run left`);
   }

@@ -2,7 +2,8 @@ import { LockedError } from '../errors.js';
 import { holderIsDead } from '../records/liveness.js';
 import { isUnfinishedRun } from '../records/run-record.js';
 import { describeHolder } from '../records/state-store.js';
-import type { Topology } from '../replication/topology.js';
+import { recordRules, type Topology } from '../replication/topology.js';
+import { trustedLock, trustedRunRecord } from '../records/trust.js';
 import { FORMAT_VERSION } from '../report-format.js';
 import type { EventSink } from '../events.js';
 import { giveBackReplicas } from './give-back.js';
@@ -51,7 +52,8 @@ export interface RecoverReport {
 export async function recover(topology: Topology, options: RecoverOptions, events: EventSink): Promise<RecoverReport> {
   const { store } = topology;
   const report: RecoverReport = { kind: 'recover', formatVersion: FORMAT_VERSION, outcome: 'nothing-to-recover', unfrozen: [], stillFrozen: [], changesUndone: 0, lockReleased: false };
-  const lock = await store.readLock();
+  const found = await store.readLock();
+  const lock = found && trustedLock(found);
   if (lock) {
     const life = holderIsDead(lock);
     if (!life.dead) {
@@ -61,7 +63,9 @@ export async function recover(topology: Topology, options: RecoverOptions, event
     }
   }
   const runs = await store.readRuns();
-  const record = (lock ? runs.find((r) => r.runId === lock.runId) : undefined) ?? runs.find(isUnfinishedRun);
+  const recorded = (lock ? runs.find((r) => r.runId === lock.runId) : undefined) ?? runs.find(isUnfinishedRun);
+  // Checked before anything it names is connected to, written back or opened.
+  const record = recorded && trustedRunRecord(recorded, recordRules(topology));
   if (!record && !lock) return report;
   report.runId = record?.runId ?? lock?.runId;
   events({ type: 'phase', phase: 'recover', message: `recovering run ${report.runId}`, runId: report.runId });

@@ -97,6 +97,13 @@ export interface ServerAdapter {
   readReplicationState(data: Directory, suffix: string): Promise<ReplicationState>;
   /** Whether `replica` has everything of `master` (leaving out `ownId`, the replica's own id, when given). */
   compare(master: ReplicationState, replica: ReplicationState, ownId?: string): CatchUp;
+  /**
+   * Why a write state read back from a run record is not one this adapter's freeze records for
+   * `suffix` (undefined: it is): the entry, the attributes and the kind of values it restores.
+   * A record is input — anyone who can write the suffix can write one — so nothing else is ever
+   * written back by unfreeze.
+   */
+  writeStateProblem(state: WriteState, suffix: string): string | undefined;
   /** Reads a replica's current write state over its cn=config connection. */
   readWriteState(config: Directory, suffix: string): Promise<WriteState>;
   /**

@@ -9,6 +9,7 @@ export function formatStatus(s: StatusReport): string {
     ...s.pending.map((p) => `  - ${p.script}`),
     `lock:     ${s.lock ? `held by run ${s.lock.runId} (host ${s.lock.host}, pid ${s.lock.pid}, since ${s.lock.startedAt})${s.lock.holderDead ? ` — interrupted: ${s.lock.why}; run \`ldap-upgrade recover\`` : ''}` : 'free'}`,
   ];
+  for (const u of s.untrusted) lines.push(`UNTRUSTED: ${u}`);
   if (s.interruptedRun) lines.push(`interrupted run: ${s.interruptedRun.runId} (state ${s.interruptedRun.state}, host ${s.interruptedRun.host}): run \`ldap-upgrade recover\` or \`upgrade --resume\``);
   const source = s.replicaSource.how === 'configured' ? 'as configured' : `discovered from the master${s.replicaSource.accepted ? ' (replicas: discover)' : ''}${s.replicaSource.blindSpot ? `; ${s.replicaSource.blindSpot}` : ''}`;
   lines.push(`replicas: ${s.replicas.length} (${source})`);

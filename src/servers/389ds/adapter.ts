@@ -1,8 +1,8 @@
 import { dirsrvSchema } from './schema.js';
 import { RefusedError } from '../../errors.js';
 import type { Directory } from '../../ldap/directory.js';
-import { unfreezeDemoted } from './legacy-hub.js';
-import { freezePinned, isPinned, PINNED_ATTRIBUTES, pinnedWriteState, STATE, unfreezePinned } from './pinned-referral.js';
+import { demotedStateProblem, unfreezeDemoted } from './legacy-hub.js';
+import { freezePinned, isPinned, PINNED_ATTRIBUTES, pinnedStateProblem, pinnedWriteState, STATE, unfreezePinned } from './pinned-referral.js';
 import { getFirst, getValues, normalizeDn, type LdapEntry } from '../../ldap/entry.js';
 import type { ServerAdapter } from '../adapter.js';
 import { compareCsnSets } from '../csn.js';
@@ -52,6 +52,10 @@ export const dirsrvAdapter: ServerAdapter = {
       transient: type === SUPPLIER && referring && !pinned ? true : undefined,
       ownId: ownId(replica),
     };
+  },
+
+  writeStateProblem(state, suffix) {
+    return state.attribute === 'nsDS5ReplicaType' ? demotedStateProblem(state, suffix) : pinnedStateProblem(state, suffix);
   },
 
   freeze: freezePinned,

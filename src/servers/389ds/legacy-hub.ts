@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RefusedError } from '../../errors.js';
 import { codeOf, type Directory } from '../../ldap/directory.js';
-import { getFirst, getValues } from '../../ldap/entry.js';
+import { getFirst, getValues, normalizeDn, parentDn } from '../../ldap/entry.js';
+import { isMappingTreeOf } from './pinned-referral.js';
 import type { UnfreezeContext, WriteState } from '../adapter.js';
 
 /**
@@ -18,6 +19,24 @@ const READ_ONLY_REPLICA_ID = '65535';
 const SUPPLIER = '3';
 /** How long a hub may take to get its own id's RUV element back before it is given back. */
 export const OWN_ELEMENT_TIMEOUT_MS = 60_000;
+
+/**
+ * Why a recorded write state is not a demotion of `suffix` by an earlier version: the suffix's
+ * `cn=replica` entry (type 3, a supplier, to restore), its mapping tree's state and its own
+ * agreements' enabled flags, nothing else.
+ */
+export function demotedStateProblem(state: WriteState, suffix: string): string | undefined {
+  const replica = normalizeDn(state.entryDn);
+  if (!/^cn=replica,/.test(replica) || !isMappingTreeOf(parentDn(state.entryDn), suffix)) return `entry ${JSON.stringify(state.entryDn)} is not the replica entry of ${suffix}`;
+  if (state.original.length !== 1 || state.original[0] !== SUPPLIER) return `nsDS5ReplicaType values ${JSON.stringify(state.original)} are not ${SUPPLIER}`;
+  for (const o of state.others ?? []) {
+    const dn = normalizeDn(o.dn ?? '');
+    if (o.attribute === MAPPING_STATE && dn === normalizeDn(parentDn(state.entryDn)) && o.original.every((v) => /^(backend|referral on update)$/i.test(v))) continue;
+    if (o.attribute === AGREEMENT_ENABLED && dn.endsWith(`,${replica}`) && o.original.every((v) => /^(on|off)$/i.test(v))) continue;
+    return `it restores ${JSON.stringify(o.attribute)} on ${JSON.stringify(o.dn)}, which a demotion does not change`;
+  }
+  return undefined;
+}
 
 export async function unfreezeDemoted(config: Directory, state: WriteState, context: UnfreezeContext, ruvValues: (suffix: string) => Promise<string[]>): Promise<void> {
   const others = state.others ?? [];

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RefusedError } from '../../errors.js';
 import { codeOf, type Directory } from '../../ldap/directory.js';
-import { getFirst, getValues, sameValuesIgnoringCase, type LdapEntry } from '../../ldap/entry.js';
+import { getFirst, getValues, normalizeDn, sameValuesIgnoringCase, type LdapEntry } from '../../ldap/entry.js';
 import type { FreezeContext, WriteState } from '../adapter.js';
 
 /**
@@ -30,6 +30,52 @@ export const CHAIN_NAME = 'ldapupgradefreeze';
 const CHAIN_DN = `cn=${CHAIN_NAME},cn=chaining database,cn=plugins,cn=config`;
 /** The mapping-tree attributes the freeze changes, whose values before it are recorded. */
 export const PINNED_ATTRIBUTES = [STATE, BACKEND, PLUGIN, FUNCT, REFERRAL];
+
+/**
+ * Why a recorded write state is not a pinned freeze of `suffix` (see ServerAdapter.writeStateProblem):
+ * the suffix's own mapping-tree entry, the freeze's attributes only, values of their kinds.
+ */
+export function pinnedStateProblem(state: WriteState, suffix: string): string | undefined {
+  if (state.attribute !== STATE) return `attribute ${JSON.stringify(state.attribute)} is not ${STATE}`;
+  if (!isMappingTreeOf(state.entryDn, suffix)) return `entry ${JSON.stringify(state.entryDn)} is not the mapping tree entry of ${suffix}`;
+  for (const o of [{ attribute: STATE, original: state.original, dn: state.entryDn }, ...(state.others ?? [])]) {
+    if (o.dn !== undefined && normalizeDn(o.dn) !== normalizeDn(state.entryDn)) return `it restores ${JSON.stringify(o.attribute)} on another entry, ${JSON.stringify(o.dn)}`;
+    const kind = PINNED_VALUES[o.attribute.toLowerCase()];
+    if (!kind) return `attribute ${JSON.stringify(o.attribute)} is not one the freeze changes`;
+    const bad = o.original.find((v) => !kind.test(v));
+    if (bad !== undefined) return `${o.attribute} value ${JSON.stringify(bad)} is not of the kind the freeze records`;
+  }
+  return undefined;
+}
+
+/** The kind of value each pinned attribute takes (what readWriteState can record, nothing else). */
+const PINNED_VALUES: Record<string, RegExp> = {
+  [STATE]: /^(backend|disabled|referral|referral on update|container)$/i,
+  [BACKEND]: /^[A-Za-z0-9_-]{1,64}$/,
+  [PLUGIN]: /^[A-Za-z0-9_./-]{1,128}$/,
+  [FUNCT]: /^[A-Za-z0-9_]{1,64}$/,
+  [REFERRAL]: /^ldaps?:\/\/[^\s\0-\x1f]{1,512}$/i,
+};
+
+/** Whether `dn` is `cn=<suffix>,cn=mapping tree,cn=config` (its cn quoted or escaped, as 389 DS writes it). */
+export function isMappingTreeOf(dn: string, suffix: string): boolean {
+  // The first RDN's value may be quoted (commas inside) or escaped (RFC 4514).
+  const m = /^\s*cn\s*=\s*("(?:[^"\\]|\\.)*"|(?:[^,\\]|\\.)*)\s*,(.*)$/is.exec(dn);
+  if (!m || normalizeDn(m[2]!) !== 'cn=mapping tree,cn=config') return false;
+  const value = m[1]!.startsWith('"') ? m[1]!.slice(1, -1) : unescapeDnValue(m[1]!);
+  return normalizeDn(value) === normalizeDn(suffix);
+}
+
+/** An RDN value with its RFC 4514 escapes (`\3D`, `\,`) undone. */
+function unescapeDnValue(v: string): string {
+  // Hex escapes are UTF-8 bytes: through percent-encoding, which decodes them as such.
+  const percent = v.trim().replace(/%/g, '%25').replace(/\\([0-9a-fA-F]{2})/g, '%$1').replace(/\\(.)/g, (_m, c: string) => encodeURIComponent(c));
+  try {
+    return decodeURIComponent(percent);
+  } catch {
+    return v;
+  }
+}
 
 /** Whether a mapping-tree entry is pinned (chain-on-update layout: its state survives sessions). */
 export function isPinned(tree: LdapEntry): boolean {

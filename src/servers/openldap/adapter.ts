@@ -2,7 +2,7 @@ import { openldapSchema } from './schema.js';
 import { RefusedError } from '../../errors.js';
 import type { Directory } from '../../ldap/directory.js';
 import { getValues, normalizeDn, sameValuesIgnoringCase } from '../../ldap/entry.js';
-import { escapeFilterValue } from '../../ldap/filter-escape.js';
+import { escapeFilterValue } from '../../ldap/escape.js';
 import type { ReplicationState, ServerAdapter, WriteState } from '../adapter.js';
 import { compareCsnSets, parseContextCsn } from '../csn.js';
 
@@ -23,6 +23,16 @@ export const openLdapAdapter: ServerAdapter = {
   },
 
   compare: (master: ReplicationState, replica: ReplicationState) => compareCsnSets(master, replica),
+
+  writeStateProblem(state) {
+    if (state.attribute !== 'olcReadOnly') return `attribute ${JSON.stringify(state.attribute)} is not olcReadOnly`;
+    if (!/^olcDatabase=\{\d+\}[a-z]+,cn=config$/i.test(normalizeDn(state.entryDn)) || /frontend/i.test(state.entryDn)) {
+      return `entry ${JSON.stringify(state.entryDn)} is not a database entry of cn=config`;
+    }
+    if (!state.original.every((v) => /^(TRUE|FALSE)$/i.test(v))) return `olcReadOnly values ${JSON.stringify(state.original)} are not TRUE or FALSE`;
+    if (state.others?.length) return 'it lists other attributes to restore (an OpenLDAP freeze changes olcReadOnly alone)';
+    return undefined;
+  },
 
   async readWriteState(config, suffix) {
     const db = await findDatabase(config, suffix);

@@ -1,0 +1,99 @@
+import { chmodSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { exitCodeForResult } from '../../src/cli/exit.js';
+import { RefusedError } from '../../src/errors.js';
+import { readStatus } from '../../src/inspect/status.js';
+import { readJournal } from '../../src/records/journal.js';
+import { journalPath, lockProblems, runRecordProblems } from '../../src/records/trust.js';
+import { recordRules } from '../../src/replication/topology.js';
+import { recover } from '../../src/run/recover.js';
+import { runUpgrade } from '../../src/run/upgrade.js';
+import { dirsrvAdapter } from '../../src/servers/389ds/adapter.js';
+import { memoryRun, SUFFIX, TWO_VERSIONS, VERSION_ENTRY, type MemoryRun } from '../helpers/memory-run.js';
+
+const STRANGER = 'ldap://127.0.0.1:9999';
+const user1 = `uid=user1,ou=people,${SUFFIX}`;
+
+/** Writes a run record under cn=runs as anyone who can write the suffix could. */
+function plant(run: MemoryRun, record: Record<string, unknown>): void {
+  const m = run.cluster.master;
+  for (const dn of [VERSION_ENTRY, `cn=runs,${VERSION_ENTRY}`]) if (!m.get(dn)) m.put({ dn, attributes: { objectClass: ['applicationProcess'], cn: [dn.slice(3, dn.indexOf(','))] } });
+  const runId = String(record.runId);
+  m.put({ dn: `cn=${runId},cn=runs,${VERSION_ENTRY}`, attributes: { objectClass: ['applicationProcess'], cn: [runId], description: [JSON.stringify(record)] } });
+}
+
+function recordOf(run: MemoryRun, over: Record<string, unknown> = {}): Record<string, unknown> {
+  const runId = '20261201T101010Z-abcdef';
+  return {
+    runId, state: 'applying', host: 'elsewhere', pid: 4242, startedAt: '2026-12-01T10:10:10Z', updatedAt: '2026-12-01T10:10:11Z',
+    fromVersion: '0.0.0', toVersion: '1.1.0', tags: [], steps: ['1.0.0/01-add-ou.ldif'], completed: 0,
+    journal: journalPath(run.backupDir, runId),
+    replicas: [{ url: run.cluster.replicas[0]!.url, frozenByRun: true, restored: false, writeState: { entryDn: 'olcDatabase={1}mdb,cn=config', attribute: 'olcReadOnly', original: [], frozen: false } }],
+    ...over,
+  };
+}
+
+describe('records are input: a planted run record is refused before anything it names is used', () => {
+  it('a stranger URL and a userPassword to "restore": upgrade and recover exit 7 naming them; nothing connects there, nothing is written; status shows it untrusted', async () => {
+    const run = await memoryRun(TWO_VERSIONS);
+    plant(run, recordOf(run, {
+      replicas: [{ url: STRANGER, frozenByRun: true, restored: false, writeState: { entryDn: user1, attribute: 'userPassword', original: ['owned'], frozen: false } }],
+    }));
+    const before = JSON.stringify(run.cluster.master.get(user1));
+    const opened = run.cluster.opened.length;
+    const upgrade = runUpgrade(run.topology, {}, () => undefined);
+    await expect(upgrade).rejects.toThrow(RefusedError);
+    await expect(upgrade).rejects.toThrow(/untrusted run record 20261201T101010Z-abcdef .*names "ldap:\/\/127\.0\.0\.1:9999", which is not a replica of the configuration/);
+    const rec = recover(run.topology, { rollback: true, force: true }, () => undefined);
+    await expect(rec).rejects.toThrow(/attribute "userPassword" is not olcReadOnly/);
+    expect(run.cluster.opened.slice(opened)).toEqual([]);
+    expect(JSON.stringify(run.cluster.master.get(user1))).toBe(before);
+    for (const s of run.cluster.servers) expect(s.writes, s.url).toEqual([]);
+    const status = await readStatus(run.topology);
+    expect(status.untrusted).toHaveLength(1);
+    expect(status.interruptedRun).toBeUndefined();
+    expect(exitCodeForResult({ kind: 'status', report: status, check: true })).toBe(7);
+  });
+
+  it('a journal outside backupDir, a run id that is a filter, a frontend database: each refused by name', async () => {
+    const run = await memoryRun(TWO_VERSIONS);
+    const rules = recordRules(run.topology);
+    expect(runRecordProblems(recordOf(run), rules)).toEqual([]);
+    expect(runRecordProblems(recordOf(run, { journal: '/etc/passwd' }), rules).join()).toMatch(/its journal "\/etc\/passwd" is not .*20261201T101010Z-abcdef\.journal\.jsonl/);
+    expect(runRecordProblems(recordOf(run, { runId: '*' }), rules)).toEqual(['its run id "*" is not a run id']);
+    const frontend = { url: run.cluster.replicas[0]!.url, frozenByRun: true, restored: false, writeState: { entryDn: 'olcDatabase={-1}frontend,cn=config', attribute: 'olcReadOnly', original: [], frozen: false } };
+    expect(runRecordProblems(recordOf(run, { replicas: [frontend] }), rules).join()).toMatch(/not a database entry of cn=config/);
+    const scheme = { ...frontend, url: run.cluster.replicas[0]!.url.replace('ldap:', 'ldaps:'), writeState: (recordOf(run).replicas as { writeState: unknown }[])[0]!.writeState };
+    expect(runRecordProblems(recordOf(run, { replicas: [scheme] }), rules).join()).toMatch(/not a replica of the configuration/);
+    expect(runRecordProblems({ runId: '20261201T101010Z-abcdef', replicas: 'x' }, rules).join()).toMatch(/its replicas are not a list/);
+    expect(lockProblems({ runId: '*)(cn=*', host: 'h', pid: 1, expiresAt: 'never' })).toEqual(['its run id "*)(cn=*" is not a run id', 'its lease expiry "never" is not a time']);
+  });
+
+  it("389 DS: only the suffix's own mapping-tree entry and the freeze's attributes may be restored", () => {
+    const suffix = 'dc=example,dc=com';
+    const tree = 'cn=dc\\3Dexample\\2Cdc\\3Dcom,cn=mapping tree,cn=config';
+    const good = { entryDn: tree, attribute: 'nsslapd-state', original: ['backend'], frozen: false, others: [{ dn: tree, attribute: 'nsslapd-backend', original: ['userRoot'] }] };
+    expect(dirsrvAdapter.writeStateProblem(good, suffix)).toBeUndefined();
+    expect(dirsrvAdapter.writeStateProblem({ ...good, entryDn: 'cn="dc=example,dc=com",cn=mapping tree,cn=config', others: [] }, suffix)).toBeUndefined();
+    expect(dirsrvAdapter.writeStateProblem({ ...good, entryDn: 'cn="dc=other,dc=com",cn=mapping tree,cn=config', others: [] }, suffix)).toMatch(/not the mapping tree entry of dc=example,dc=com/);
+    expect(dirsrvAdapter.writeStateProblem({ ...good, others: [{ dn: 'uid=admin,dc=example,dc=com', attribute: 'userPassword', original: ['x'] }] }, suffix)).toMatch(/on another entry/);
+    expect(dirsrvAdapter.writeStateProblem({ ...good, others: [{ dn: tree, attribute: 'aci', original: ['(targetattr="*")'] }] }, suffix)).toMatch(/"aci" is not one the freeze changes/);
+    expect(dirsrvAdapter.writeStateProblem({ ...good, original: ['backend\n-\nadd: aci'] }, suffix)).toMatch(/not of the kind the freeze records/);
+  });
+
+  it('a journal that is a symbolic link, or writable by others, is neither read nor appended to', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-journal-trust-'));
+    const target = join(dir, 'precious.txt');
+    writeFileSync(target, 'keep me\n');
+    const link = join(dir, 'run.journal.jsonl');
+    symlinkSync(target, link);
+    expect(() => readJournal(link)).toThrow(/journal refused: .* is a symbolic link/);
+    expect(readFileSync(target, 'utf8')).toBe('keep me\n');
+    const loose = join(dir, 'loose.journal.jsonl');
+    writeFileSync(loose, '');
+    chmodSync(loose, 0o666);
+    expect(() => readJournal(loose)).toThrow(/writable by group or others/);
+  });
+});

@@ -4,6 +4,7 @@ import { ConnectionError, LdapOperationError } from '../errors.js';
 import { BINARY_ATTRIBUTES, type AttributeValue, type LdapEntry, type Modification } from './entry.js';
 import { ResultCode, resultCodeName } from './result-codes.js';
 import { tlsOptions, type TlsSettings } from './tls.js';
+import { PreReadControl } from './pre-read.js';
 import { portOf } from './url.js';
 
 export interface DirectoryOptions {
@@ -234,19 +235,29 @@ export class Directory {
     await this.run(`add ${dn}`, () => this.client.add(dn, list, this.controls()));
   }
 
-  async modify(dn: string, changes: Modification[]): Promise<void> {
-    if (changes.length === 0) return;
+  /**
+   * Modifies `dn`. With `preRead` (attribute names), the server is asked for those attributes as
+   * they were just before this modify (Pre-Read control, RFC 4527): returned when it answers
+   * with them, undefined otherwise.
+   */
+  async modify(dn: string, changes: Modification[], preRead?: string[]): Promise<LdapEntry | undefined> {
+    if (changes.length === 0) return undefined;
     const list = changes.map((c) => new Change({
       operation: c.operation,
       modification: new Attribute({ type: c.attribute, values: c.values as string[] }),
     }));
+    const pre = preRead ? new PreReadControl(preRead) : undefined;
     this.corkForThisTurn();
-    await this.run(`modify ${dn}`, () => this.client.modify(dn, list, this.controls()));
+    await this.run(`modify ${dn}`, () => this.client.modify(dn, list, pre ? [...this.controls(), pre] : this.controls()));
+    return pre?.entry;
   }
 
-  async delete(dn: string): Promise<void> {
+  /** Deletes `dn`; with `preRead`, returns those attributes as they were just before (see modify). */
+  async delete(dn: string, preRead?: string[]): Promise<LdapEntry | undefined> {
+    const pre = preRead ? new PreReadControl(preRead) : undefined;
     this.corkForThisTurn();
-    await this.run(`delete ${dn}`, () => this.client.del(dn, this.controls()));
+    await this.run(`delete ${dn}`, () => this.client.del(dn, pre ? [...this.controls(), pre] : this.controls()));
+    return pre?.entry;
   }
 
   /** Renames `dn` to `newDn` (a full DN; a different parent moves the entry). */

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, readFileSync, writeSync } from 'node:fs';
 import { LocalFileError, RefusedError } from '../errors.js';
 import { describeFsError, openForWrite, ownFileProblem } from './local-files.js';
-import { applyModifications, type AttributeValue, type LdapEntry } from '../ldap/entry.js';
+import { applyModifications, getValues, hasValue, pickAttributes, userAttributes, type AttributeValue, type LdapEntry } from '../ldap/entry.js';
 import type { PlannedWrite } from '../ldap/planned-write.js';
 
 /** One journaled write: enough to undo it. */
@@ -69,6 +69,26 @@ export class Journal {
     };
     this.put(JSON.stringify(record, encodeBuffers) + '\n');
     return record.seq;
+  }
+
+  /**
+   * The server's pre-image of write `seq` (Pre-Read, atomic with the write) differs from the one
+   * journaled before it was sent (a client changed the entry in between): a correction record
+   * makes readers use the server's, so that a rollback restores what the write really replaced,
+   * never a stale read over a client's change. Nothing is written when they agree.
+   */
+  correct(seq: number, write: PlannedWrite, replaced: LdapEntry): void {
+    if (write.kind === 'modify') {
+      const touched = [...new Set(write.changes.map((c) => c.attribute))];
+      if (touched.every((a) => sameValueSet(getValues(replaced, a), getValues(write.pre, a)))) return;
+      const pre = { dn: write.pre.dn, attributes: { ...withoutAttributes(write.pre, touched).attributes, ...pickAttributes(replaced, touched).attributes } };
+      this.put(JSON.stringify({ correct: seq, pre, post: applyModifications(pre, write.changes).attributes }, encodeBuffers) + '\n');
+    } else if (write.kind === 'delete') {
+      const real = userAttributes(replaced);
+      const names = new Set([...Object.keys(real.attributes), ...Object.keys(write.pre.attributes)].map((k) => k.toLowerCase()));
+      if ([...names].every((a) => sameValueSet(getValues(real, a), getValues(write.pre, a)))) return;
+      this.put(JSON.stringify({ correct: seq, pre: { dn: write.pre.dn, attributes: real.attributes } }, encodeBuffers) + '\n');
+    }
   }
 
   /** The server refused write `seq`: it changed nothing, so there is nothing to undo for it. */
@@ -167,19 +187,38 @@ function parseJournal(path: string): { records: JournalRecord[]; refused: Set<nu
   return parseJournalText(existsSync(path) ? readFileSync(path, 'utf8') : '');
 }
 
+type Correction = { correct: number; pre: LdapEntry; post?: Record<string, AttributeValue[]> };
+
 function parseJournalText(text: string): { records: JournalRecord[]; refused: Set<number> } {
   const out: JournalRecord[] = [];
   const refused = new Set<number>();
+  const corrections = new Map<number, Correction>();
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
-    let parsed: JournalRecord | { refused: number };
+    let parsed: JournalRecord | { refused: number } | Correction;
     try {
-      parsed = JSON.parse(line, decodeBuffers) as JournalRecord | { refused: number };
+      parsed = JSON.parse(line, decodeBuffers) as JournalRecord | { refused: number } | Correction;
     } catch {
       break;
     }
     if ('refused' in parsed) refused.add(parsed.refused);
+    else if ('correct' in parsed) corrections.set(parsed.correct, parsed);
     else out.push(parsed);
   }
+  for (const r of out) {
+    const c = corrections.get(r.seq);
+    if (!c) continue;
+    r.pre = c.pre;
+    if (c.post) r.post = c.post;
+  }
   return { records: out, refused };
+}
+
+function sameValueSet(a: AttributeValue[], b: AttributeValue[]): boolean {
+  return a.length === b.length && a.every((v) => hasValue(b, v));
+}
+
+function withoutAttributes(entry: LdapEntry, names: string[]): LdapEntry {
+  const drop = new Set(names.map((n) => n.toLowerCase()));
+  return { dn: entry.dn, attributes: Object.fromEntries(Object.entries(entry.attributes).filter(([k]) => !drop.has(k.toLowerCase()))) };
 }

@@ -25,6 +25,8 @@ export class MemoryServer {
   failWrite?: { match: (op: string, dn: string) => boolean; code: number; message: string };
   /** Cut off: every operation fails as a lost connection would. */
   down = false;
+  /** Whether it answers the Pre-Read control (both server kinds do; false: as a server without it). */
+  preRead = true;
   /** Called after every client write with the entry as it is now (undefined: deleted). */
   onWrite?: (op: string, dn: string, after: LdapEntry | undefined) => void;
 
@@ -202,24 +204,30 @@ export class MemoryDirectory {
     this.node.write('add', dn, () => this.cluster.addLocal(this.node, dn, attributes));
   }
 
-  async modify(dn: string, changes: Modification[]): Promise<void> {
-    if (changes.length === 0) return;
+  /** With `preRead`, returns those attributes as they were just before the write (the Pre-Read control), unless the server is set not to. */
+  async modify(dn: string, changes: Modification[], preRead?: string[]): Promise<LdapEntry | undefined> {
+    if (changes.length === 0) return undefined;
+    let before: LdapEntry | undefined;
     this.node.write('modify', dn, () => {
       const e = this.existing(dn, 'modify');
+      before = cloneEntry(e);
       this.node.put(applyModifications(e, changes));
       return [dn];
     });
+    return preRead && this.node.preRead ? project(before!, preRead) : undefined;
   }
 
-  async delete(dn: string): Promise<void> {
+  async delete(dn: string, preRead?: string[]): Promise<LdapEntry | undefined> {
+    let before: LdapEntry | undefined;
     this.node.write('delete', dn, () => {
-      this.existing(dn, 'delete');
+      before = cloneEntry(this.existing(dn, 'delete'));
       if ([...this.node.entries.values()].some((x) => normalizeDn(parentDn(x.dn)) === normalizeDn(dn))) {
         throw new LdapOperationError(this.server, ResultCode.notAllowedOnNonLeaf, `delete ${dn}: not allowed on non-leaf`);
       }
       this.node.entries.delete(normalizeDn(dn));
       return [dn];
     });
+    return preRead && this.node.preRead ? project(before!, preRead) : undefined;
   }
 
   async rename(dn: string, newDn: string): Promise<void> {

@@ -93,7 +93,7 @@ describe('trust on 389 DS: 2 suppliers and a consumer of node 1', () => {
     const v = `cn=v-stuck,${c.suffix}`;
     const config = configVariant(c, 'stuck', { versionEntry: v, scripts: join(FIXTURES, 'slow'), replicas: [url(1), url(2)] });
     const agreement = `cn=to-node3,cn=replica,cn="${c.suffix}",cn=mapping tree,cn=config`;
-    await expectReportedStuck(config, 15, url(2), () => withDirectory(c, url(0), 'config', (d) => d.modify(agreement, [{ operation: 'replace', attribute: 'nsds5ReplicaEnabled', values: ['off'] }])));
+    await expectReportedStuck(config, 15, url(2), async () => { await withDirectory(c, url(0), 'config', (d) => d.modify(agreement, [{ operation: 'replace', attribute: 'nsds5ReplicaEnabled', values: ['off'] }])); });
     expect(await isFrozen(c, url(1))).toBe(false);
     expect(await clientWrite(c, url(1))).toBe(0);
     expect(await readAttr(c, url(0), `cn=lock,${v}`, 'cn')).toBeNull();

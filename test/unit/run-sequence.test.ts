@@ -156,3 +156,53 @@ describe('recover over an in-memory directory: its report in every outcome', () 
     await expectEveryNode(run, (c) => expect(c).toEqual(before));
   });
 });
+
+describe('exact pre-images: a client write between a script read and its write survives every rollback', () => {
+  /** Reads user1 and user3, lets a client of the master change their title, then writes them; the next script fails. */
+  const scripts = {
+    '1.0.0/01-read-pause-write.mjs': `export default {
+      async up(ctx) {
+        const people = [];
+        for await (const e of ctx.search({ base: 'ou=people,' + ctx.suffix, filter: '(|(uid=user1)(uid=user3))', attributes: ['title'] })) people.push(e);
+        await globalThis.__clientWritesNow();
+        for (const p of people) await ctx.modify(p.dn, [{ operation: 'replace', attribute: 'title', values: ['by-script'] }]);
+      },
+    };\n`,
+    '1.0.0/02-fails.ldif': 'dn: uid=nobody,ou=people,${suffix}\nchangetype: modify\nreplace: title\ntitle: x\n-\n',
+  };
+
+  async function lostWriteRun(preRead: boolean): Promise<{ run: MemoryRun; titles: () => (string | undefined)[][] }> {
+    const run = await memoryRun(scripts);
+    run.cluster.master.preRead = preRead;
+    const client = await run.cluster.connector({ url: run.cluster.master.url, tls: {} as never });
+    (globalThis as { __clientWritesNow?: () => Promise<void> }).__clientWritesNow = async () => {
+      for (const n of [1, 3]) await client.modify(people(n), [{ operation: 'replace', attribute: 'title', values: [`client-${n}`] }]);
+    };
+    const titles = () => run.cluster.servers.map((s) => [1, 3].map((n) => s.get(people(n))?.attributes.title?.[0] as string | undefined));
+    return { run, titles };
+  }
+
+  it('the failed run rolls back to the client\'s values, not the script\'s stale read (on every node)', async () => {
+    const { run, titles } = await lostWriteRun(true);
+    const report = await runUpgrade(run.topology, {}, () => undefined);
+    expect(report.outcome).toBe('script-failed');
+    expect(report.rolledBack).toBe(true);
+    expect(titles()).toEqual(run.cluster.servers.map(() => ['client-1', 'client-3']));
+  });
+
+  it('recover --rollback after a dead run restores the client\'s values too', async () => {
+    const { run, titles } = await lostWriteRun(true);
+    // The process "dies" after the first script: its history entry cannot be written.
+    run.cluster.master.failWrite = { match: (op, dn) => op === 'add' && /-0001,cn=history,/.test(dn), code: 80, message: 'other' };
+    await expect(runUpgrade(run.topology, {}, () => undefined)).rejects.toThrow(/other/);
+    const report = await recover(run.topology, { rollback: true, force: true }, () => undefined);
+    expect(report.outcome).toBe('rolled-back');
+    expect(titles()).toEqual(run.cluster.servers.map(() => ['client-1', 'client-3']));
+  });
+
+  it('without the Pre-Read control (a server that does not answer it) the stale read is what the journal has: the case the control exists for', async () => {
+    const { run, titles } = await lostWriteRun(false);
+    await runUpgrade(run.topology, {}, () => undefined);
+    expect(titles()[0]).toEqual([undefined, undefined]);
+  });
+});

@@ -132,14 +132,18 @@ export class LiveStore implements EntryStore {
     const seq = this.journal.append(write, script);
     if (write.kind === 'rename') this.seen.forgetAll();
     for (const dn of intentDns(intent)) this.seen.wrote(dn);
+    let replaced: LdapEntry | undefined;
     try {
-      await this.send(write);
+      replaced = await this.send(write);
     } catch (err) {
       // An LDAP result code: the server refused it, nothing changed. No code (the connection
       // failed): it may have been applied, and stays in the journal to be undone.
       if (codeOf(err) !== undefined) this.journal.refused(seq);
       throw err;
     }
+    // What the write really replaced (the server's pre-image, atomic with it): a client may have
+    // changed the entry since it was read for planning. The journal keeps the real one.
+    if (replaced) this.journal.correct(seq, write, replaced);
     tally();
   }
 
@@ -181,12 +185,13 @@ export class LiveStore implements EntryStore {
     if (signal?.aborted) throw new Error(`interrupted by ${String(signal.reason ?? 'a signal')}`);
   }
 
-  private send(w: PlannedWrite): Promise<void> {
+  /** Sends a write; a modify and a delete ask for their pre-image (Pre-Read) and return it. */
+  private async send(w: PlannedWrite): Promise<LdapEntry | undefined> {
     switch (w.kind) {
-      case 'add': return this.master.add(w.dn, w.attributes);
-      case 'modify': return this.master.modify(w.dn, w.changes);
-      case 'delete': return this.master.delete(w.dn);
-      case 'rename': return this.master.rename(w.dn, w.newDn);
+      case 'add': await this.master.add(w.dn, w.attributes); return undefined;
+      case 'modify': return this.master.modify(w.dn, w.changes, [...new Set(w.changes.map((c) => c.attribute))]);
+      case 'delete': return this.master.delete(w.dn, ['*']);
+      case 'rename': await this.master.rename(w.dn, w.newDn); return undefined;
     }
   }
 }

@@ -1,0 +1,88 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type SandboxCluster, type SandboxKind } from '../../src/sandbox/index.js';
+import { runCli } from '../helpers/cli.js';
+import { FIXTURES } from '../helpers/cluster.js';
+import { readAttr, withDirectory } from '../helpers/ldap.js';
+import { configVariant } from '../helpers/topologies.js';
+
+/** A TCP listener that counts what reaches it (a stranger's port a planted record names). */
+async function listener(): Promise<{ url: string; bytes: () => number; connections: () => number; close: () => Promise<void> }> {
+  let bytes = 0;
+  let connections = 0;
+  const server = createServer((s) => {
+    connections++;
+    s.on('data', (d) => { bytes += d.length; });
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `ldap://127.0.0.1:${port}`, bytes: () => bytes, connections: () => connections, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+/**
+ * Someone who can write the suffix (an over-broad ACL, or any replica) plants a run record under
+ * the version entry. Before this was checked, `recover` bound to the URL it named with the
+ * cn=config password and wrote its values to the entry it named; `--resume` opened its journal.
+ */
+export function recordsSuite(kind: SandboxKind): void {
+  describe(`records are input on ${kind}: a planted run record`, () => {
+    let c: SandboxCluster;
+    let url: (i: number) => string;
+    beforeAll(async () => {
+      c = await startCluster({ kind, nodes: 3, dir: mkdtempSync(join(tmpdir(), `ldap-upgrade-records-${kind}-`)), scriptsDir: join(FIXTURES, 'basic') });
+      url = (i) => c.nodes[i]!.url;
+    }, 240_000);
+    afterAll(async () => c?.stop({ graceMs: 300 }));
+
+    it('naming a stranger URL, a userPassword to restore and a local file as its journal: upgrade, recover and resume exit 7 naming it; no byte reaches the URL, the file and the entry are untouched', async () => {
+      const v = `cn=v-planted,${c.suffix}`;
+      const config = configVariant(c, 'planted', { versionEntry: v, scripts: join(FIXTURES, 'basic'), replicas: [url(1), url(2)] });
+      const stranger = await listener();
+      const victim = join(c.dir, 'victim.txt');
+      writeFileSync(victim, 'precious\n');
+      const person = `uid=user0001,ou=people,${c.suffix}`;
+      const runId = '20261201T101010Z-abcdef';
+      const record = {
+        runId, state: 'applying', host: 'elsewhere', pid: 4242, startedAt: '2026-12-01T10:10:10Z', updatedAt: '2026-12-01T10:10:11Z',
+        fromVersion: '0.0.0', toVersion: '1.1.0', tags: [], steps: ['1.0.0/01-add-ou.ldif'], completed: 1, journal: victim,
+        replicas: [{ url: stranger.url, frozenByRun: true, restored: false, writeState: { entryDn: person, attribute: 'userPassword', original: ['planted'], frozen: false } }],
+      };
+      // Planted over the data bind, as any account that can write the suffix could.
+      await withDirectory(c, url(1), 'data', async (d) => {
+        for (const dn of [v, `cn=runs,${v}`]) {
+          if (!(await d.get(dn, ['1.1']))) await d.add(dn, { objectClass: ['applicationProcess'], cn: [dn.slice(3, dn.indexOf(','))] });
+        }
+        await d.add(`cn=${runId},cn=runs,${v}`, { objectClass: ['applicationProcess'], cn: [runId], description: [JSON.stringify(record)] });
+      });
+      const passwordBefore = await readAttr(c, url(0), person, 'userPassword');
+      try {
+        // Wait until the master has it (it was written on a replica).
+        for (let i = 0; i < 100 && !(await readAttr(c, url(0), `cn=${runId},cn=runs,${v}`, 'cn')); i++) await new Promise((r) => setTimeout(r, 100));
+        for (const args of [['upgrade', '--yes'], ['upgrade', '--yes', '--resume'], ['recover'], ['recover', '--rollback', '--force']]) {
+          const r = await runCli(args, { config });
+          expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(7);
+          expect(r.stderr).toMatch(new RegExp(`untrusted run record ${runId}`));
+          expect(r.stderr).toContain(`names "${stranger.url}", which is not a replica of the configuration`);
+        }
+        const status = await runCli(['status', '--check'], { config });
+        expect(status.code).toBe(7);
+        expect(status.stdout).toMatch(/UNTRUSTED: untrusted run record/);
+        expect(stranger.connections()).toBe(0);
+        expect(stranger.bytes()).toBe(0);
+        expect(readFileSync(victim, 'utf8')).toBe('precious\n');
+        expect(await readAttr(c, url(0), person, 'userPassword')).toEqual(passwordBefore);
+        for (let i = 1; i <= 2; i++) expect(await readAttr(c, url(i), person, 'userPassword')).toEqual(passwordBefore);
+        // Once it is removed, the upgrade runs.
+        await withDirectory(c, url(0), 'data', (d) => d.delete(`cn=${runId},cn=runs,${v}`));
+        const ok = await runCli(['upgrade', '--yes'], { config });
+        expect(ok.code, ok.stderr).toBe(0);
+      } finally {
+        await stranger.close();
+      }
+    }, 180_000);
+  });
+}

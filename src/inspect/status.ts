@@ -135,6 +135,7 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
     replicas,
     replicaSource: topology.replicaSource,
     warnings: [
+      ...topology.transportWarnings,
       ...(loaded ? driftMessages(loaded.drift) : []),
       ...(topology.replicaSource.how === 'discovered' && topology.replicaSource.blindSpot && !topology.replicaSource.accepted
         ? [`the replicas were discovered from the master, and ${topology.replicaSource.blindSpot}: upgrade refuses until they are listed under replicas: (or replicas: discover accepts it)`] : []),

@@ -4,6 +4,7 @@ import { ConnectionError, LdapOperationError } from '../errors.js';
 import { BINARY_ATTRIBUTES, type AttributeValue, type LdapEntry, type Modification } from './entry.js';
 import { ResultCode, resultCodeName } from './result-codes.js';
 import { tlsOptions, type TlsSettings } from './tls.js';
+import { DeadlineError, withDeadline } from './deadline.js';
 import { PreReadControl } from './pre-read.js';
 import { portOf } from './url.js';
 
@@ -77,7 +78,18 @@ export class Directory {
 
   private async bindOnce(): Promise<void> {
     const secure = new URL(this.options.url).protocol === 'ldaps:';
-    if (this.options.tls.startTLS && !secure) await this.client.startTLS(tlsOptions(this.options.tls, new URL(this.options.url).hostname));
+    if (this.options.tls.startTLS && !secure) {
+      // The handshake has its own deadline: a server that accepts StartTLS and then never
+      // handshakes would otherwise hold the tool for ever (the operation timeout ends with the
+      // extended response, before the handshake).
+      const ms = this.options.connectTimeoutMs ?? 5_000;
+      try {
+        await withDeadline(this.client.startTLS(tlsOptions(this.options.tls, new URL(this.options.url).hostname)), ms, 'StartTLS: the TLS handshake did not complete');
+      } catch (err) {
+        if (err instanceof DeadlineError) await this.client.unbind().catch(() => undefined);
+        throw err;
+      }
+    }
     // Bind before anything else: ldapts hangs when operations start before it has connected.
     await this.client.bind(this.options.bindDn ?? '', this.options.password ?? '');
   }

@@ -46,6 +46,11 @@ export interface Topology {
   discovered: boolean;
   replicaSource: ReplicaSource;
   store: StateStore;
+  /**
+   * What the transport leaves open, for the output and the run report: plaintext binds to hosts
+   * other than this one's loopback, and TLS verification turned off (`tls.insecure`).
+   */
+  transportWarnings: string[];
   /** Opens a cn=config connection to a server (closed by the caller). */
   openConfig(url: string): Promise<Directory>;
   /** Opens a data connection to a server (closed by the caller). */
@@ -58,6 +63,25 @@ export interface Topology {
   /** Closes a replica's kept data connection after it failed; the next replicaData opens another. */
   dropReplicaData(url: string, failed: Directory | undefined): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * The TLS settings for one server: never weaker than the configuration asked for the master. A
+ * replica named `ldap://` (configured, or found by discovery) while the master is `ldaps://` or
+ * StartTLS is reached with StartTLS, verified — refused when it cannot — never a plaintext bind.
+ */
+export function transportFor(config: UpgradeConfig, url: string): UpgradeConfig['tls'] {
+  const masterSecure = new URL(config.master.url).protocol === 'ldaps:' || config.tls.startTLS;
+  return { ...config.tls, startTLS: config.tls.startTLS || (masterSecure && new URL(url).protocol === 'ldap:') };
+}
+
+/** A warning when binding to `url` sends the password in plaintext to another host than this one. */
+function plaintextBind(config: UpgradeConfig, url: string): string | undefined {
+  const u = new URL(url);
+  if (u.protocol === 'ldaps:' || transportFor(config, url).startTLS) return undefined;
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  if (/^127\./.test(host) || host === '::1' || host === 'localhost') return undefined;
+  return `${url}: plaintext LDAP (no ldaps://, no tls.startTLS): the bind passwords cross the network unencrypted`;
 }
 
 /** What a record read back from the directory is checked against (records/trust.ts). */
@@ -95,7 +119,8 @@ export const CONFIG_OPERATION_TIMEOUT_MS = 10_000;
  */
 export async function openTopology(config: UpgradeConfig, credentials: Credentials, events: EventSink, connector: Connector = (o) => Directory.open(o)): Promise<Topology> {
   const connect = (url: string, dn: string, password: string, timeoutMs?: number) =>
-    connector({ url, bindDn: dn, password, tls: config.tls, timeoutMs });
+    connector({ url, bindDn: dn, password, tls: transportFor(config, url), timeoutMs });
+  const transportWarnings = config.tls.insecure ? ['tls.insecure: true — server certificates are not verified: a server on the path can take the passwords'] : [];
   const openData = (url: string) => connect(url, config.bind.dn, credentials.bindPassword);
   // Freeze and unfreeze are a few small cn=config operations: a hung server holds each phase
   // no longer than this per operation.
@@ -129,6 +154,11 @@ export async function openTopology(config: UpgradeConfig, credentials: Credentia
       }
     }));
     replicas.sort((a, b) => urls!.indexOf(a.url) - urls!.indexOf(b.url));
+    for (const url of [config.master.url, ...urls]) {
+      const plain = plaintextBind(config, url);
+      if (plain) transportWarnings.push(plain);
+    }
+    for (const message of transportWarnings) events({ type: 'warning', message });
     // Connections kept for replicas that are not in the topology (a run record's, say).
     const others = new Map<string, Directory>();
     const kept = (url: string) => replicas.find((r) => r.url === url);
@@ -136,6 +166,7 @@ export async function openTopology(config: UpgradeConfig, credentials: Credentia
       config, credentials, master, identity, adapter, replicas, discovered,
       replicaSource: { how: discovered ? 'discovered' : 'configured', accepted: config.discovery === 'accepted', blindSpot: discovered ? adapter.discoveryBlindSpot : undefined },
       store: new StateStore(master, config.versionEntry),
+      transportWarnings,
       openConfig, openData,
       async replicaData(url) {
         const slot = kept(url);

@@ -23,7 +23,7 @@ export async function dryRun(topology: Topology, request: PlanRequest, sink: Pla
     fromVersion: plan.fromVersion, fromSource: plan.fromSource, toVersion: plan.toVersion, versions: plan.versions, tags: plan.tags,
     steps: ctx.steps,
     replicasToFreeze: found.replicas.map((r) => ({ url: r.url, alreadyReadOnly: r.writeState ? !runReplica(r.url, r.writeState).frozenByRun : false })),
-    preflight: found, warnings,
+    preflight: found, warnings: [...warnings, ...topology.transportWarnings],
     interruptedRun: interrupted ? { runId: interrupted.runId, state: interrupted.state, host: interrupted.host } : null,
   };
 }

@@ -40,7 +40,8 @@ export async function runUpgrade(topology: Topology, options: UpgradeOptions, ev
   if (!resuming && loaded.plan.steps.length === 0) {
     return {
       kind: 'upgrade', formatVersion: FORMAT_VERSION, outcome: 'nothing-to-do', fromVersion: loaded.plan.fromVersion,
-      toVersion: loaded.plan.toVersion, steps: [], replicas: [], totalMs: Date.now() - started, rolledBack: false, warnings,
+      toVersion: loaded.plan.toVersion, steps: [], replicas: [], totalMs: Date.now() - started, rolledBack: false,
+      warnings: [...warnings, ...topology.transportWarnings],
     };
   }
   if (options.confirm && !(await options.confirm(loaded, resuming))) {
@@ -63,7 +64,7 @@ export async function runUpgrade(topology: Topology, options: UpgradeOptions, ev
   const settings: RunSettings = { ...runSettings(topology.config), signal: options.signal, resumed: resuming !== undefined };
   const report = await execute(liveRun(topology, record, loaded.plan, settings, events, started));
   report.backupFile = backupFile;
-  report.warnings.push(...warnings);
+  report.warnings.push(...warnings, ...topology.transportWarnings);
   return report;
 }
 

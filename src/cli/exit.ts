@@ -31,6 +31,7 @@ const RUN_EXIT: Record<RunOutcome, number> = {
   interrupted: ExitCode.cancelled,
   'master-lost': ExitCode.connection,
   'replicas-frozen': ExitCode.interrupted,
+  'lock-lost': ExitCode.locked,
 };
 
 const RECOVER_EXIT: Record<RecoverReport['outcome'], number> = {

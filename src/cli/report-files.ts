@@ -43,6 +43,7 @@ const HEADLINE: Record<RunReport['outcome'], string> = {
   'not-converged': 'Upgraded on the master, but NOT every replica converged',
   interrupted: 'INTERRUPTED — the run was rolled back',
   'master-lost': 'STOPPED — the master was lost; the replicas stay frozen',
+  'lock-lost': 'STOPPED — the run lost its lock; the replicas stay frozen',
   'replicas-frozen': 'NOT FINISHED — a replica stays frozen',
 };
 
@@ -55,6 +56,7 @@ export function nextCommands(r: RunReport): string[] {
     case 'not-converged': return ['ldap-upgrade status', 'ldap-upgrade verify'];
     case 'interrupted': return ['ldap-upgrade status'];
     case 'master-lost': return ['once the master is back: ldap-upgrade recover --rollback', 'or: ldap-upgrade upgrade --resume'];
+    case 'lock-lost': return ['ldap-upgrade status (who holds the lock now?)', 'once no other run is active: ldap-upgrade recover --rollback --force'];
     case 'replicas-frozen': return ['ldap-upgrade recover'];
   }
 }

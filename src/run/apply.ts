@@ -9,6 +9,7 @@ import { runScript, ScriptFailure } from '../scripts/runtime/run-script.js';
 import { scriptId } from '../scripts/types.js';
 import type { SchemaServerResult, StepResult } from './reports.js';
 import { aborted, Interrupted, throwIfAborted, type LiveRun, type RunContext } from './run.js';
+import { assertLockHeld, LockLost } from './lock.js';
 import { applySchemaStep, planSchemaStep, schemaChanges, SchemaStepFailure, schemaWarnings } from './schema-step.js';
 
 /**
@@ -22,6 +23,8 @@ interface StepWriter {
   schema(step: PlanStep, result: StepResult): Promise<SchemaServerResult[]>;
   /** A step's writes are all answered: make them durable before the step counts as done. */
   seal(): void;
+  /** Before a step starts (live: the lock must still be the run's). */
+  starting(): Promise<void>;
   /** After a step succeeded. */
   completed(index: number, step: PlanStep, result: StepResult): Promise<void>;
   /** The error a failed step ends the phase with. */
@@ -30,7 +33,7 @@ interface StepWriter {
 
 /** Why a live run's apply phase stopped early: the rollback follows. */
 export interface ApplyFailure {
-  outcome: 'interrupted' | 'script-failed';
+  outcome: 'interrupted' | 'script-failed' | 'lock-lost';
   message: string;
 }
 
@@ -51,6 +54,7 @@ export async function apply(run: LiveRun): Promise<ApplyFailure | undefined> {
     await applySteps(run, liveWriter(run, journal, live), record.completed);
     return undefined;
   } catch (err) {
+    if (err instanceof LockLost) return { outcome: 'lock-lost', message: err.message };
     if (err instanceof Interrupted) {
       report.outcome = 'interrupted';
       return { outcome: 'interrupted', message: `interrupted by ${err.message}` };
@@ -80,6 +84,7 @@ export async function applyPlanned(ctx: RunContext, sink: PlannedChangeSink): Pr
     written: () => 0,
     schema: (step, result) => planSchemaStep(ctx.topology, step.script.schema!, result.script, ctx.events),
     seal: () => undefined,
+    starting: async () => undefined,
     completed: async () => undefined,
     failed: (err, step) => err instanceof ScriptFailure
       ? new ScriptFailedError(`dry run: version ${step.version}: ${err.message} (nothing was written)`, { cause: err })
@@ -93,6 +98,7 @@ async function applySteps(ctx: RunContext, writer: StepWriter, from: number): Pr
   const planned = ctx.mode === 'planned';
   for (let i = from; i < plan.steps.length; i++) {
     throwIfAborted(settings.signal);
+    await writer.starting();
     const step = plan.steps[i]!;
     const result = steps[i]!;
     events({ type: 'script-start', index: i + 1, total: plan.steps.length, script: result.script });
@@ -147,6 +153,7 @@ function liveWriter(run: LiveRun, journal: Journal, store: LiveStore): StepWrite
       throw new ScriptFailure(result.script, undefined, errorMessage(err), { cause: err });
     }),
     seal: () => journal.sync(),
+    starting: () => assertLockHeld(topology, record),
     failed(err, _step, result, writtenBefore, startedAt) {
       result.status = 'Error';
       result.durationMs = Date.now() - startedAt;

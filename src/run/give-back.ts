@@ -71,6 +71,22 @@ export function stopForLostMaster(run: LiveRun, err: unknown, when: string): voi
   }
 }
 
+/**
+ * The run lost its lock (deleted, or taken by another run): it writes nothing more — no
+ * rollback, no give-back, no record — since either could write over the run that holds the
+ * lock now. The report says what is left and how to finish it.
+ */
+export function stopForLostLock(run: LiveRun, why: string): void {
+  const { record, report } = run;
+  const frozen = stillFrozen(record);
+  report.outcome = 'lock-lost';
+  report.error = `run ${record.runId} stopped: ${why}. It stopped writing: nothing was rolled back, ${frozen.length ? `the replicas ${frozen.join(', ')} stay frozen` : 'no replica is frozen'}, its journal is ${record.journal}. Check \`ldap-upgrade status\` (who holds the lock?); once no other run is active, \`ldap-upgrade recover --rollback --force\` undoes this run`;
+  for (const url of frozen) {
+    const r = report.replicas.find((x) => x.url === url);
+    if (r) r.unfreeze = 'NotExecuted';
+  }
+}
+
 /** The replicas the run froze and has not given back yet. */
 export function stillFrozen(record: RunRecord): string[] {
   return record.replicas.filter((r) => r.frozenByRun && !r.restored).map((r) => r.url);

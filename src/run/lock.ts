@@ -83,11 +83,33 @@ export async function confirmPlanUnchanged(topology: Topology, record: RunRecord
   throw new RefusedError('the stored version changed while planning (another run?): nothing was written; run again');
 }
 
-/** Renews the lock's lease while the run lives; returns the function that stops renewing. */
-export function holdLease(topology: Topology, record: RunRecord, events: EventSink): () => void {
+/** The run's lock was deleted, or is held by another run now: the run must stop writing. */
+export class LockLost extends Error {}
+
+/** Throws LockLost unless the lock is still this run's. */
+export async function assertLockHeld(topology: Topology, record: RunRecord): Promise<void> {
+  const lock = await topology.store.readLock();
+  if (!lock) throw new LockLost(`its lock (${topology.store.lockDn}) was deleted while it ran`);
+  if (lock.runId !== record.runId) throw new LockLost(`its lock is held by run ${describeHolder(lock)} now`);
+}
+
+/**
+ * Renews the lock's lease while the run lives — after checking that the lock is still the run's:
+ * one that was deleted or taken stops the renewal and calls `lost` (the run stops writing).
+ * Returns the function that stops renewing.
+ */
+export function holdLease(topology: Topology, record: RunRecord, events: EventSink, lost: (why: LockLost) => void): () => void {
   const lease = setInterval(() => {
-    topology.store.writeLock({ runId: record.runId, host: record.host, pid: record.pid, startedAt: record.startedAt, expiresAt: leaseExpiry() })
-      .catch((err) => events({ type: 'warning', message: `could not renew the lock's lease: ${errorMessage(err)}` }));
+    assertLockHeld(topology, record)
+      .then(() => topology.store.writeLock({ runId: record.runId, host: record.host, pid: record.pid, startedAt: record.startedAt, expiresAt: leaseExpiry() }))
+      .catch((err) => {
+        if (err instanceof LockLost) {
+          clearInterval(lease);
+          lost(err);
+        } else {
+          events({ type: 'warning', message: `could not renew the lock's lease: ${errorMessage(err)}` });
+        }
+      });
   }, LEASE_MS / 4);
   lease.unref();
   return () => clearInterval(lease);

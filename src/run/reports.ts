@@ -64,9 +64,11 @@ export interface ReplicaResult {
  * the replicas stay frozen and the lock held, for `recover --rollback` or `upgrade --resume` once
  * it is back. `replicas-frozen`: the run ended (upgraded, or rolled back) but some replica could
  * not be given back; it stays frozen until `recover` gives it back (never reported as done).
+ * `lock-lost`: the run's lock was deleted or taken by another run while it ran: it stopped
+ * writing at once (no rollback, no give-back: they would write over whoever holds it now).
  * Exit codes: `exitCodeForResult` in cli/exit.ts.
  */
-export type RunOutcome = 'done' | 'nothing-to-do' | 'script-failed' | 'not-converged' | 'interrupted' | 'master-lost' | 'replicas-frozen';
+export type RunOutcome = 'done' | 'nothing-to-do' | 'script-failed' | 'not-converged' | 'interrupted' | 'master-lost' | 'replicas-frozen' | 'lock-lost';
 
 export interface RunReport {
   kind: 'upgrade';

@@ -9,8 +9,8 @@ import type { EventSink } from '../events.js';
 import { apply, type ApplyFailure } from './apply.js';
 import { converge, reportConvergence } from './converge.js';
 import { freeze } from './freeze.js';
-import { finish, giveBack, masterLost, stopForLostMaster } from './give-back.js';
-import { confirmPlanUnchanged, holdLease, lockNewRun, takeOver } from './lock.js';
+import { finish, giveBack, masterLost, stopForLostLock, stopForLostMaster } from './give-back.js';
+import { assertLockHeld, confirmPlanUnchanged, holdLease, LockLost, lockNewRun, takeOver } from './lock.js';
 import { prepare } from './prepare.js';
 import type { RunReport } from './reports.js';
 import { rollBack } from './rollback.js';
@@ -61,8 +61,11 @@ export async function runUpgrade(topology: Topology, options: UpgradeOptions, ev
     events({ type: 'info', message: `backup: ${backup.entries} entries written to ${backup.file} in ${backup.durationMs} ms` });
     backupFile = options.backupFile;
   }
-  const settings: RunSettings = { ...runSettings(topology.config), signal: options.signal, resumed: resuming !== undefined };
-  const report = await execute(liveRun(topology, record, loaded.plan, settings, events, started));
+  // The run stops (and writes nothing more) when it loses its lock, as when it is interrupted.
+  const lockLost = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, lockLost.signal]) : lockLost.signal;
+  const settings: RunSettings = { ...runSettings(topology.config), signal, resumed: resuming !== undefined };
+  const report = await execute(liveRun(topology, record, loaded.plan, settings, events, started), lockLost);
   report.backupFile = backupFile;
   report.warnings.push(...warnings, ...topology.transportWarnings);
   return report;
@@ -73,23 +76,35 @@ export async function runUpgrade(topology: Topology, options: UpgradeOptions, ev
  * freeze → apply (fails) → rollback → give back → unlock. Replicas are given back in every
  * outcome but a lost master's.
  */
-async function execute(run: LiveRun): Promise<RunReport> {
+async function execute(run: LiveRun, lockLost: AbortController): Promise<RunReport> {
   const { topology, record, report } = run;
-  const stopLease = holdLease(topology, record, run.events);
+  const stopLease = holdLease(topology, record, run.events, (why) => lockLost.abort(why));
+  const lost = () => lockLost.signal.reason as LockLost;
   try {
     await freeze(run);
     const failure = await apply(run);
+    if (failure?.outcome === 'lock-lost' || lockLost.signal.aborted) {
+      stopForLostLock(run, failure?.outcome === 'lock-lost' ? failure.message : lost().message);
+      return report;
+    }
     if (failure) {
       await rollBackRun(run, failure);
       return report;
     }
+    await assertLockHeld(topology, record);
     await converge(run);
+    if (lockLost.signal.aborted) throw lost();
+    await assertLockHeld(topology, record);
     await giveBack(run);
     record.state = report.outcome === 'done' ? 'done' : 'failed';
     record.error = report.error;
     await finish(topology, record);
     return report;
   } catch (err) {
+    if (err instanceof LockLost) {
+      stopForLostLock(run, err.message);
+      return report;
+    }
     if (masterLost(topology, err) && record.state !== 'failed' && record.state !== 'frozen') {
       // Half-applied data on the master: clients must not write to the replicas meanwhile.
       stopForLostMaster(run, err, `while ${record.state === 'waiting' ? 'waiting for the replicas' : 'applying the scripts'}`);

@@ -206,3 +206,26 @@ describe('exact pre-images: a client write between a script read and its write s
     expect(titles()[0]).toEqual([undefined, undefined]);
   });
 });
+
+describe('the lock lost while the run runs', () => {
+  it('deleted between two scripts: the run stops writing at once — no next script, no rollback, no give-back — outcome lock-lost (exit 4)', async () => {
+    const run = await memoryRun(TWO_VERSIONS);
+    const m = run.cluster.master;
+    let writesAtLoss = -1;
+    m.onWrite = (op, dn) => {
+      if (op === 'add' && /-0001,cn=history,/.test(dn)) {
+        m.entries.delete(`cn=lock,${VERSION_ENTRY}`.toLowerCase());
+        writesAtLoss = m.writes.length;
+      }
+    };
+    const report = await runUpgrade(run.topology, {}, () => undefined);
+    expect(report.outcome).toBe('lock-lost');
+    expect(exitCodeForResult({ kind: 'upgrade', report })).toBe(4);
+    expect(report.error).toMatch(/was deleted while it ran.*nothing was rolled back/);
+    expect(report.rolledBack).toBe(false);
+    // After the loss: at most the version entry of the version just completed and its record.
+    expect(m.writes.slice(writesAtLoss).every((w) => w.startsWith(`modify ${VERSION_ENTRY}`) || /,cn=runs,/.test(w))).toBe(true);
+    expect(m.writes.some((w) => w.startsWith(`modify ${people(1)}`))).toBe(false);
+    for (const r of run.cluster.replicas) expect(r.frozen, r.url).toBe(true);
+  });
+});

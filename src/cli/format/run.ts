@@ -50,6 +50,7 @@ export function formatRun(r: RunReport): string {
     'not-converged': `upgraded on the master to ${r.toVersion}, but NOT every replica converged`,
     interrupted: 'INTERRUPTED: the run was rolled back',
     'master-lost': 'STOPPED: the master was lost mid-run; the replicas stay frozen and the lock is held',
+    'lock-lost': 'STOPPED: the run lost its lock (deleted, or taken by another run); it stopped writing, the replicas stay frozen',
     'replicas-frozen': 'NOT FINISHED: a replica could not be given back and stays frozen (run `ldap-upgrade recover`)',
   };
   const lines = [

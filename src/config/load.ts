@@ -138,7 +138,8 @@ class ConfigReader {
     if (!isMap(root)) return;
     for (const pair of root.items) {
       const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
-      if (!(key in KNOWN_KEYS)) this.fail([key], `unknown key (known: ${Object.keys(KNOWN_KEYS).join(', ')})`);
+      // Own keys only: `__proto__`, `constructor` and the like are unknown keys, not Object's.
+      if (!Object.hasOwn(KNOWN_KEYS, key)) this.fail([key], `unknown key (known: ${Object.keys(KNOWN_KEYS).join(', ')})`);
       const sub = KNOWN_KEYS[key];
       if (sub && pair.value !== null) {
         if (!isMap(pair.value)) this.fail([key], `must be a mapping with ${sub.join(', ')}`);

@@ -41,7 +41,12 @@ export async function resolvePassword(req: PasswordRequest): Promise<ResolvedPas
   const env = req.env ?? process.env;
   if (req.flagFile) return { password: readPasswordFile(req.flagFile, req.warn, true), source: 'flag' };
   const fromEnv = env[req.envVar];
-  if (fromEnv !== undefined && fromEnv !== '') return { password: fromEnv, source: 'environment' };
+  if (fromEnv !== undefined && fromEnv !== '') {
+    // Read once, then gone from the environment: upgrade scripts run in this process, and a
+    // child process would inherit it.
+    delete env[req.envVar];
+    return { password: fromEnv, source: 'environment' };
+  }
   if (req.configuredFile && fileExists(req.configuredFile)) {
     return { password: readPasswordFile(req.configuredFile, req.warn, false), source: 'configured file' };
   }

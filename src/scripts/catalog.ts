@@ -30,6 +30,7 @@ export function discoverScripts(dir: string): ScriptCatalog {
   const tags = new Map<string, ScriptFile[]>();
   for (const name of names) {
     const path = join(dir, name);
+    if (/[\0-\x1f\x7f]/.test(name)) throw new ScriptFileError(`${JSON.stringify(path)}: a folder name in the scripts folder may not hold line breaks or other control characters`);
     if (!statSync(path).isDirectory()) {
       skipped.push(name);
       continue;
@@ -57,6 +58,9 @@ function readScripts(folder: string, version: string, tag: string | undefined, s
   const byPrefix = new Map<string, string>();
   for (const name of readdirSync(folder).sort()) {
     const path = join(folder, name);
+    // A name with a line break or another control character would reach the output, the logs and
+    // the dry run's LDIF (an injected record): refused, shown escaped.
+    if (/[\0-\x1f\x7f]/.test(name)) throw new ScriptFileError(`${JSON.stringify(path)}: a script's file name may not hold line breaks or other control characters`);
     const kind = isSchemaScript(name) ? 'schema' : KINDS[extname(name)];
     if (!kind || name.endsWith('.d.ts') || !statSync(path).isFile()) {
       skipped.push(join(tag ? `tags/${tag}` : version, name));

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type SandboxCluster, type SandboxKind } from '../../src/sandbox/index.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { handshake } from '../helpers/handshake.js';
 import { FIXTURES } from '../helpers/cluster.js';
-import { readAttr, withDirectory } from '../helpers/ldap.js';
+import { eventually, readAttr, withDirectory } from '../helpers/ldap.js';
 import { configVariant } from '../helpers/topologies.js';
 
 /** A TCP listener that counts what reaches it (a stranger's port a planted record names). */
@@ -29,7 +30,7 @@ async function listener(): Promise<{ url: string; bytes: () => number; connectio
  * cn=config password and wrote its values to the entry it named; `--resume` opened its journal.
  */
 export function recordsSuite(kind: SandboxKind): void {
-  describe(`records are input on ${kind}: a planted run record`, () => {
+  describe(`what the tool reads back is input on ${kind}: planted records, exact pre-images`, () => {
     let c: SandboxCluster;
     let url: (i: number) => string;
     beforeAll(async () => {
@@ -84,5 +85,53 @@ export function recordsSuite(kind: SandboxKind): void {
         await stranger.close();
       }
     }, 180_000);
+
+    /** Sets the two people's title on the master (a client's write) and waits until every node has it. */
+    async function clientSets(values: [string, string]): Promise<void> {
+      await withDirectory(c, url(0), 'data', async (d) => {
+        for (const [i, v] of values.entries()) await d.modify(`uid=user000${i + 1},ou=people,${c.suffix}`, [{ operation: 'replace', attribute: 'title', values: [v] }]);
+      });
+    }
+    const titles = async (i: number) => [await readAttr(c, url(i), `uid=user0001,ou=people,${c.suffix}`, 'title'), await readAttr(c, url(i), `uid=user0002,ou=people,${c.suffix}`, 'title')];
+    async function expectEverywhere(want: [string, string]): Promise<void> {
+      for (let i = 0; i < 3; i++) {
+        await eventually(async () => JSON.stringify(await titles(i)) === JSON.stringify(want.map((w) => [w])), 20_000).catch(() => undefined);
+        expect(await titles(i), url(i)).toEqual(want.map((w) => [w]));
+      }
+    }
+
+    it("a client's write on the master between a script's read and its write is kept by the failed run's rollback (Pre-Read), on every node", async () => {
+      const v = `cn=v-preimage-failed,${c.suffix}`;
+      const config = configVariant(c, 'preimage-failed', { versionEntry: v, scripts: join(FIXTURES, 'read-pause-write-fails'), replicas: [url(1), url(2)] });
+      await clientSets(['before-1', 'before-2']);
+      await expectEverywhere(['before-1', 'before-2']);
+      const hs = handshake();
+      const run = startCli(['upgrade', '--yes'], { LDAP_UPGRADE_CONFIG: config, ...hs.env });
+      await hs.reached();
+      await clientSets(['client-1', 'client-2']);
+      hs.go();
+      const r = await run.result;
+      expect(r.code, r.stderr).toBe(5);
+      await expectEverywhere(['client-1', 'client-2']);
+    }, 120_000);
+
+    it('… and by recover --rollback after the run was killed (kill -9) once its writes were made', async () => {
+      const v = `cn=v-preimage-killed,${c.suffix}`;
+      const config = configVariant(c, 'preimage-killed', { versionEntry: v, scripts: join(FIXTURES, 'read-pause-write'), replicas: [url(1), url(2)] });
+      await clientSets(['before-1', 'before-2']);
+      await expectEverywhere(['before-1', 'before-2']);
+      const script = handshake();
+      const stop = handshake();
+      const run = startCli(['upgrade', '--yes'], { LDAP_UPGRADE_CONFIG: config, ...script.env, ...stop.at('converge') });
+      await script.reached();
+      await clientSets(['client-1', 'client-2']);
+      script.go();
+      await stop.reached();
+      run.kill('SIGKILL');
+      await run.result;
+      const r = await runCli(['recover', '--rollback'], { config });
+      expect(r.code, r.stderr).toBe(0);
+      await expectEverywhere(['client-1', 'client-2']);
+    }, 120_000);
   });
 }

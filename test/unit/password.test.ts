@@ -23,9 +23,11 @@ describe('password sources', () => {
     expect(r).toEqual({ password: 'from-flag', source: 'flag' });
   });
 
-  it('then the environment', async () => {
-    const r = await resolvePassword({ ...base, configuredFile: configured, env: { LDAP_UPGRADE_PASSWORD: 'from-env' } });
+  it('then the environment — and it is gone from the environment once read (scripts and children never see it)', async () => {
+    const env: NodeJS.ProcessEnv = { LDAP_UPGRADE_PASSWORD: 'from-env', OTHER: 'kept' };
+    const r = await resolvePassword({ ...base, configuredFile: configured, env });
     expect(r).toEqual({ password: 'from-env', source: 'environment' });
+    expect(env).toEqual({ OTHER: 'kept' });
   });
 
   it('then the configured file', async () => {

@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -95,5 +95,39 @@ describe('records are input: a planted run record is refused before anything it 
     writeFileSync(loose, '');
     chmodSync(loose, 0o666);
     expect(() => readJournal(loose)).toThrow(/writable by group or others/);
+  });
+});
+
+describe('smaller ways in', () => {
+  it("the scripts' guard sees the tool's records through OIDs, escapes, BER values and spelling", async () => {
+    const { protectedWriteProblem } = await import('../../src/scripts/runtime/protected-dns.js');
+    const ve = 'cn=schema-version,dc=example,dc=com';
+    for (const dn of [
+      '2.5.4.3=lock,cn=schema-version,dc=example,dc=com', 'OID.2.5.4.3=lock,cn=schema-version,dc=example,dc=com',
+      'cn=\\6cock,cn=schema-version,dc=example,dc=com', 'cn=#04046c6f636b,cn=schema-version,dc=example,dc=com',
+      'CN=LOCK , CN=Schema-Version,0.9.2342.19200300.100.1.25=example,DC=com', 'commonName=runs,cn=schema-version,dc=example,dc=com',
+    ]) expect(protectedWriteProblem({ kind: 'delete', dn }, ve), dn).toMatch(/tool's own records/);
+    expect(protectedWriteProblem({ kind: 'modify', dn: '2.5.4.3=config', changes: [] }, ve)).toMatch(/may not write cn=config/);
+    expect(protectedWriteProblem({ kind: 'modify', dn: 'cn=lockout,cn=schema-version,dc=example,dc=com', changes: [] }, ve)).toBeUndefined();
+  });
+
+  it('a script file name with a line break is refused, shown escaped (it would reach the dry-run LDIF as a record)', async () => {
+    const { discoverScripts } = await import('../../src/scripts/catalog.js');
+    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-names-'));
+    mkdirSync(join(dir, '1.0.0'));
+    writeFileSync(join(dir, '1.0.0', '01-a\ndn: cn=injected.ldif'), 'dn: cn=a\nchangetype: delete\n');
+    expect(() => discoverScripts(dir)).toThrow(/"[^"]*01-a\\ndn: cn=injected\.ldif": a script's file name may not hold line breaks/);
+  });
+
+  it('__proto__, constructor and the like in the configuration: exit 2 naming the key (not an internal error)', async () => {
+    const { loadConfig } = await import('../../src/config/load.js');
+    const { ConfigError } = await import('../../src/errors.js');
+    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-proto-'));
+    for (const key of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      const file = join(dir, `${key}.yaml`);
+      writeFileSync(file, `suffix: dc=x\nmaster:\n  url: ldap://a:389\nbind:\n  dn: cn=a\n${key}:\n  x: 1\n`);
+      expect(() => loadConfig(file), key).toThrow(ConfigError);
+      expect(() => loadConfig(file), key).toThrow(new RegExp(`:6:1: ${key}: unknown key`));
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { normalizeDn } from '../../ldap/entry.js';
+import { canonicalDn } from '../../ldap/canonical-dn.js';
 import type { WriteIntent } from './write-plan.js';
 
 /** Where server configuration and schema live: never written by data scripts. */
@@ -14,8 +14,9 @@ let ownRecords: { versionEntry: string; normalized: string; own: { dn: string; k
 
 function recordsOf(versionEntry: string) {
   if (ownRecords?.versionEntry !== versionEntry) {
+    // Compared in canonical form: `2.5.4.3=lock,…` or `cn=\\6cock,…` is the lock too.
     const own = [versionEntry, `cn=lock,${versionEntry}`, `cn=runs,${versionEntry}`, `cn=history,${versionEntry}`];
-    ownRecords = { versionEntry, normalized: normalizeDn(versionEntry), own: own.map((dn) => ({ dn, key: normalizeDn(dn) })) };
+    ownRecords = { versionEntry, normalized: canonicalDn(versionEntry), own: own.map((dn) => ({ dn, key: canonicalDn(dn) })) };
   }
   return ownRecords;
 }
@@ -28,7 +29,7 @@ function recordsOf(versionEntry: string) {
  */
 export function protectedWriteProblem(intent: WriteIntent, versionEntry: string | undefined): string | undefined {
   const targets = intent.kind === 'rename' ? [intent.dn, intent.newDn] : [intent.dn];
-  const keys = targets.map(normalizeDn);
+  const keys = targets.map(canonicalDn);
   for (const [i, key] of keys.entries()) {
     const home = SERVER_HOMES.find((h) => under(key, h));
     if (home) {

@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
+import { openForWrite } from '../records/local-files.js';
 import { join } from 'node:path';
 import type { UpgradeEvent } from '../events.js';
 import type { RunReport } from '../run/reports.js';
@@ -73,8 +74,9 @@ export function writeRunReport(dir: string, report: RunReport, timeline: Timelin
   const document = { ...report, startedAt: timeline.startedAt, timeline: timeline.entries, next };
   const json = `${base}.report.json`;
   const html = `${base}.report.html`;
-  writeFileSync(json, toJson(document), { mode: 0o600 });
-  writeFileSync(html, renderHtml(report, timeline, next), { mode: 0o600 });
+  // Never through a symbolic link planted at the (predictable) name; mode 600 whatever was there.
+  writeOwnFile(json, toJson(document));
+  writeOwnFile(html, renderHtml(report, timeline, next));
   return { json, html };
 }
 
@@ -124,4 +126,14 @@ ${r.conflicts?.length ? `<h2>Left in place by the rollback</h2><ul>${r.conflicts
 ${next.length ? `<h2>Next</h2><ul>${next.map((n) => `<li><code>${esc(n)}</code></li>`).join('')}</ul>` : ''}
 </body></html>
 `;
+}
+
+function writeOwnFile(path: string, text: string): void {
+  const fd = openForWrite(path, 'w');
+  try {
+    const bytes = Buffer.from(text, 'utf8');
+    for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off);
+  } finally {
+    closeSync(fd);
+  }
 }

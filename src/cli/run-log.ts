@@ -1,6 +1,6 @@
-import { appendFileSync, existsSync, renameSync } from 'node:fs';
+import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureDir } from '../records/local-files.js';
+import { appendToOwnFile, ensureDir } from '../records/local-files.js';
 
 /**
  * The log of one run (docs/internals.md "Scale and speed"): a file in `logDir`, mode 600, that starts with what was run (tool
@@ -22,7 +22,7 @@ export class RunLog {
         `config: ${header.config ?? '(none)'}`,
         `command line: ldap-upgrade ${header.args.join(' ')}`,
       ];
-      appendFileSync(file, lines.map((l) => `${stamp()} ${l}\n`).join(''), { mode: 0o600 });
+      appendToOwnFile(file, lines.map((l) => `${stamp()} ${l}\n`).join(''));
       return new RunLog(file, command);
     } catch {
       return undefined;
@@ -30,12 +30,12 @@ export class RunLog {
   }
 
   line(text: string): void {
-    try { appendFileSync(this.file, `${stamp()} ${text}\n`); } catch { /* the log is best effort */ }
+    try { appendToOwnFile(this.file, `${stamp()} ${text}\n`); } catch { /* the log is best effort */ }
   }
 
   /** Several lines (a report) under one time stamp. */
   block(title: string, text: string): void {
-    try { appendFileSync(this.file, `${stamp()} ${title}\n${text.replace(/\n?$/, '\n')}`); } catch { /* best effort */ }
+    try { appendToOwnFile(this.file, `${stamp()} ${title}\n${text.replace(/\n?$/, '\n')}`); } catch { /* best effort */ }
   }
 
   /** The run now has an id: the file takes its name (kept when that name is taken). */

@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { closeSync, createWriteStream, fsyncSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { LocalFileError } from '../errors.js';
@@ -22,8 +22,12 @@ export interface BackupResult {
 export async function backupSuffix(master: Directory, suffix: string, file: string, attributes: string[]): Promise<BackupResult> {
   const started = Date.now();
   const part = `${file}.part`;
+  // A `.part` already there (an earlier backup cut short, or planted) is never reused: removed
+  // (a symbolic link itself, not what it points to), then made anew, exclusively, mode 600.
+  await rm(part, { force: true });
   // Opened here, so that a path that cannot be written is a clear error before any read.
-  const out = createWriteStream(part, { fd: openForWrite(part, 'w') });
+  const fd = openForWrite(part, 'wx');
+  const out = createWriteStream(part, { fd, autoClose: false });
   let failed: unknown;
   out.on('error', (err) => (failed ??= err));
   let entries = 0;
@@ -37,10 +41,14 @@ export async function backupSuffix(master: Directory, suffix: string, file: stri
       entries += page.length;
     }
     out.end();
-    await once(out, 'close');
+    await once(out, 'finish');
     if (failed) throw failed;
+    // On disk before it takes the backup's name: a crash never leaves a short file under it.
+    fsyncSync(fd);
+    closeSync(fd);
   } catch (err) {
     out.destroy();
+    try { closeSync(fd); } catch { /* closed already */ }
     await rm(part, { force: true });
     if (err instanceof Error && 'code' in err && typeof (err as NodeJS.ErrnoException).syscall === 'string') {
       throw new LocalFileError(`cannot write the backup ${part}: ${describeFsError(err)}`, { cause: err });

@@ -1,4 +1,4 @@
-import { accessSync, constants, lstatSync, mkdirSync, openSync, statfsSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, fchmodSync, lstatSync, mkdirSync, openSync, statfsSync, statSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LocalFileError } from '../errors.js';
 
@@ -41,6 +41,12 @@ export function writableDirProblem(path: string, what: string): string | undefin
   let p = resolve(path);
   while (!exists(p) && dirname(p) !== p) p = dirname(p);
   if (!isDirectory(p)) return `${what} ${path}: ${p} is not a folder`;
+  // The folder itself (once it exists) holds journals, logs and backups: as ssh refuses a key
+  // folder others can write, so does the tool.
+  if (p === resolve(path)) {
+    const loose = looseFolderProblem(p);
+    if (loose) return `${what} ${path}: ${loose}`;
+  }
   try {
     accessSync(p, constants.W_OK | constants.X_OK);
   } catch (err) {
@@ -53,6 +59,23 @@ export function writableDirProblem(path: string, what: string): string | undefin
   } catch {
     // No statfs here: the write itself will say.
   }
+  return undefined;
+}
+
+/**
+ * Why a folder of the tool's must not be used: writable by group or others (a sticky /tmp
+ * included), or owned by another user than this one (or root).
+ */
+export function looseFolderProblem(path: string): string | undefined {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return undefined;
+  }
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid && st.uid !== 0) return `${path} is owned by uid ${st.uid}, not by this user (uid ${uid}) or root`;
+  if (st.mode & 0o022) return `${path} is writable by group or others (mode ${(st.mode & 0o7777).toString(8)}): make it 700`;
   return undefined;
 }
 
@@ -69,7 +92,10 @@ const OPEN_FLAGS = {
 export function openForWrite(path: string, flags: 'a' | 'w' | 'wx', mode = 0o600): number {
   try {
     ensureDir(dirname(path));
-    return openSync(path, OPEN_FLAGS[flags] | constants.O_NOFOLLOW, mode);
+    const fd = openSync(path, OPEN_FLAGS[flags] | constants.O_NOFOLLOW, mode);
+    // The mode whatever the file had before (a file left by an earlier version, say).
+    fchmodSync(fd, mode);
+    return fd;
   } catch (err) {
     if (err instanceof LocalFileError) throw err;
     throw new LocalFileError(`cannot write ${path}: ${describeFsError(err)}`, { cause: err });
@@ -93,6 +119,16 @@ export function ownFileProblem(path: string): string | undefined {
   if (uid !== undefined && st.uid !== uid) return `${path} is owned by uid ${st.uid}, not by this user (uid ${uid})`;
   if (st.mode & 0o022) return `${path} is writable by group or others (mode ${(st.mode & 0o777).toString(8)})`;
   return undefined;
+}
+
+/** Appends `text` to a file (made mode 600), never through a symbolic link at `path`. */
+export function appendToOwnFile(path: string, text: string): void {
+  const fd = openSync(path, OPEN_FLAGS.a | constants.O_NOFOLLOW, 0o600);
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** "no space left on device (ENOSPC)" and the like. */

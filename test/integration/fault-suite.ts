@@ -69,7 +69,7 @@ describe(`faults on ${kind}: scripts cannot take the tool down; recover always c
     const disk = join(dir, 'disk');
     mkdirSync(disk);
     // A small file system of its own (root only): skipped, saying so, where it cannot be made.
-    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=70m', 'tmpfs', disk]);
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=70m,mode=700', 'tmpfs', disk]);
     if (mounted.status !== 0) return t.skip(`cannot mount a tmpfs here: ${mounted.stderr}`);
     try {
       const marker = join(dir, 'marker');

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -129,5 +129,50 @@ describe('smaller ways in', () => {
       expect(() => loadConfig(file), key).toThrow(ConfigError);
       expect(() => loadConfig(file), key).toThrow(new RegExp(`:6:1: ${key}: unknown key`));
     }
+  });
+});
+
+describe('folders and files of the tool', () => {
+  it('backupDir and logDir writable by group or others (a sticky /tmp too) are refused, named', async () => {
+    const { writableDirProblem } = await import('../../src/records/local-files.js');
+    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-folders-'));
+    const loose = join(dir, 'loose');
+    mkdirSync(loose);
+    chmodSync(loose, 0o777);
+    expect(writableDirProblem(loose, 'backupDir')).toMatch(/backupDir .*loose is writable by group or others \(mode 777\): make it 700/);
+    expect(writableDirProblem('/tmp', 'logDir')).toMatch(/writable by group or others \(mode 1777\)/);
+    const tight = join(dir, 'tight');
+    mkdirSync(tight, { mode: 0o700 });
+    expect(writableDirProblem(tight, 'backupDir')).toBeUndefined();
+    expect(writableDirProblem(join(tight, 'not-yet'), 'backupDir')).toBeUndefined();
+  });
+
+  it('a report file name planted as a symbolic link: nothing is written through it', async () => {
+    const { writeRunReport, Timeline } = await import('../../src/cli/report-files.js');
+    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-report-link-'));
+    const target = join(dir, 'precious.txt');
+    writeFileSync(target, 'keep me\n');
+    const runId = '20261201T101010Z-abcdef';
+    symlinkSync(target, join(dir, `${runId}.report.json`));
+    const report = { kind: 'upgrade', formatVersion: 1, runId, outcome: 'done', fromVersion: '1.0.0', toVersion: '1.1.0', steps: [], replicas: [], totalMs: 1, rolledBack: false, warnings: [] } as const;
+    expect(() => writeRunReport(dir, { ...report, steps: [], replicas: [], warnings: [] }, new Timeline())).toThrow(/symbolic link/);
+    expect(readFileSync(target, 'utf8')).toBe('keep me\n');
+  });
+
+  it('a backup: a planted FILE.part link is removed, not followed; the backup is written anew, mode 600', async () => {
+    const { backupSuffix } = await import('../../src/inspect/backup.js');
+    const { MemoryCluster } = await import('../helpers/memory-directory.js');
+    const cluster = new MemoryCluster(SUFFIX, 1);
+    const master = await cluster.connector({ url: cluster.master.url, tls: { startTLS: false, insecure: false } });
+    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-backup-part-'));
+    const target = join(dir, 'precious.txt');
+    writeFileSync(target, 'keep me\n');
+    const file = join(dir, 'suffix.ldif');
+    symlinkSync(target, `${file}.part`);
+    const result = await backupSuffix(master, SUFFIX, file, ['*']);
+    expect(result.entries).toBe(7);
+    expect(readFileSync(target, 'utf8')).toBe('keep me\n');
+    expect(readFileSync(file, 'utf8')).toMatch(/^# ldap-upgrade backup of dc=mem,dc=test/);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 });

@@ -9,11 +9,13 @@ export function thisHost(): string {
 }
 
 /**
- * Whether the run holding `lock` is certainly dead: its lease expired, or it ran on this host
- * and its process is gone. Anything else may be a live run elsewhere.
+ * Whether the run holding `lock` is certainly dead: it ran on this host and its process is gone,
+ * or it ran elsewhere and its lease expired. A process alive on this host is never taken for
+ * dead, whatever its lease says (a stopped process, SIGSTOP, lets its lease run out and may go
+ * on); a lease still running elsewhere may be a live run.
  */
 export function holderIsDead(lock: Pick<LockInfo, 'host' | 'pid' | 'expiresAt'>, now = Date.now()): { dead: boolean; why: string } {
-  if (Date.parse(lock.expiresAt) < now) return { dead: true, why: `its lease expired at ${lock.expiresAt}` };
+  if (lock.host !== thisHost() && Date.parse(lock.expiresAt) < now) return { dead: true, why: `its lease expired at ${lock.expiresAt}` };
   if (lock.host === thisHost()) {
     if (lock.pid === process.pid) return { dead: false, why: 'it is this process' };
     try {

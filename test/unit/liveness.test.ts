@@ -16,3 +16,9 @@ describe('holderIsDead', () => {
     expect(holderIsDead({ host: thisHost(), pid: process.ppid, expiresAt: future }).dead).toBe(false);
   });
 });
+
+describe('holderIsDead: a process alive on this host', () => {
+  it('is never taken for dead, even with its lease run out (a stopped process may go on)', () => {
+    expect(holderIsDead({ host: thisHost(), pid: process.ppid, expiresAt: past })).toMatchObject({ dead: false, why: expect.stringContaining('is running on this host') });
+  });
+});

@@ -14,6 +14,7 @@ import { CommandLineError, ExitCode } from '../errors.js';
 import { CommandOutcome, errorDocument, exitCodeFor, messageFor } from './exit.js';
 import { currentLog } from './run-log.js';
 import { EXIT_CODES } from './common.js';
+import { terminalSafe } from './output.js';
 
 const EPILOG = `${EXIT_CODES}
 Durations: seconds, or with a unit: 90s, 5m, 1h. With --json, errors are JSON (kind error) too.
@@ -67,7 +68,7 @@ export async function main(args: string[]): Promise<number> {
   }
   const usage = failed instanceof UsageFailure || failed instanceof CommandLineError;
   const code = usage ? ExitCode.usage : exitCodeFor(failed);
-  const message = failed instanceof UsageFailure ? failed.message : messageFor(failed);
+  const message = terminalSafe(failed instanceof UsageFailure ? failed.message : messageFor(failed));
   currentLog()?.line(`error: ${message}`);
   currentLog()?.line(`exit ${code}`);
   process.stderr.write(`ldap-upgrade: ${message}\n${usage ? 'Run `ldap-upgrade --help` for usage.\n' : ''}`);

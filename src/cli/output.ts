@@ -64,3 +64,12 @@ function writeAll(fd: number, data: Buffer): void {
     }
   }
 }
+
+/**
+ * Text for a terminal or a log: control characters other than line breaks and tabs shown as
+ * `\xNN`. Much of what is printed comes from the directory (DNs, values, server messages, run
+ * records), and an escape sequence in it must not drive the operator's terminal.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(/[\0-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}

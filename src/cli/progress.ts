@@ -1,5 +1,8 @@
 import { PROGRESS_MS, type EventSink, type UpgradeEvent } from '../events.js';
+import { terminalSafe } from './output.js';
 import type { RunLog } from './run-log.js';
+
+const safe = (text: string | undefined) => (text === undefined ? undefined : terminalSafe(text));
 
 /** One line of text for an event, or undefined when it is only for the live display. */
 export function describeEvent(e: UpgradeEvent): string | undefined {
@@ -73,9 +76,9 @@ export function progressSink(mode: 'json' | 'tty' | 'plain', log?: RunLog): Even
     return true;
   };
   return (event) => {
-    const text = describeEvent(event);
+    const text = safe(describeEvent(event));
     const key = progressKey(event);
-    const progress = key ? describeProgress(event) : undefined;
+    const progress = key ? safe(describeProgress(event)) : undefined;
     const plainDue = key !== undefined && (log !== undefined || mode === 'plain') && due(key);
     if (log) {
       if (event.type === 'phase' && event.runId) log.named(event.runId);

@@ -7,6 +7,7 @@ import type { EventSink } from '../events.js';
 import { openTopology, type Credentials, type Topology } from '../replication/topology.js';
 import type { CommonArgs } from './common.js';
 import { toJson } from './json-shape.js';
+import { terminalSafe } from './output.js';
 import { progressSink } from './progress.js';
 import { RunLog, setCurrentLog } from './run-log.js';
 import { canPrompt, promptHidden } from './prompt.js';
@@ -56,7 +57,7 @@ export function openSession(argv: CommonArgs & { to?: string; timeout?: number }
     config, json, events, log,
     print(result, human) {
       argv.outcome.printed = true;
-      const text = human();
+      const text = terminalSafe(human());
       log?.block('report:', text);
       process.stdout.write(json ? toJson(result) : text);
     },

@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { exitCodeForResult } from '../../src/cli/exit.js';
 import { RefusedError } from '../../src/errors.js';
 import { readStatus } from '../../src/inspect/status.js';
@@ -117,6 +117,20 @@ describe('smaller ways in', () => {
     mkdirSync(join(dir, '1.0.0'));
     writeFileSync(join(dir, '1.0.0', '01-a\ndn: cn=injected.ldif'), 'dn: cn=a\nchangetype: delete\n');
     expect(() => discoverScripts(dir)).toThrow(/"[^"]*01-a\\ndn: cn=injected\.ldif": a script's file name may not hold line breaks/);
+  });
+
+  it('control characters from the directory never reach the terminal raw (an escape sequence in a DN or a server message)', async () => {
+    const { terminalSafe } = await import('../../src/cli/output.js');
+    expect(terminalSafe('cn=a\x1b]0;owned\x07,dc=x\r\nnext\tline\x9b2J')).toBe('cn=a\\x1b]0;owned\\x07,dc=x\\x0d\nnext\tline\\x9b2J');
+    const { progressSink } = await import('../../src/cli/progress.js');
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => { written.push(String(chunk)); return true; });
+    try {
+      progressSink('plain')({ type: 'warning', message: 'planted \x1b[2J value' });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(written.join('')).toMatch(/warning: planted \\x1b\[2J value\n$/);
   });
 
   it('__proto__, constructor and the like in the configuration: exit 2 naming the key (not an internal error)', async () => {

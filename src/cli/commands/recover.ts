@@ -23,7 +23,7 @@ export const recoverCommand: CommandModule<object, Args> = {
     await withTopology(session, argv, async (topology) => {
       const report = await recover(topology, { rollback: argv.rollback, force: argv.force }, session.events);
       session.print(report, () => formatRecover(report));
-      if (report.error) process.stderr.write(`ldap-upgrade: ${report.error}\n`);
+      if (report.error) process.stderr.write(`ldap-upgrade: ${(await import('../output.js')).terminalSafe(report.error)}\n`);
       argv.outcome.finish({ kind: 'recover', report });
     });
   },

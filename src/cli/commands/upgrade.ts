@@ -108,6 +108,7 @@ async function runAndReport(argv: Args, session: Session, topology: Topology, re
   const { runUpgrade } = await import('../../run/upgrade.js');
   const { formatRun } = await import('../format/run.js');
   const { Timeline, writeRunReport } = await import('../report-files.js');
+  const { terminalSafe } = await import('../output.js');
   const timeline = new Timeline();
   const events = (e: Parameters<typeof session.events>[0]) => {
     timeline.record(e);
@@ -129,7 +130,7 @@ async function runAndReport(argv: Args, session: Session, topology: Topology, re
     // The run's report, next to its log: JSON and a self-contained HTML page.
     const files = session.log ? writeRunReportSafely(() => writeRunReport(dirname(session.log!.file), report, timeline)) : undefined;
     session.print(report, () => formatRun(report) + (files ? `report: ${files.html}\n` : ''));
-    if (report.error) process.stderr.write(`ldap-upgrade: ${report.error}\n`);
+    if (report.error) process.stderr.write(`ldap-upgrade: ${terminalSafe(report.error)}\n`);
     argv.outcome.finish({ kind: 'upgrade', report, signal: controller.signal.aborted ? String(controller.signal.reason) : undefined });
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);

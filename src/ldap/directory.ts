@@ -29,6 +29,9 @@ export interface SearchRequest {
   pageSize?: number;
 }
 
+/** The most entries one search may return (a directory of a hundred million entries fits). */
+export const MAX_SEARCH_ENTRIES = 200_000_000;
+
 /** How long a lost connection is tried again (with its bind) before the operation fails. */
 export const RECONNECT_WINDOW_MS = 10_000;
 
@@ -225,13 +228,25 @@ export class Directory {
     // being used: the caller rarely waits for a round trip. At most two pages are held.
     const iterator = pages[Symbol.asyncIterator]();
     let next = iterator.next();
+    // A server that pages for ever (the same page again and again) must not fill a backup or
+    // hold a run: a page that starts with an entry an earlier page started with ends the search.
+    const firsts = new Set<string>();
+    let count = 0;
     try {
       for (;;) {
         const page = await next;
         if (page.done) return;
         next = iterator.next();
         next.catch(() => undefined); // surfaces at the await above, or is dropped if the caller stops
-        yield page.value.searchEntries.map(toEntry);
+        const entries = page.value.searchEntries;
+        const first = entries[0]?.dn;
+        if (first !== undefined) {
+          if (firsts.has(first)) throw new LdapOperationError(this.server, 80, `search ${request.base}: the server sent the page starting at ${first} again after ${count} entries: it pages in a loop`);
+          firsts.add(first);
+        }
+        count += entries.length;
+        if (count > MAX_SEARCH_ENTRIES) throw new LdapOperationError(this.server, 4, `search ${request.base}: more than ${MAX_SEARCH_ENTRIES} entries`);
+        yield entries.map(toEntry);
       }
     } catch (err) {
       if (codeOf(err) === ResultCode.noSuchObject) return;
@@ -297,6 +312,7 @@ export class Directory {
   }
 
   private operationError(err: unknown, what: string): Error {
+    if (err instanceof LdapOperationError) return err; // ours already (named, with its reason)
     const code = codeOf(err);
     if (code === undefined) {
       this.lost = true;

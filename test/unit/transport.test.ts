@@ -57,3 +57,111 @@ describe('transport', () => {
     expect(transportFor(config('ldap://127.0.0.1:389', false), 'ldap://127.0.0.1:390').startTLS).toBe(false);
   });
 });
+
+/** Reads LDAP messages off a socket: yields [messageId, protocolOp tag, whole message]. */
+function messages(onMessage: (id: number, op: number, raw: Buffer) => void): (chunk: Buffer) => void {
+  let buf = Buffer.alloc(0);
+  return (chunk) => {
+    buf = Buffer.concat([buf, chunk]);
+    for (;;) {
+      if (buf.length < 2) return;
+      let len = buf[1]!;
+      let head = 2;
+      if (len & 0x80) {
+        const n = len & 0x7f;
+        if (buf.length < 2 + n) return;
+        len = 0;
+        for (let i = 0; i < n; i++) len = len * 256 + buf[2 + i]!;
+        head = 2 + n;
+      }
+      if (buf.length < head + len) return;
+      const raw = buf.subarray(0, head + len);
+      buf = buf.subarray(head + len);
+      // SEQUENCE { INTEGER id, op … }: the id is small here (02 01 id).
+      onMessage(raw[head + 2]!, raw[head + 3]!, raw);
+    }
+  };
+}
+
+function ldapResult(id: number, op: number, extra?: (w: BerWriter) => void): Buffer {
+  const w = new BerWriter();
+  w.startSequence();
+  w.writeInt(id);
+  w.startSequence(op);
+  w.writeEnumeration(0);
+  w.writeString('');
+  w.writeString('');
+  w.endSequence();
+  extra?.(w);
+  w.endSequence();
+  return w.buffer;
+}
+
+describe('a server that misbehaves on purpose', () => {
+  const servers: Server[] = [];
+  afterAll(() => { for (const s of servers) s.close(); });
+
+  it('an ldap:// replica of an ldaps:// master: the first thing it receives is the StartTLS request, never a bind', async () => {
+    const ops: number[] = [];
+    const server = createServer((socket) => {
+      socket.on('data', messages((id, op) => {
+        ops.push(op);
+        // Refuse StartTLS (protocolError): the tool must give up, not bind in plaintext.
+        if (op === 0x77) socket.write(ldapResult(id, 0x78).fill(2, 9, 10)); // resultCode 2
+      }));
+      socket.on('error', () => undefined);
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `ldap://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-transport-'));
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, `suffix: dc=x\nmaster:\n  url: ldaps://127.0.0.1:1636\nbind:\n  dn: cn=admin,dc=x\n`);
+    const tls = transportFor(loadConfig(file), url);
+    await expect(Directory.open({ url, bindDn: 'cn=admin,dc=x', password: 'secret', tls, connectTimeoutMs: 2_000 })).rejects.toThrow();
+    expect(ops[0]).toBe(0x77);
+    expect(ops).not.toContain(0x60);
+  });
+
+  it('a server that pages for ever (the same page again): the search ends with an error, it does not grow without bound', async () => {
+    const server = createServer((socket) => {
+      socket.on('data', messages((id, op) => {
+        if (op === 0x60) socket.write(ldapResult(id, 0x61));
+        if (op !== 0x63) return;
+        // One entry, then a done with a paged-results cookie: "there is more" — always the same.
+        const e = new BerWriter();
+        e.startSequence();
+        e.writeInt(id);
+        e.startSequence(0x64);
+        e.writeString('cn=again,dc=x');
+        e.startSequence();
+        e.endSequence();
+        e.endSequence();
+        e.endSequence();
+        const done = ldapResult(id, 0x65, (w) => {
+          w.startSequence(0xa0);
+          w.startSequence();
+          w.writeString('1.2.840.113556.1.4.319');
+          const v = new BerWriter();
+          v.startSequence();
+          v.writeInt(0);
+          v.writeString('cookie');
+          v.endSequence();
+          w.writeBuffer(v.buffer, 0x04);
+          w.endSequence();
+          w.endSequence();
+        });
+        socket.write(Buffer.concat([e.buffer, done]));
+      }));
+      socket.on('error', () => undefined);
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `ldap://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const d = await Directory.open({ url, bindDn: 'cn=admin,dc=x', password: 'secret', tls: { startTLS: false, insecure: false } });
+    let seen = 0;
+    await expect((async () => { for await (const _ of d.search({ base: 'dc=x' })) seen++; })()).rejects.toThrow(/sent the page starting at cn=again,dc=x again after 1 entries: it pages in a loop/);
+    expect(seen).toBe(1);
+    await d.close();
+  });
+});

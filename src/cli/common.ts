@@ -66,6 +66,6 @@ export const EXIT_CODES = `Exit codes:
   1   internal error (a bug)           7   refused: preflight, downgrade, tag, scripts drifted
   2   usage, configuration, scripts    8   an interrupted run (recover), or a replica left frozen
   3   connection, TLS, bind, password  9   verify: the replicas differ
-  4   locked by another run            10  status --check: an upgrade is pending
+  4   locked by another run (or lost)  10  status --check: an upgrade is pending
   5   a script failed (rolled back)    130 cancelled (Ctrl-C or "n" at a prompt, SIGINT)
                                        143 SIGTERM during a run (rolled back)`;

@@ -29,6 +29,9 @@ export interface SearchRequest {
   pageSize?: number;
 }
 
+/** The most one entry's values may weigh (CRLs and photos are a few MB; this bounds a runaway server). */
+export const MAX_ENTRY_BYTES = 64 * 1024 * 1024;
+
 /** The most entries one search may return (a directory of a hundred million entries fits). */
 export const MAX_SEARCH_ENTRIES = 200_000_000;
 
@@ -202,7 +205,7 @@ export class Directory {
         scope: 'base', filter: '(objectClass=*)', attributes, explicitBufferAttributes: BINARY_ATTRIBUTES,
       }, this.controls());
       const entry = searchEntries[0];
-      return entry ? toEntry(entry) : null;
+      return entry ? toEntry(entry, this.server) : null;
     } catch (err) {
       if (codeOf(err) === ResultCode.noSuchObject) return null;
       throw this.operationError(err, `read ${dn}`);
@@ -246,7 +249,7 @@ export class Directory {
         }
         count += entries.length;
         if (count > MAX_SEARCH_ENTRIES) throw new LdapOperationError(this.server, 4, `search ${request.base}: more than ${MAX_SEARCH_ENTRIES} entries`);
-        yield entries.map(toEntry);
+        yield entries.map((e) => toEntry(e, this.server));
       }
     } catch (err) {
       if (codeOf(err) === ResultCode.noSuchObject) return;
@@ -378,12 +381,16 @@ function describeNetworkError(err: unknown): string {
   return message.split('\n')[0]!;
 }
 
-function toEntry(entry: LdaptsEntry): LdapEntry {
+function toEntry(entry: LdaptsEntry, server: string): LdapEntry {
   const attributes: Record<string, AttributeValue[]> = {};
+  let bytes = 0;
   for (const [key, value] of Object.entries(entry)) {
     if (key === 'dn') continue;
     const values = Array.isArray(value) ? value : [value];
+    for (const v of values) bytes += (v as { length: number }).length;
     if (values.length > 0) attributes[key] = values as AttributeValue[];
   }
+  // A bound on what one entry may bring into a run (its journal, a backup, a comparison).
+  if (bytes > MAX_ENTRY_BYTES) throw new LdapOperationError(server, 4, `entry ${entry.dn}: ${Math.round(bytes / 1024 / 1024)} MB of values, more than the ${MAX_ENTRY_BYTES / 1024 / 1024} MB an entry may hold here`);
   return { dn: entry.dn, attributes };
 }

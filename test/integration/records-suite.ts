@@ -133,5 +133,27 @@ export function recordsSuite(kind: SandboxKind): void {
       expect(r.code, r.stderr).toBe(0);
       await expectEverywhere(['client-1', 'client-2']);
     }, 120_000);
+
+    it('its lock deleted while it runs: the run stops writing (exit 4, lock-lost), the next script never runs; recover --rollback --force undoes it', async () => {
+      const v = `cn=v-lock-deleted,${c.suffix}`;
+      const config = configVariant(c, 'lock-deleted', { versionEntry: v, scripts: join(FIXTURES, 'slow'), replicas: [url(1), url(2)] });
+      const hs = handshake();
+      const run = startCli(['upgrade', '--yes'], { LDAP_UPGRADE_CONFIG: config, ...hs.env });
+      await hs.reached();
+      await withDirectory(c, url(0), 'data', (d) => d.delete(`cn=lock,${v}`));
+      hs.go();
+      const r = await run.result;
+      expect(r.code, r.stderr).toBe(4);
+      expect(r.stderr).toMatch(/was deleted while it ran\. It stopped writing: nothing was rolled back/);
+      expect(await readAttr(c, url(0), `ou=after,${c.suffix}`, 'ou')).toBeNull();
+      const back = await runCli(['recover', '--rollback', '--force'], { config });
+      expect(back.code, back.stderr).toBe(0);
+      expect(await readAttr(c, url(0), v, 'description')).toEqual([]); // no version: rolled back
+      for (let i = 1; i <= 2; i++) {
+        await withDirectory(c, url(i), 'data', async (d) => {
+          await d.modify(`uid=user0001,ou=people,${c.suffix}`, [{ operation: 'replace', attribute: 'description', values: ['writable again'] }]);
+        });
+      }
+    }, 120_000);
   });
 }

@@ -164,4 +164,31 @@ describe('a server that misbehaves on purpose', () => {
     expect(seen).toBe(1);
     await d.close();
   });
+
+  it('an entry of more than 64 MB of values: refused naming it (a runaway server cannot fill a backup or a journal with it)', async () => {
+    const server = createServer((socket) => {
+      socket.on('data', messages((id, op) => {
+        if (op === 0x60) socket.write(ldapResult(id, 0x61));
+        if (op !== 0x63) return;
+        // Built by hand: BerWriter writes lengths of at most 3 bytes (16 MB).
+        const tlv = (tag: number, content: Buffer) => {
+          const n = content.length;
+          const len = n < 0x80 ? Buffer.from([n]) : Buffer.from([0x84, (n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
+          return Buffer.concat([Buffer.from([tag]), len, content]);
+        };
+        const big = Buffer.alloc(65 * 1024 * 1024, 0x61);
+        const attribute = tlv(0x30, Buffer.concat([tlv(0x04, Buffer.from('description')), tlv(0x31, tlv(0x04, big))]));
+        const entry = tlv(0x30, Buffer.concat([tlv(0x02, Buffer.from([id])), tlv(0x64, Buffer.concat([tlv(0x04, Buffer.from('cn=huge,dc=x')), tlv(0x30, attribute)]))]));
+        const e = { buffer: entry };
+        socket.write(Buffer.concat([e.buffer, ldapResult(id, 0x65)]));
+      }));
+      socket.on('error', () => undefined);
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `ldap://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const d = await Directory.open({ url, bindDn: 'cn=admin,dc=x', password: 'secret', tls: { startTLS: false, insecure: false } });
+    await expect(d.get('cn=huge,dc=x')).rejects.toThrow(/entry cn=huge,dc=x: 65 MB of values, more than the 64 MB an entry may hold here/);
+    await d.close();
+  }, 30_000);
 });

@@ -102,7 +102,7 @@ export function recordsSuite(kind: SandboxKind): void {
 
     it("a client's write on the master between a script's read and its write is kept by the failed run's rollback (Pre-Read), on every node", async () => {
       const v = `cn=v-preimage-failed,${c.suffix}`;
-      const config = configVariant(c, 'preimage-failed', { versionEntry: v, scripts: join(FIXTURES, 'read-pause-write-fails'), replicas: [url(1), url(2)] });
+      const config = configVariant(c, 'preimage-failed', { versionEntry: v, scripts: join(FIXTURES, 'read-pause-write'), replicas: [url(1), url(2)] });
       await clientSets(['before-1', 'before-2']);
       await expectEverywhere(['before-1', 'before-2']);
       const hs = handshake();
@@ -122,7 +122,7 @@ export function recordsSuite(kind: SandboxKind): void {
       await expectEverywhere(['before-1', 'before-2']);
       const script = handshake();
       const stop = handshake();
-      const run = startCli(['upgrade', '--yes'], { LDAP_UPGRADE_CONFIG: config, ...script.env, ...stop.at('converge') });
+      const run = startCli(['upgrade', '--yes', '--to', '1.0.0'], { LDAP_UPGRADE_CONFIG: config, ...script.env, ...stop.at('converge') });
       await script.reached();
       await clientSets(['client-1', 'client-2']);
       script.go();

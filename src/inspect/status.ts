@@ -74,18 +74,8 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
     planRefusal = err.message;
   }
   const stored = loaded?.stored ?? (await store.readVersion());
-  const found = await store.readLock();
   const runs = stored.exists ? await store.readRuns() : [];
-  const rules = recordRules(topology);
-  const untrusted: string[] = [];
-  const lockTrouble = found ? lockProblems(found) : [];
-  if (lockTrouble.length) untrusted.push(`the lock: ${lockTrouble.join('; ')}`);
-  const lock = lockTrouble.length ? undefined : found;
-  const unfinished = runs.filter(isUnfinishedRun).find((r) => {
-    const problems = runRecordProblems(r, rules);
-    if (problems.length) untrusted.push(untrustedMessage(r, problems));
-    return problems.length === 0;
-  });
+  const { lock, unfinished, untrusted } = trustedState(topology, await store.readLock(), runs);
   const masterState = await adapter.readReplicationState(topology.master, config.suffix);
   const masterSchema = readServerSchema(topology.master);
   masterSchema.catch(() => undefined); // read once, awaited by each replica (its error is theirs)
@@ -172,4 +162,21 @@ function liveness(lock: LockInfo): { holderDead: boolean; why: string } {
 
 function frozenBy(runs: RunRecord[], url: string): string | undefined {
   return runs.find((r) => r.replicas.some((x) => x.url === url && x.frozenByRun && !x.restored))?.runId;
+}
+
+/**
+ * The lock and the unfinished run `status` may show as they are, and the records it names as
+ * untrusted instead (records/trust.ts: `upgrade` and `recover` refuse them).
+ */
+function trustedState(topology: Topology, found: LockInfo | undefined, runs: RunRecord[]): { lock?: LockInfo; unfinished?: RunRecord; untrusted: string[] } {
+  const rules = recordRules(topology);
+  const untrusted: string[] = [];
+  const lockTrouble = found ? lockProblems(found) : [];
+  if (lockTrouble.length) untrusted.push(`the lock: ${lockTrouble.join('; ')}`);
+  const unfinished = runs.filter(isUnfinishedRun).find((r) => {
+    const problems = runRecordProblems(r, rules);
+    if (problems.length) untrusted.push(untrustedMessage(r, problems));
+    return problems.length === 0;
+  });
+  return { lock: lockTrouble.length ? undefined : found, unfinished, untrusted };
 }

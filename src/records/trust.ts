@@ -57,7 +57,7 @@ export function runRecordProblems(record: unknown, rules: RecordRules): string[]
   for (const [name, v] of [['fromVersion', r.fromVersion], ['toVersion', r.toVersion]] as const) if (typeof v !== 'string') out.push(`its ${name} ${show(v)} is not a version`);
   if (r.storedBefore !== undefined && r.storedBefore !== null && typeof r.storedBefore !== 'string') out.push(`its storedBefore ${show(r.storedBefore)} is not a version`);
   const journal = journalPath(rules.backupDir, r.runId);
-  if (typeof r.journal !== 'string' || resolve(r.journal) !== journal) out.push(`its journal ${show(r.journal)} is not ${journal} (a run's journal is in backupDir, named by its run id)`);
+  if (typeof r.journal !== 'string' || resolve(r.journal) !== journal) out.push(`its journal ${show(r.journal)} is not ${journal} (a run's journal is in backupDir, named by its run id; if the run had another backupDir, give it with --backup-dir)`);
   if (!Array.isArray(r.replicas)) return [...out, 'its replicas are not a list'];
   const known = new Map(rules.replicaUrls.map((u) => [safeHostPort(u), u]));
   for (const [i, rep] of r.replicas.entries()) {

@@ -24,7 +24,7 @@ export async function backupSuffix(master: Directory, suffix: string, file: stri
   const part = `${file}.part`;
   // A `.part` already there (an earlier backup cut short, or planted) is never reused: removed
   // (a symbolic link itself, not what it points to), then made anew, exclusively, mode 600.
-  await rm(part, { force: true });
+  await rm(part, { force: true }).catch(() => undefined); // a path that cannot hold it: openForWrite says so
   // Opened here, so that a path that cannot be written is a clear error before any read.
   const fd = openForWrite(part, 'wx');
   const out = createWriteStream(part, { fd, autoClose: false });

@@ -1,20 +1,21 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type SandboxCluster } from '../../src/sandbox/index.js';
 import { runCli } from '../helpers/cli.js';
 import { FIXTURES } from '../helpers/cluster.js';
-import { readAttr } from '../helpers/ldap.js';
+import { eventually, readAttr } from '../helpers/ldap.js';
+import { handshake } from '../helpers/handshake.js';
 import { configVariant } from '../helpers/topologies.js';
 
 const APP = join(import.meta.dirname, '..', 'fixtures', 'embed', 'app-start.mjs');
 
 /** Runs the embedding program (it imports 'ldap-upgrade', the package's own export: dist/index.js). */
-function startApp(config: string): Promise<{ code: number | null; out: Record<string, unknown> }> {
+function startApp(config: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [APP, config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [APP, config], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
@@ -58,20 +59,27 @@ describe('the programmatic API on OpenLDAP: an application that upgrades its dir
 
   it('three instances start at once: one runs the upgrade, the others wait on the lock and find nothing to do; each script applied once', async () => {
     const v = `cn=v-embed,${c.suffix}`;
-    const config = configVariant(c, 'embed', { versionEntry: v, scripts: join(FIXTURES, 'basic'), replicas: [url(1), url(2)] });
-    const results = await Promise.all([startApp(config), startApp(config), startApp(config)]);
+    const config = configVariant(c, 'embed', { versionEntry: v, scripts: join(FIXTURES, 'slow'), replicas: [url(1), url(2)] });
+    // The winner is held half-way through its scripts until both others have found the lock held.
+    const hs = handshake();
+    const waiting = join(c.dir, 'embed-waiting');
+    const env = { ...hs.env, APP_WAITING_FILE: waiting };
+    const runs = [startApp(config, env), startApp(config, env), startApp(config, env)];
+    await hs.reached();
+    await eventually(async () => readdirSync(c.dir).filter((f) => f.startsWith('embed-waiting.')).length === 2, 30_000);
+    hs.go();
+    const results = await Promise.all(runs);
     for (const r of results) expect(r.code, JSON.stringify(r.out)).toBe(0);
-    const outcomes = results.map((r) => r.out.outcome).sort();
-    expect(outcomes).toEqual(['done', 'nothing-to-do', 'nothing-to-do']);
-    // The losers saw the lock held (LockedError) and waited; the winner's events came through.
-    expect(results.filter((r) => (r.out.waited as number) > 0)).toHaveLength(2);
+    expect(results.map((r) => r.out.outcome).sort()).toEqual(['done', 'nothing-to-do', 'nothing-to-do']);
     const winner = results.find((r) => r.out.outcome === 'done')!;
+    expect(winner.out.waited).toBe(0);
+    for (const r of results.filter((x) => x !== winner)) expect(r.out.waited as number).toBeGreaterThan(0);
     expect(winner.out.events).toMatchObject({ phase: expect.any(Number), 'script-start': 3, 'script-end': 3 });
-    for (const r of results) expect(r.out).toMatchObject({ upToDate: true, version: '1.1.0' });
+    for (const r of results) expect(r.out).toMatchObject({ upToDate: true, version: '1.2.0' });
     // Each script once in the history, the version on every node.
     const history = await runCli(['history', '--json', '--config', config]);
     const applied = (JSON.parse(history.stdout) as { history: { script: string }[] }).history.map((h) => h.script).sort();
-    expect(applied).toEqual(['1.0.0/01-add-ou.ldif', '1.1.0/01-title-people.ts', '1.1.0/02-describe-team.ldif']);
-    for (let i = 0; i < 3; i++) expect(await readAttr(c, url(i), v, 'description')).toEqual(['1.1.0']);
+    expect(applied).toEqual(['1.0.0/01-add-ou.ldif', '1.1.0/01-wait.ts', '1.2.0/01-after.ldif']);
+    for (let i = 0; i < 3; i++) expect(await readAttr(c, url(i), v, 'description')).toEqual(['1.2.0']);
   });
 });

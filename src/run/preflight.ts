@@ -53,7 +53,11 @@ export async function preflight(topology: Topology, events: EventSink): Promise<
   let masterIdentity: string | undefined;
   try {
     await withConnection(topology.openConfig(config.master.url), async (cfg) => {
-      if (topology.replicas.length > 0) for (const p of (await topology.adapter.replicationProblems?.(cfg, config.suffix)) ?? []) problems.push(`${config.master.url}: ${p}`);
+      if (topology.replicas.length > 0) {
+        const health = await topology.adapter.replicationHealth?.(cfg, config.suffix);
+        for (const p of health?.problems ?? []) problems.push(`${config.master.url}: ${p}`);
+        for (const w of health?.warnings ?? []) events({ type: 'warning', message: `${config.master.url}: ${w}` });
+      }
       // Pointed at a replica, hub or consumer by mistake: its first write (the lock) would be refused or referred.
       const own = await topology.adapter.readWriteState(cfg, config.suffix);
       if (own.frozen) {
@@ -66,7 +70,7 @@ export async function preflight(topology: Topology, events: EventSink): Promise<
     // Without replicas, nothing needs the master's cn=config (a refused lock write says the rest).
     if (topology.replicas.length > 0) problems.push(`${config.master.url}: cannot read its configuration as ${config.configBind.dn}: ${errorMessage(err)}`);
   }
-  const replicas = await Promise.all(topology.replicas.map((r) => checkReplica(topology, r.url, r.data !== undefined, r.error, masterState, masterIdentity)));
+  const replicas = await Promise.all(topology.replicas.map((r) => checkReplica(topology, r.url, r.data !== undefined, r.error, masterState, masterIdentity, events)));
   for (const r of replicas) for (const p of r.problems) problems.push(`${r.url}: ${p}`);
   for (const r of replicas) {
     events({ type: 'server', url: r.url, ok: r.problems.length === 0, message: r.problems.length ? r.problems.join('; ') : `reachable, ${!r.writeState?.frozen ? 'writable' : r.writeState.transient ? 'read-only until its next replication session (frozen by the run all the same)' : 'already read-only'}, ${r.lag}` });
@@ -74,7 +78,7 @@ export async function preflight(topology: Topology, events: EventSink): Promise<
   return { master: { url: config.master.url, product: topology.identity.product }, replicas, problems };
 }
 
-async function checkReplica(topology: Topology, url: string, reachable: boolean, error: string | undefined, masterState: ReplicationState, masterIdentity: string | undefined): Promise<ReplicaFinding> {
+async function checkReplica(topology: Topology, url: string, reachable: boolean, error: string | undefined, masterState: ReplicationState, masterIdentity: string | undefined, events: EventSink): Promise<ReplicaFinding> {
   const finding: ReplicaFinding = { url, reachable, problems: [] };
   const same = await howSameServer(topology.config.master.url, url);
   if (same) {
@@ -95,7 +99,9 @@ async function checkReplica(topology: Topology, url: string, reachable: boolean,
         finding.problems.push(`it has the master's ${identity}: it is the master itself under another URL (or a misconfigured copy of it); remove it from the replicas`);
         return true;
       }
-      finding.problems.push(...(await topology.adapter.replicationProblems?.(cfg, topology.config.suffix)) ?? []);
+      const health = await topology.adapter.replicationHealth?.(cfg, topology.config.suffix);
+      finding.problems.push(...health?.problems ?? []);
+      for (const w of health?.warnings ?? []) events({ type: 'warning', message: `${url}: ${w}` });
       return false;
     });
     if (isMaster) return finding;

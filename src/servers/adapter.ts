@@ -131,6 +131,12 @@ export interface ServerAdapter {
    * Two URLs with one identity are one server: a replica must never be the master itself.
    */
   serverIdentity?(config: Directory, suffix: string): Promise<string | undefined>;
-  /** Replication problems a server reports about itself (e.g. agreements in error), for preflight. */
+  /** Replication problems a server reports about itself (e.g. agreements in error), every one. */
   replicationProblems?(config: Directory, suffix: string): Promise<string[]>;
+  /**
+   * The same for preflight, split: `problems` refuse a run; `warnings` are states the run proves
+   * or disproves by itself (a connection error an agreement reports from before a restart: the
+   * canary proves the master reaches the replica, the drain that the replica reaches the master).
+   */
+  replicationHealth?(config: Directory, suffix: string): Promise<{ problems: string[]; warnings: string[] }>;
 }

@@ -120,7 +120,13 @@ async function slowRunHalfWay(c: SandboxCluster) {
   const marker = join(dir, 'marker');
   const release = join(dir, 'release');
   const run = startCli(['upgrade', '--yes', '--json', ...scripts('slow')], { LDAP_UPGRADE_CONFIG: c.configFile, LDAP_UPGRADE_TEST_MARKER: marker, LDAP_UPGRADE_TEST_RELEASE: release });
-  await eventually(async () => existsSync(marker), 30_000);
+  let ended = false;
+  void run.result.then(() => { ended = true; });
+  await eventually(async () => existsSync(marker) || ended, 30_000);
+  if (!existsSync(marker)) {
+    const r = await run.result;
+    throw new Error(`the run ended (exit ${r.code}) before its script was half-way: ${r.stderr.trim().split('\n').pop()}`);
+  }
   return { before, run, release };
 }
 

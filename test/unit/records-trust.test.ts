@@ -190,3 +190,27 @@ describe('folders and files of the tool', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 });
+
+describe('389 DS agreement statuses in preflight', () => {
+  it("a connection error kept from before a restart only warns (the canary and the drain check the link); other errors refuse", async () => {
+    const { MemoryCluster } = await import('../helpers/memory-directory.js');
+    const cluster = new MemoryCluster(SUFFIX, 1);
+    const s = cluster.master;
+    const tree = `cn="${SUFFIX}",cn=mapping tree,cn=config`;
+    s.put({ dn: 'cn=mapping tree,cn=config', attributes: { cn: ['mapping tree'] } });
+    s.put({ dn: tree, attributes: { objectClass: ['nsMappingTree'] } });
+    s.put({ dn: `cn=replica,${tree}`, attributes: { objectClass: ['nsds5replica'] } });
+    const agreement = (name: string, status: string) => s.put({
+      dn: `cn=${name},cn=replica,${tree}`,
+      attributes: { objectClass: ['nsds5replicationagreement'], cn: [name], nsDS5ReplicaRoot: [SUFFIX], nsDS5ReplicaHost: ['127.0.0.1'], nsDS5ReplicaPort: ['1390'], nsds5replicaLastUpdateStatus: [status] },
+    });
+    agreement('to-a', "Error (-1) Problem connecting to replica - LDAP error: Can't contact LDAP server (connection error)");
+    agreement('to-b', 'Error (0) Replica acquired successfully: Incremental update succeeded');
+    agreement('to-c', 'Error (19) Replication error acquiring replica: replica busy');
+    const config = await cluster.connector({ url: s.url, tls: { startTLS: false, insecure: false } });
+    const health = await dirsrvAdapter.replicationHealth!(config, SUFFIX);
+    expect(health.warnings).toEqual([expect.stringMatching(/^agreement to-a to ldap:\/\/127\.0\.0\.1:1390 last reported a connection error .*the run's canary and drain check the link$/)]);
+    expect(health.problems).toEqual(['agreement to-c to ldap://127.0.0.1:1390 is in error: Error (19) Replication error acquiring replica: replica busy']);
+    expect(await dirsrvAdapter.replicationProblems!(config, SUFFIX)).toHaveLength(2);
+  });
+});

@@ -78,18 +78,39 @@ export const dirsrvAdapter: ServerAdapter = {
   },
 
   async replicationProblems(config, suffix) {
-    const problems: string[] = [];
-    for (const a of await agreements(config, suffix)) {
-      const status = a.status ?? '';
-      const m = /^Error \((-?\d+)\)/.exec(status);
-      // 0 is success; 1 ("Can't acquire busy replica") is the normal back-off between suppliers,
-      // and a status that calls itself transient (e.g. "Error (18) Can't acquire replica
-      // (Incremental update transient warning. Backing off, will retry update later.)") too.
-      if (m && m[1] !== '0' && m[1] !== '1' && !/transient|will retry/i.test(status)) problems.push(`agreement ${a.name} to ${a.url} is in error: ${status}`);
-    }
-    return problems;
+    const { problems, warnings } = await agreementHealth(config, suffix);
+    return [...problems, ...warnings];
+  },
+
+  async replicationHealth(config, suffix) {
+    return agreementHealth(config, suffix);
   },
 };
+
+/**
+ * The agreements' last statuses. 0 is success; 1 ("Can't acquire busy replica") is the normal
+ * back-off between suppliers, and a status that calls itself transient (e.g. "Error (18) Can't
+ * acquire replica (Incremental update transient warning. Backing off, will retry update
+ * later.)") too. A connection error (-1, "Can't contact LDAP server") is kept from the last
+ * session until the next one — after its back-off, up to 300 s by default — so right after a
+ * restart it is stale: a warning, since the run's canary (master → replica) and drain (replica →
+ * master) prove the link or refuse the run. Any other error is a problem.
+ */
+async function agreementHealth(config: Directory, suffix: string): Promise<{ problems: string[]; warnings: string[] }> {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  for (const a of await agreements(config, suffix)) {
+    const status = a.status ?? '';
+    const m = /^Error \((-?\d+)\)/.exec(status);
+    if (!m || m[1] === '0' || m[1] === '1' || /transient|will retry/i.test(status)) continue;
+    if (m[1] === '-1' || /can't contact ldap server/i.test(status)) {
+      warnings.push(`agreement ${a.name} to ${a.url} last reported a connection error (${status}); 389 DS updates it at its next session: the run's canary and drain check the link`);
+    } else {
+      problems.push(`agreement ${a.name} to ${a.url} is in error: ${status}`);
+    }
+  }
+  return { problems, warnings };
+}
 
 /** The nsds50ruv values of the suffix's RUV tombstone entry. */
 export async function ruvValues(d: Directory, suffix: string): Promise<string[]> {

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
-import { Attribute, Change, Client, Control, type Entry as LdaptsEntry } from 'ldapts';
+import { Attribute, Change, Client, Control } from 'ldapts';
 import { ConnectionError, LdapOperationError } from '../errors.js';
+import { codeOf, describeNetworkError, diagnosticOf, toEntry } from './wire.js';
 import { BINARY_ATTRIBUTES, type AttributeValue, type LdapEntry, type Modification } from './entry.js';
 import { ResultCode, resultCodeName } from './result-codes.js';
 import { tlsOptions, type TlsSettings } from './tls.js';
@@ -28,9 +29,6 @@ export interface SearchRequest {
   /** Page size of the Simple Paged Results control (default 500). */
   pageSize?: number;
 }
-
-/** The most one entry's values may weigh (CRLs and photos are a few MB; this bounds a runaway server). */
-export const MAX_ENTRY_BYTES = 64 * 1024 * 1024;
 
 /** The most entries one search may return (a directory of a hundred million entries fits). */
 export const MAX_SEARCH_ENTRIES = 200_000_000;
@@ -278,7 +276,7 @@ export class Directory {
     }));
     const pre = preRead ? new PreReadControl(preRead) : undefined;
     this.corkForThisTurn();
-    await this.run(`modify ${dn}`, () => this.client.modify(dn, list, pre ? [...this.controls(), pre] : this.controls()));
+    await this.run(`modify ${dn}`, () => this.client.modify(dn, list, this.controls(pre)));
     return pre?.entry;
   }
 
@@ -286,7 +284,7 @@ export class Directory {
   async delete(dn: string, preRead?: string[]): Promise<LdapEntry | undefined> {
     const pre = preRead ? new PreReadControl(preRead) : undefined;
     this.corkForThisTurn();
-    await this.run(`delete ${dn}`, () => this.client.del(dn, pre ? [...this.controls(), pre] : this.controls()));
+    await this.run(`delete ${dn}`, () => this.client.del(dn, this.controls(pre)));
     return pre?.entry;
   }
 
@@ -301,8 +299,10 @@ export class Directory {
     await this.client.unbind().catch(() => undefined);
   }
 
-  private controls(): Control[] {
-    return [new Control(MANAGE_DSA_IT, { critical: false })];
+  /** ManageDsaIT on every operation, and the operation's own control (Pre-Read) when it has one. */
+  private controls(extra?: Control): Control[] {
+    const manage = new Control(MANAGE_DSA_IT, { critical: false });
+    return extra ? [manage, extra] : [manage];
   }
 
   private async run(what: string, op: () => Promise<void>): Promise<void> {
@@ -338,59 +338,4 @@ export class Directory {
     }
     return new ConnectionError(`${prefix}${describeNetworkError(err)}`, { cause: err, server: this.server });
   }
-}
-
-/** The LDAP result code of an ldapts error, or undefined for network errors. */
-export function codeOf(err: unknown): number | undefined {
-  if (err instanceof LdapOperationError) return err.code;
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
-}
-
-/**
- * The server's own diagnostic text of a result-code error ("Duplicate attributeType", "attribute
- * type undefined"): ldapts puts it in the message, followed by " Code: 0x..", or its own default
- * sentence when the server sent none (then there is nothing to add).
- */
-export function diagnosticOf(err: unknown): string | undefined {
-  if (err instanceof LdapOperationError) return err.diagnostic;
-  const message = (err as { message?: unknown } | null)?.message;
-  if (typeof message !== 'string') return undefined;
-  const text = message.replace(/\s*Code: 0x[0-9a-f]+\s*$/i, '').trim();
-  if (!text || LDAPTS_DEFAULTS.has(text)) return undefined;
-  return text.replace(/\s+/g, ' ').slice(0, 300);
-}
-
-/** ldapts' own sentences for errors without server text (never the server's words). */
-const LDAPTS_DEFAULTS = new Set(['Unknown error.']);
-
-function describeNetworkError(err: unknown): string {
-  const e = err as NodeJS.ErrnoException & { message?: string };
-  switch (e?.code) {
-    case 'ECONNREFUSED': return 'connection refused';
-    case 'ECONNRESET': return 'connection reset';
-    case 'ETIMEDOUT': return 'connection timed out';
-    case 'ENOTFOUND': return 'host not found';
-    case 'EHOSTUNREACH': return 'host unreachable';
-    default: break;
-  }
-  const message = e?.message ?? String(err);
-  if (/certificate|self.signed|unable to verify|CERT_|SSL|TLS/i.test(message)) return `TLS failure: ${message}`;
-  if (/timeout/i.test(message)) return 'timed out';
-  if (/closed|not connected/i.test(message)) return 'connection closed';
-  return message.split('\n')[0]!;
-}
-
-function toEntry(entry: LdaptsEntry, server: string): LdapEntry {
-  const attributes: Record<string, AttributeValue[]> = {};
-  let bytes = 0;
-  for (const [key, value] of Object.entries(entry)) {
-    if (key === 'dn') continue;
-    const values = Array.isArray(value) ? value : [value];
-    for (const v of values) bytes += (v as { length: number }).length;
-    if (values.length > 0) attributes[key] = values as AttributeValue[];
-  }
-  // A bound on what one entry may bring into a run (its journal, a backup, a comparison).
-  if (bytes > MAX_ENTRY_BYTES) throw new LdapOperationError(server, 4, `entry ${entry.dn}: ${Math.round(bytes / 1024 / 1024)} MB of values, more than the ${MAX_ENTRY_BYTES / 1024 / 1024} MB an entry may hold here`);
-  return { dn: entry.dn, attributes };
 }

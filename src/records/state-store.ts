@@ -1,7 +1,7 @@
 import { LockedError, RefusedError } from '../errors.js';
 import type { Directory } from '../ldap/directory.js';
 import { getFirst, getValues, type LdapEntry } from '../ldap/entry.js';
-import { codeOf } from '../ldap/directory.js';
+import { codeOf } from '../ldap/wire.js';
 import { ResultCode } from '../ldap/result-codes.js';
 import { escapeDnValue, escapeFilterValue } from '../ldap/escape.js';
 import type { HistoryRecord, LockInfo, RunRecord } from './run-record.js';

@@ -1,4 +1,5 @@
-import { codeOf, type Directory, type SearchRequest } from '../../ldap/directory.js';
+import type { Directory, SearchRequest } from '../../ldap/directory.js';
+import { codeOf } from '../../ldap/wire.js';
 import { normalizeDn, type LdapEntry } from '../../ldap/entry.js';
 import { DEFAULT_WRITE_CONCURRENCY } from '../../config/types.js';
 import type { Journal } from '../../records/journal.js';

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RefusedError } from '../../errors.js';
-import { codeOf, type Directory } from '../../ldap/directory.js';
+import type { Directory } from '../../ldap/directory.js';
+import { codeOf } from '../../ldap/wire.js';
 import { getFirst, getValues, normalizeDn, parentDn } from '../../ldap/entry.js';
 import { isMappingTreeOf } from './pinned-referral.js';
 import type { UnfreezeContext, WriteState } from '../adapter.js';

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RefusedError } from '../../errors.js';
-import { codeOf, type Directory } from '../../ldap/directory.js';
+import type { Directory } from '../../ldap/directory.js';
+import { codeOf } from '../../ldap/wire.js';
 import { getFirst, getValues, normalizeDn, sameValuesIgnoringCase, type LdapEntry } from '../../ldap/entry.js';
 import type { FreezeContext, WriteState } from '../adapter.js';
 

@@ -21,11 +21,14 @@ export async function waitUntilHolds(adapter: ServerAdapter, suffix: string, hol
 /**
  * Waits until `master` has every change `replica` holds now. Refused after `timeoutMs`: the
  * replica's own changes do not reach the master, and running the scripts without them would
- * upgrade an incomplete directory.
+ * upgrade an incomplete directory. The refusal says what the replica reports of its own links
+ * (`replicaConfig`: its configuration connection, where the adapter reads such a status).
  */
-export async function drainInto(adapter: ServerAdapter, suffix: string, master: Directory, replica: Directory, timeoutMs: number): Promise<void> {
+export async function drainInto(adapter: ServerAdapter, suffix: string, master: Directory, replica: Directory, timeoutMs: number, replicaConfig?: Directory): Promise<void> {
   const cmp = await waitUntilHolds(adapter, suffix, master, await adapter.readReplicationState(replica, suffix), timeoutMs);
   if (!cmp.caughtUp) {
-    throw new RefusedError(`the master lacks changes this replica holds (master ${describeLag(cmp)}) after ${Math.round(timeoutMs / 1000)} s: check replication from it to the master`);
+    const links = replicaConfig && adapter.replicationStatus ? await adapter.replicationStatus(replicaConfig, suffix).catch(() => []) : [];
+    const said = links.length > 0 ? `; it reports ${links.join('; ')}` : '';
+    throw new RefusedError(`the master lacks changes this replica holds (master ${describeLag(cmp)}) after ${Math.round(timeoutMs / 1000)} s: check replication from it to the master${said}`);
   }
 }

@@ -40,7 +40,7 @@ export async function freezeReplicas(topology: Topology, replicas: RunReplica[],
       await withConnection(topology.openConfig(r.url), (cfg) => topology.adapter.freeze(cfg, r.writeState!, {
         masterUrl: topology.config.master.url,
         suffix: topology.config.suffix,
-        drain: () => withConnection(topology.openData(r.url), (data) => drainInto(topology.adapter, topology.config.suffix, topology.master, data, drainTimeoutMs)),
+        drain: () => withConnection(topology.openData(r.url), (data) => drainInto(topology.adapter, topology.config.suffix, topology.master, data, drainTimeoutMs, cfg)),
       }));
       events({ type: 'replica', url: r.url, action: 'freeze', ok: true, message: 'frozen (client writes refused)' });
       await failpoint('freeze');

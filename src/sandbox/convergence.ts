@@ -1,20 +1,36 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Directory } from '../ldap/directory.js';
 import type { ReplicationState, ServerAdapter } from '../servers/adapter.js';
+import { describeLag } from '../servers/csn.js';
 
 /**
- * Polls every node's replication state (through the server kind's adapter) until all hold node
- * 1's; with `expectChanges`, node 1 must have some (an empty state would match anything). A node
- * that cannot answer yet counts as not converged.
+ * Polls every node's replication state (through the server kind's adapter) until each holds
+ * every other's; with `expectChanges`, node 1 must have some (an empty state would match
+ * anything). A node that cannot answer yet counts as not converged.
  */
 export async function waitUntilNodesAgree(conns: Directory[], suffix: string, adapter: ServerAdapter, options: { timeoutMs: number; expectChanges: boolean }): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
     const states = await Promise.all(conns.map((c) => adapter.readReplicationState(c, suffix).catch(() => undefined)));
-    const [first, ...others] = states;
-    const agree = (s: ReplicationState | undefined) => first !== undefined && s !== undefined && adapter.compare(first, s).caughtUp;
-    if ((!options.expectChanges || (first?.size ?? 0) > 0) && others.every(agree)) return;
-    if (Date.now() > deadline) throw new Error(`the sandbox did not converge within ${options.timeoutMs / 1000} s`);
+    // Every node holds every other node's changes: a link that delivers one way only (node 3's
+    // changes reach node 2 but not node 1) is not a converged cluster.
+    const agree = (a: ReplicationState | undefined, b: ReplicationState | undefined) => a !== undefined && b !== undefined && adapter.compare(a, b).caughtUp;
+    const all = states.every((a, i) => states.every((b, j) => i === j || agree(a, b)));
+    if ((!options.expectChanges || (states[0]?.size ?? 0) > 0) && all) return;
+    if (Date.now() > deadline) throw new Error(`the sandbox did not converge within ${options.timeoutMs / 1000} s: ${disagreement(states, adapter)}`);
     await sleep(delay);
   }
+}
+
+/** Which node lacks which other node's changes (for the message of a cluster that did not converge). */
+function disagreement(states: (ReplicationState | undefined)[], adapter: ServerAdapter): string {
+  const silent = states.flatMap((s, i) => (s === undefined ? [`node ${i + 1}`] : []));
+  if (silent.length > 0) return `${silent.join(', ')} cannot be read`;
+  for (const [i, a] of states.entries()) {
+    for (const [j, b] of states.entries()) {
+      const cmp = i === j ? undefined : adapter.compare(a!, b!);
+      if (cmp && !cmp.caughtUp) return `node ${j + 1} lacks changes node ${i + 1} holds (${describeLag(cmp)})`;
+    }
+  }
+  return 'node 1 has no changes yet';
 }

@@ -139,4 +139,10 @@ export interface ServerAdapter {
    * canary proves the master reaches the replica, the drain that the replica reaches the master).
    */
   replicationHealth?(config: Directory, suffix: string): Promise<{ problems: string[]; warnings: string[] }>;
+  /**
+   * What this server says of its own outgoing replication of the suffix, a line per link (389 DS:
+   * each agreement's name, target and last update status), for a message about a link that does
+   * not deliver; undefined where the server keeps no such status.
+   */
+  replicationStatus?(config: Directory, suffix: string): Promise<string[]>;
 }

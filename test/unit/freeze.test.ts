@@ -51,6 +51,21 @@ describe('draining a frozen replica into the master', () => {
     expect(err).toBeInstanceOf(RefusedError);
     expect((err as Error).message).toContain('the master lacks changes this replica holds (master missing changes of server id 002');
   });
+
+  it("the refusal says what the replica reports of its own links (a 389 DS agreement's last status)", async () => {
+    const never = new Map([['001', csn('20261122000005', '001')]]);
+    const { adapter } = scripted(new Map<object, ReplicationState[]>([[replica, [own]], [master, [never]]]));
+    const config = {} as Directory;
+    const asked: Directory[] = [];
+    const withStatus = { ...adapter, async replicationStatus(c: Directory) { asked.push(c); return ['agreement to-node1 to ldap://node1:389: Error (-1) Problem connecting to replica']; } } as ServerAdapter;
+    const err = await drainInto(withStatus, 'dc=example,dc=com', master, replica, 100, config).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/check replication from it to the master; it reports agreement to-node1 to ldap:\/\/node1:389: Error \(-1\) Problem connecting/);
+    expect(asked).toEqual([config]);
+    // Where the status cannot be read, the refusal stands without it.
+    const failing = { ...adapter, async replicationStatus() { throw new Error('no access'); } } as ServerAdapter;
+    const plain = await drainInto(failing, 'dc=example,dc=com', master, replica, 100, config).catch((e: unknown) => e);
+    expect((plain as Error).message).toMatch(/check replication from it to the master$/);
+  });
 });
 
 describe('which replicas a run freezes', () => {

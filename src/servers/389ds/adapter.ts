@@ -85,6 +85,10 @@ export const dirsrvAdapter: ServerAdapter = {
   async replicationHealth(config, suffix) {
     return agreementHealth(config, suffix);
   },
+
+  async replicationStatus(config, suffix) {
+    return (await agreements(config, suffix)).map((a) => `agreement ${a.name} to ${a.url}${a.enabled.some((v) => v.toLowerCase() === 'off') ? ' (disabled)' : ''}: ${a.status ?? 'no session yet'}`);
+  },
 };
 
 /**

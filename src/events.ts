@@ -7,7 +7,7 @@ export type UpgradeEvent =
   | { type: 'phase'; phase: 'preflight' | 'lock' | 'backup' | 'freeze' | 'converge' | 'unfreeze' | 'rollback' | 'recover'; message: string; /** The run it is about, once it has one (the log takes its name). */ runId?: string }
   | { type: 'server'; url: string; message: string; ok: boolean }
   | { type: 'script-start'; index: number; total: number; script: string }
-  | { type: 'script-end'; script: string; status: 'Success' | 'Error'; entriesChanged: number; durationMs: number; /** A dry run's: nothing changed. */ planned?: boolean; /** A schema script's: entriesChanged counts definitions. */ schema?: boolean }
+  | { type: 'script-end'; script: string; status: 'Success' | 'Error'; entriesChanged: number; durationMs: number; /** A dry run's: nothing changed. */ planned?: boolean; /** A schema script's: entriesChanged counts definitions. */ schema?: boolean; /** A configuration script's: entriesChanged counts changes on the server with the most. */ config?: boolean }
   | { type: 'script-log'; script: string; message: string }
   /** Every PROGRESS_MS while a script runs: what it changed so far; `done`/`total`: LDIF records. */
   | { type: 'script-progress'; script: string; entriesChanged: number; elapsedMs: number; done?: number; total?: number; /** A dry run's: nothing changed. */ planned?: boolean }

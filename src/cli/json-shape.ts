@@ -5,13 +5,13 @@
 const OPTIONAL: Record<string, { fields: string[]; lists?: Record<string, string[]> }> = {
   upgrade: {
     fields: ['runId', 'convergeMs', 'conflicts', 'error', 'backupFile', 'journal'],
-    lists: { steps: ['tag', 'error', 'schema'], replicas: ['convergeMs', 'lag', 'error'] },
+    lists: { steps: ['tag', 'error', 'schema', 'config'], replicas: ['convergeMs', 'lag', 'error'] },
   },
-  'dry-run': { fields: [], lists: { steps: ['tag', 'error', 'schema'] } },
+  'dry-run': { fields: [], lists: { steps: ['tag', 'error', 'schema', 'config'] } },
   recover: { fields: ['runId', 'notConverged', 'finishedRollback', 'conflicts', 'schemaKept', 'overridden', 'error'] },
   status: {
     fields: ['storedVersion', 'targetVersion', 'planRefusal', 'lock', 'interruptedRun'],
-    lists: { replicas: ['frozen', 'frozenBy', 'converged', 'lag', 'schemaLacks', 'error'] },
+    lists: { replicas: ['frozen', 'frozenBy', 'converged', 'lag', 'schemaLacks', 'configLacks', 'error'] },
   },
 };
 

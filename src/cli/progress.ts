@@ -11,10 +11,11 @@ export function describeEvent(e: UpgradeEvent): string | undefined {
     case 'server': return `${e.url}: ${e.ok ? '' : 'PROBLEM: '}${e.message}`;
     case 'script-start': return `[${e.index}/${e.total}] ${e.script} ...`;
     case 'script-end': {
-      const what = e.schema ? `definition${e.entriesChanged === 1 ? '' : 's'}` : `entr${e.entriesChanged === 1 ? 'y' : 'ies'}`;
+      const what = e.schema ? `definition${e.entriesChanged === 1 ? '' : 's'}` : e.config ? `configuration change${e.entriesChanged === 1 ? '' : 's'}` : `entr${e.entriesChanged === 1 ? 'y' : 'ies'}`;
+      const where = e.config ? ' (on the server with the most)' : '';
       return e.planned
-        ? `${e.script}: planned, ${e.entriesChanged} ${what} would change (nothing written; ${e.durationMs} ms)`
-        : `${e.script}: ${e.status}, ${e.entriesChanged} ${what} ${e.schema ? 'added or changed' : 'changed'} in ${e.durationMs} ms`;
+        ? `${e.script}: planned, ${e.entriesChanged} ${what} would ${e.config ? 'be made' : 'change'}${where} (nothing written; ${e.durationMs} ms)`
+        : `${e.script}: ${e.status}, ${e.entriesChanged} ${what} ${e.schema ? 'added or changed' : e.config ? 'made' : 'changed'}${where} in ${e.durationMs} ms`;
     }
     case 'script-log': return `${e.script}: ${e.message}`;
     case 'replica': return `${e.url}: ${e.action} ${e.ok ? 'ok' : 'FAILED'}: ${e.message}`;

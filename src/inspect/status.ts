@@ -12,6 +12,7 @@ import { scriptId } from '../scripts/types.js';
 import { recordRules, withConnection, type Topology } from '../replication/topology.js';
 import { schemaGaps } from '../schema/compare.js';
 import { readServerSchema } from '../schema/read.js';
+import { appliedConfigScripts, configGaps } from './config-check.js';
 import type { Directory } from '../ldap/directory.js';
 import { ignoreSet } from '../replication/entry-compare.js';
 import { journalDns } from '../records/journal-targets.js';
@@ -28,6 +29,8 @@ export interface ReplicaStatus {
   lag?: string;
   /** Attribute types and object classes the master has and this node lacks (by OID), listed. */
   schemaLacks?: string[];
+  /** What it lacks of the applied configuration scripts (cn=config is not replicated), listed. */
+  configLacks?: string[];
   error?: string;
 }
 
@@ -79,6 +82,7 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
   const masterState = await adapter.readReplicationState(topology.master, config.suffix);
   const masterSchema = readServerSchema(topology.master);
   masterSchema.catch(() => undefined); // read once, awaited by each replica (its error is theirs)
+  const configScripts = await appliedConfigScripts(topology);
   const replicas = await Promise.all(topology.replicas.map(async (r): Promise<ReplicaStatus> => {
     const status: ReplicaStatus = { url: r.url, reachable: r.data !== undefined };
     let ownId: string | undefined;
@@ -107,6 +111,8 @@ export async function readStatus(topology: Topology): Promise<StatusReport> {
       }
       const gaps = schemaGaps(await masterSchema, await readServerSchema(r.data));
       if (gaps.missingCount) status.schemaLacks = gaps.missing;
+      const lacking = await configGaps(topology, r.url, configScripts);
+      if (lacking.lacks.length) status.configLacks = lacking.lacks;
     } catch (err) {
       status.error = status.error ?? errorMessage(err);
     }

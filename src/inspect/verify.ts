@@ -7,6 +7,7 @@ import { FORMAT_VERSION } from '../report-format.js';
 import type { Topology } from '../replication/topology.js';
 import { schemaGaps } from '../schema/compare.js';
 import { readServerSchema } from '../schema/read.js';
+import { appliedConfigScripts, configGaps } from './config-check.js';
 
 /** At most this many DNs are listed per kind of difference and replica (all are counted). */
 const LISTED = 1000;
@@ -24,6 +25,8 @@ export interface ReplicaComparison {
   differing: { count: number; entries: { dn: string; attributes: string[] }[] };
   /** Attribute types and object classes of the master's that this node lacks or shows otherwise. */
   schema?: { missing: number; differing: number; examples: string[] };
+  /** What this server lacks of the applied configuration scripts (cn=config is not replicated). */
+  config?: string[];
   error?: string;
 }
 
@@ -33,13 +36,16 @@ export interface VerifyReport {
   master: string;
   entries: number;
   identical: boolean;
+  /** What the master lacks of the applied configuration scripts. */
+  masterConfig?: string[];
   replicas: ReplicaComparison[];
 }
 
 /**
  * `verify`: compares the suffix on the master and on each replica entry by entry. Both sides are
  * streamed page by page; the master's side is kept as one digest per DN (not the entries), so
- * memory grows by about a hundred bytes per entry. Operational attributes are ignored.
+ * memory grows by about a hundred bytes per entry. Operational attributes are ignored. Each
+ * server's cn=config is checked against the applied configuration scripts.
  */
 export async function verifyTopology(topology: Topology, events: EventSink): Promise<VerifyReport> {
   const { suffix } = topology.config;
@@ -50,6 +56,8 @@ export async function verifyTopology(topology: Topology, events: EventSink): Pro
   const master = new Map<string, { dn: string; digests: string[] }>();
   for await (const e of topology.master.search({ base: suffix, attributes: ['*'] })) master.set(normalizeDn(e.dn), { dn: e.dn, digests: ignores.map((i) => digest(e, i)) });
   const masterSchema = await readServerSchema(topology.master);
+  const configScripts = await appliedConfigScripts(topology);
+  const masterConfig = await configGaps(topology, topology.config.master.url, configScripts);
   const replicas = await Promise.all(topology.replicas.map(async (r) => {
     const index = ignoreKeys.indexOf(ignoreKey(r.ignoreAttributes));
     const result = await compareReplica(topology, r.url, r.data, r.error, master, index, ignores[index]);
@@ -57,12 +65,18 @@ export async function verifyTopology(topology: Topology, events: EventSink): Pro
       const gaps = schemaGaps(masterSchema, await readServerSchema(r.data));
       result.schema = { missing: gaps.missingCount, differing: gaps.differingCount, examples: [...gaps.missing.map((m) => `lacks ${m}`), ...gaps.differing.map((d) => `differs: ${d}`)].slice(0, 10) };
       if (gaps.missingCount || gaps.differingCount) result.identical = false;
+      const config = await configGaps(topology, r.url, configScripts);
+      if (config.lacks.length || config.error) {
+        result.config = config.error ? [`cannot be read over configBind: ${config.error}`] : config.lacks;
+        result.identical = false;
+      }
     }
     return result;
   }));
+  const masterLacks = masterConfig.error ? [`cannot be read over configBind: ${masterConfig.error}`] : masterConfig.lacks;
   return {
     kind: 'verify', formatVersion: FORMAT_VERSION, master: topology.config.master.url, entries: master.size,
-    identical: replicas.every((r) => r.identical), replicas,
+    identical: replicas.every((r) => r.identical) && masterLacks.length === 0, ...(masterLacks.length ? { masterConfig: masterLacks } : {}), replicas,
   };
 }
 

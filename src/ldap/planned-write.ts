@@ -9,3 +9,12 @@ export type PlannedWrite =
   | { kind: 'modify'; dn: string; changes: Modification[]; pre: LdapEntry }
   | { kind: 'delete'; dn: string; pre: LdapEntry }
   | { kind: 'rename'; dn: string; newDn: string; pre: LdapEntry };
+
+/**
+ * One effective write of a configuration script on one server (README "Configuration scripts"),
+ * with the entry as it was before it (none for an add).
+ */
+export type ConfigWrite =
+  | { kind: 'add'; dn: string; attributes: Record<string, AttributeValue[]> }
+  | { kind: 'modify'; dn: string; changes: Modification[]; pre: LdapEntry }
+  | { kind: 'delete'; dn: string; pre: LdapEntry };

@@ -8,3 +8,12 @@ export function hostPort(url: string): string {
   const u = new URL(url);
   return `${u.hostname.toLowerCase()}:${portOf(u)}`;
 }
+
+/** Whether two LDAP URLs name one server (scheme, host and port; a URL that cannot be read names none). */
+export function sameUrl(a: string, b: string): boolean {
+  try {
+    return new URL(a).protocol === new URL(b).protocol && hostPort(a) === hostPort(b);
+  } catch {
+    return false;
+  }
+}

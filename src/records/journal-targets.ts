@@ -9,7 +9,8 @@ export interface ReadTarget {
 
 /**
  * The entries a run changed, from its journal, with the attributes each write touched (a modify's;
- * an add, a delete, a rename and the `extra` DNs: every user attribute).
+ * an add, a delete, a rename and the `extra` DNs: every user attribute). Configuration writes
+ * (one server's cn=config, not replicated) are left out.
  */
 export async function* journalTargets(path: string | undefined, extra: string[] = []): AsyncGenerator<ReadTarget> {
   for (const dn of extra) yield { dn };
@@ -20,6 +21,8 @@ export async function* journalTargets(path: string | undefined, extra: string[] 
     const record = journalHead(line);
     if (!record) continue;
     if (typeof record.dn !== 'string') continue;
+    // A configuration write (cn=config of one server): not replicated, nothing to read back.
+    if (record.server !== undefined) continue;
     const touched = record.kind === 'modify' && Array.isArray(record.attributes) ? record.attributes.filter((a): a is string => typeof a === 'string') : undefined;
     // A delete: gone on both sides, or (after a rollback) back with every attribute.
     yield { dn: record.dn, ...(touched ? { attributes: touched } : {}) };
@@ -27,7 +30,7 @@ export async function* journalTargets(path: string | undefined, extra: string[] 
   }
 }
 
-type JournalHead = { kind?: unknown; dn?: unknown; newDn?: unknown; attributes?: unknown };
+type JournalHead = { kind?: unknown; dn?: unknown; newDn?: unknown; attributes?: unknown; server?: unknown };
 
 /**
  * A journal line's kind, DN, new DN and touched attributes, parsed up to its pre-image when they

@@ -8,6 +8,11 @@ import type { PlannedWrite } from '../ldap/planned-write.js';
 export interface JournalRecord {
   seq: number;
   script: string;
+  /**
+   * A configuration script's write: the server it was sent to, over configBind (cn=config is not
+   * replicated: each server's own change is undone there). Absent: a data write on the master.
+   */
+  server?: string;
   kind: PlannedWrite['kind'];
   dn: string;
   newDn?: string;
@@ -57,10 +62,24 @@ export class Journal {
 
   /** Records a write before it is sent; returns its sequence number. */
   append(write: PlannedWrite, script: string): number {
+    return this.record(write, script);
+  }
+
+  /**
+   * Records a configuration script's write to `server` and writes it to the file at once (never
+   * kept for the master's batch): it is sent on another connection, right after.
+   */
+  appendConfig(write: PlannedWrite, script: string, server: string): number {
+    const seq = this.record(write, script, server);
+    this.writePending();
+    return seq;
+  }
+
+  private record(write: PlannedWrite, script: string, server?: string): number {
     // The small fields first: readers that need only them (the verified convergence) parse the
     // line up to "pre" (see journalTargets).
     const record: JournalRecord = {
-      seq: ++this.seq, script, kind: write.kind, dn: write.dn,
+      seq: ++this.seq, script, ...(server ? { server } : {}), kind: write.kind, dn: write.dn,
       ...(write.kind === 'rename' ? { newDn: write.newDn } : {}),
       ...(write.kind === 'modify' ? { attributes: [...new Set(write.changes.map((c) => c.attribute))] } : {}),
       pre: write.pre,

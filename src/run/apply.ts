@@ -7,7 +7,8 @@ import { LiveStore } from '../scripts/runtime/live-store.js';
 import { RecordingStore, type PlannedChangeSink } from '../scripts/runtime/recording-store.js';
 import { runScript, ScriptFailure } from '../scripts/runtime/run-script.js';
 import { scriptId } from '../scripts/types.js';
-import type { SchemaServerResult, StepResult } from './reports.js';
+import type { ConfigServerResult, SchemaServerResult, StepResult } from './reports.js';
+import { applyConfigStep, configChanges, ConfigStepFailure, planConfigStep } from './config-step.js';
 import { aborted, Interrupted, throwIfAborted, type LiveRun, type RunContext } from './run.js';
 import { assertLockHeld, LockLost } from './lock.js';
 import { applySchemaStep, planSchemaStep, schemaChanges, SchemaStepFailure, schemaWarnings } from './schema-step.js';
@@ -21,6 +22,7 @@ interface StepWriter {
   /** Writes sent so far (what a failed step had sent is what the rollback undoes). */
   written(): number;
   schema(step: PlanStep, result: StepResult): Promise<SchemaServerResult[]>;
+  config(step: PlanStep, result: StepResult): Promise<ConfigServerResult[]>;
   /** A step's writes are all answered: make them durable before the step counts as done. */
   seal(): void;
   /** Before a step starts (live: the lock must still be the run's). */
@@ -83,6 +85,7 @@ export async function applyPlanned(ctx: RunContext, sink: PlannedChangeSink): Pr
     store,
     written: () => 0,
     schema: (step, result) => planSchemaStep(ctx.topology, step.script.schema!, result.script, ctx.events),
+    config: (step, result) => planConfigStep(ctx.topology, step.script, result.script, ctx.events),
     seal: () => undefined,
     starting: async () => undefined,
     completed: async () => undefined,
@@ -109,6 +112,10 @@ async function applySteps(ctx: RunContext, writer: StepWriter, from: number): Pr
         result.schema = await writer.schema(step, result);
         result.entriesChanged = schemaChanges(result.schema);
         ctx.warnings.push(...schemaWarnings(result.script, result.schema));
+      } else if (step.script.kind === 'config') {
+        result.config = await writer.config(step, result);
+        result.entriesChanged = configChanges(result.config);
+        ctx.warnings.push(...result.config.flatMap((r) => (r.warning ? [`${result.script}: ${r.url}: ${r.warning}`] : [])));
       } else {
         // A signal does not wait for a script that is busy reading: the store refuses its next write.
         result.entriesChanged = await Promise.race([
@@ -134,7 +141,7 @@ async function applySteps(ctx: RunContext, writer: StepWriter, from: number): Pr
     result.durationMs = Date.now() - t0;
     events({
       type: 'script-end', script: result.script, status: 'Success', entriesChanged: result.entriesChanged, durationMs: result.durationMs,
-      ...(planned ? { planned: true } : {}), schema: step.script.kind === 'schema',
+      ...(planned ? { planned: true } : {}), schema: step.script.kind === 'schema', ...(step.script.kind === 'config' ? { config: true } : {}),
     });
     await writer.completed(i, step, result);
   }
@@ -150,6 +157,13 @@ function liveWriter(run: LiveRun, journal: Journal, store: LiveStore): StepWrite
       timeoutMs: settings.timeoutMs, pollMs: settings.pollMs, poke: () => topology.store.writeRun(record), signal: settings.signal,
     }, events).catch((err) => {
       if (err instanceof SchemaStepFailure) result.schema = err.results;
+      throw new ScriptFailure(result.script, undefined, errorMessage(err), { cause: err });
+    }),
+    // Journaled per server: a rollback undoes it on each (cn=config is not replicated).
+    config: (step, result) => applyConfigStep(topology, step.script, result.script, {
+      journal, timeoutMs: settings.timeoutMs, pollMs: settings.pollMs, signal: settings.signal,
+    }, events).catch((err) => {
+      if (err instanceof ConfigStepFailure) result.config = err.results;
       throw new ScriptFailure(result.script, undefined, errorMessage(err), { cause: err });
     }),
     seal: () => journal.sync(),

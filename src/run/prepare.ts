@@ -9,6 +9,7 @@ import { findInterrupted } from './lock.js';
 import { preflight, type PreflightReport } from './preflight.js';
 import type { RunMode } from './run.js';
 import { schemaPreflight } from './schema-step.js';
+import { configPreflight } from './config-step.js';
 
 /** What a run (or dry run) knows before it writes anything. */
 export interface Prepared {
@@ -27,7 +28,7 @@ export interface Prepared {
  * Everything before the lock, read-only, once for the run and the dry run: an interrupted run or
  * a live lock (live: they matter more than anything preflight could find — exit 4 or 8), the
  * preflight (exit 7 on any problem), the plan (the interrupted run's when resuming), script
- * drift, and the schema preflight. A planned run only warns about an interrupted run.
+ * drift, and the schema and configuration preflights. A planned run only warns about an interrupted run.
  */
 export async function prepare(topology: Topology, request: PlanRequest & { resume?: boolean }, mode: RunMode, events: EventSink): Promise<Prepared> {
   const resuming = mode === 'live' ? await findInterrupted(topology, request.resume === true) : undefined;
@@ -42,6 +43,7 @@ export async function prepare(topology: Topology, request: PlanRequest & { resum
     const warnings = checkDrift(loaded.drift, request.acceptDrift);
     for (const message of warnings) events({ type: 'warning', message });
     await schemaPreflight(topology, loaded.plan, events);
+    await configPreflight(topology, loaded.plan, events);
     if (resuming && stepIds.join('\n') !== resuming.steps.join('\n')) {
       throw new RefusedError(`--resume: the scripts differ from those of run ${resuming.runId}; run \`ldap-upgrade recover --rollback\` instead`);
     }
@@ -49,6 +51,7 @@ export async function prepare(topology: Topology, request: PlanRequest & { resum
   }
   // planned: the schema preflight first, then drift (as the dry run always reported them)
   await schemaPreflight(topology, loaded.plan, events);
+  await configPreflight(topology, loaded.plan, events);
   const warnings = checkDrift(loaded.drift, request.acceptDrift);
   const unfinished = loaded.runs.find(isUnfinishedRun);
   const problems = unfinished ? runRecordProblems(unfinished, recordRules(topology)) : [];

@@ -15,6 +15,18 @@ export interface StepResult {
   error?: string;
   /** Schema scripts: per server, the definitions added or changed (dry run: that would be). */
   schema?: SchemaServerResult[];
+  /** Configuration scripts: per server, the changes made (dry run: that would be) and the index built. */
+  config?: ConfigServerResult[];
+}
+
+export interface ConfigServerResult {
+  url: string;
+  /** One line per change (`modify olcDatabase={1}mdb,cn=config (add olcDbIndex: mail eq)`). */
+  changes: string[];
+  /** The index build and how it ended (dry run: that one would be built, over how many entries). */
+  index?: string;
+  /** The build could not be watched to its end: why. */
+  warning?: string;
 }
 
 export interface SchemaServerResult {

@@ -5,6 +5,8 @@ import type { RunRecord } from '../records/run-record.js';
 import { newCanary } from '../replication/canary.js';
 import { convergenceProof, waitForConvergence, type ConvergenceResult } from '../replication/convergence.js';
 import type { Topology } from '../replication/topology.js';
+import type { Directory } from '../ldap/directory.js';
+import { sameUrl } from '../ldap/url.js';
 import { isSchemaScript } from '../schema/schema-file.js';
 import type { EventSink } from '../events.js';
 import { convergenceTargets } from './converge.js';
@@ -49,7 +51,14 @@ export async function rollBack(topology: Topology, record: RunRecord, settings: 
   if (options.settleFirst) {
     await waitForConvergence(topology, convergenceTargets(record), { timeoutMs: Math.min(settings.timeoutMs, 30_000), pollMs: settings.pollMs }, events);
   }
-  const { undone, conflicts } = await undoJournal(topology.master, readJournal(record.journal), events);
+  const configs = new ConfigConnections(topology);
+  let undoResult;
+  try {
+    undoResult = await undoJournal(topology.master, readJournal(record.journal), events, (server) => configs.get(server));
+  } finally {
+    await configs.close();
+  }
+  const { undone, conflicts } = undoResult;
   await store.removeHistory(record.runId);
   await store.setVersion(record.storedBefore);
   events({ type: 'info', message: `rollback: ${undone} change(s) undone` });
@@ -59,6 +68,32 @@ export async function rollBack(topology: Topology, record: RunRecord, settings: 
     timeoutMs: settings.timeoutMs, pollMs: settings.pollMs, proof: convergenceProof(topology, record),
   }, events);
   return { undone, conflicts, schemaKept: schemaReached(record), converged };
+}
+
+/**
+ * The cn=config connections a rollback undoes configuration writes over, one per server, opened
+ * when first needed. The journal names each write's server: only the master and the replicas of
+ * this topology (the configuration's, or discovery's under its rules) are ever connected to.
+ */
+class ConfigConnections {
+  private readonly open = new Map<string, Promise<Directory>>();
+
+  constructor(private readonly topology: Topology) {}
+
+  get(server: string): Promise<Directory> {
+    const url = [this.topology.config.master.url, ...this.topology.replicas.map((r) => r.url)].find((u) => sameUrl(u, server));
+    if (!url) return Promise.reject(new RefusedError(`the journal names ${server} for a configuration write, which is neither the master nor one of its replicas here: not connected to`));
+    let c = this.open.get(url);
+    if (!c) {
+      c = this.topology.openConfig(url);
+      this.open.set(url, c);
+    }
+    return c;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.open.values()].map((c) => c.then((d) => d.close(), () => undefined)));
+  }
 }
 
 /** The schema scripts among those the run completed or was in. */

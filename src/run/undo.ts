@@ -18,13 +18,18 @@ export interface UndoResult {
  * entry with what the run's write left (`post`): still so → undone; already as before the write
  * (a rollback that was interrupted, a write that never arrived) → nothing to do; anything else →
  * someone changed it since: left alone and listed as a conflict. Only the attributes a modify
- * touched are compared and restored: other writes to the same entry are kept.
+ * touched are compared and restored: other writes to the same entry are kept. A configuration
+ * script's write (`server` set) is undone on that server through `configOf`.
  */
-export async function undoJournal(master: Directory, records: JournalRecord[], events: EventSink): Promise<UndoResult> {
+export async function undoJournal(master: Directory, records: JournalRecord[], events: EventSink, configOf?: (server: string) => Promise<Directory>): Promise<UndoResult> {
   const result: UndoResult = { undone: 0, conflicts: [] };
   const conflict = (text: string) => {
     result.conflicts.push(text);
     events({ type: 'warning', message: `rollback: ${text}; left as it is` });
+  };
+  const configFor = async (server: string): Promise<Directory> => {
+    if (!configOf) throw new Error(`the journal holds a configuration write to ${server}, and no connection to it was given`);
+    return configOf(server);
   };
   let done = 0;
   const stop = everyProgressTick((elapsedMs) => events({ type: 'rollback-progress', undone: result.undone, done, total: records.length, elapsedMs }));
@@ -32,32 +37,34 @@ export async function undoJournal(master: Directory, records: JournalRecord[], e
     for (const r of [...records].reverse()) {
       done++;
       if (result.undone === 1) await failpoint('rollback');
+      // A configuration script's write is undone on its own server's cn=config.
+      const dir = r.server === undefined ? master : await configFor(r.server);
       switch (r.kind) {
         case 'add': {
-          const now = await master.get(r.dn, ['*']);
+          const now = await dir.get(r.dn, ['*']);
           if (!now) break;
           const changed = r.post ? changedAttributes(userAttributes(now), r.post, impliedByServer(r.dn)) : [];
           if (changed.length) conflict(`${r.dn}: added by the run, then changed (${changed.join(', ')})`);
-          else { await master.delete(r.dn); result.undone++; }
+          else { await dir.delete(r.dn); result.undone++; }
           break;
         }
         case 'delete': {
-          const now = await master.get(r.dn, ['*']);
-          if (!now) { await master.add(r.dn, userAttributes(r.pre!).attributes); result.undone++; }
+          const now = await dir.get(r.dn, ['*']);
+          if (!now) { await dir.add(r.dn, userAttributes(r.pre!).attributes); result.undone++; }
           else if (changedAttributes(userAttributes(now), userAttributes(r.pre!).attributes).length) conflict(`${r.dn}: deleted by the run, then added again by someone else`);
           break;
         }
         case 'rename': {
-          const atOld = await master.get(r.dn, ['1.1']);
-          const atNew = await master.get(r.newDn!, ['1.1']);
-          if (!atOld && atNew) { await master.rename(r.newDn!, r.dn); result.undone++; }
+          const atOld = await dir.get(r.dn, ['1.1']);
+          const atNew = await dir.get(r.newDn!, ['1.1']);
+          if (!atOld && atNew) { await dir.rename(r.newDn!, r.dn); result.undone++; }
           else if (!atOld) conflict(`${r.newDn}: renamed by the run from ${r.dn}, then renamed or deleted by someone else`);
           else if (atNew) conflict(`${r.dn}: renamed by the run to ${r.newDn}, and both names are taken now`);
           break;
         }
         case 'modify': {
           const attributes = r.attributes ?? [];
-          const now = await master.get(r.dn, attributes.length ? attributes : ['1.1']);
+          const now = await dir.get(r.dn, attributes.length ? attributes : ['1.1']);
           if (!now) {
             conflict(`${r.dn}: changed by the run, then deleted or renamed by someone else`);
             break;
@@ -73,7 +80,7 @@ export async function undoJournal(master: Directory, records: JournalRecord[], e
           }
           if (theirs.length) conflict(`${r.dn}: ${theirs.join(', ')} changed after the run wrote ${theirs.length === 1 ? 'it' : 'them'}`);
           if (restore.length) {
-            await master.modify(r.dn, restore.map((attribute) => ({ operation: 'replace' as const, attribute, values: getValues(pre, attribute) })));
+            await dir.modify(r.dn, restore.map((attribute) => ({ operation: 'replace' as const, attribute, values: getValues(pre, attribute) })));
             result.undone++;
           }
           break;

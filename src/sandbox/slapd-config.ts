@@ -29,7 +29,8 @@ export function sshaHash(password: string): string {
 
 /**
  * The `cn=config` LDIF of one multi-provider node (see docs/replication.md "Server facts"). The syncrepl
- * `credentials` must be cleartext: this is a loopback sandbox with a generated password.
+ * `credentials` must be cleartext: this is a loopback sandbox with a generated password. The
+ * monitor database lets a run watch slapd build an index a configuration script added.
  */
 export function slapdConfigLdif(node: SlapdNodeConfig): string {
   const syncrepl = node.peers.map((peer) =>
@@ -94,5 +95,10 @@ objectClass: olcSyncProvConfig
 olcOverlay: {0}syncprov
 olcSpCheckpoint: 100 10
 olcSpSessionLog: 10000
+
+dn: olcDatabase={2}monitor,cn=config
+objectClass: olcDatabaseConfig
+olcDatabase: {2}monitor
+olcAccess: {0}to * by dn.exact="cn=config" read by dn.exact="${node.rootDn}" read by * none
 `;
 }

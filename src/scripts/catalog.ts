@@ -12,10 +12,14 @@ import type { ScriptCatalog, ScriptFile, ScriptKind, VersionScripts } from './ty
 
 const KINDS: Record<string, ScriptKind> = { '.ldif': 'ldif', '.js': 'code', '.mjs': 'code', '.ts': 'code' };
 const SCRIPT_NAME = /^(\d{2})-[^/]+$/;
+/** `NN-name.config.ldif`, or `NN-name.openldap.config.ldif` / `NN-name.389ds.config.ldif` for one server kind. */
+const CONFIG_NAME = /(?:\.(openldap|389ds))?\.config\.ldif$/i;
+const RANK: Record<ScriptKind, number> = { schema: 0, config: 1, ldif: 2, code: 2 };
 
 /**
  * Discovers the scripts folder (README "Upgrade scripts"): version folders named by semver, sorted as semver;
- * files `NN-name.{ldif,js,mjs,ts}` ordered by their prefix; `tags/<name>/` for named tags.
+ * files `NN-name.{ldif,js,mjs,ts}` ordered by their prefix (a version's schema scripts first,
+ * then its configuration scripts); `tags/<name>/` for named tags.
  * Reads no code: code scripts are loaded by `prepareScripts`.
  */
 export function discoverScripts(dir: string): ScriptCatalog {
@@ -61,7 +65,8 @@ function readScripts(folder: string, version: string, tag: string | undefined, s
     // A name with a line break or another control character would reach the output, the logs and
     // the dry run's LDIF (an injected record): refused, shown escaped.
     if (/[\0-\x1f\x7f]/.test(name)) throw new ScriptFileError(`${JSON.stringify(path)}: a script's file name may not hold line breaks or other control characters`);
-    const kind = isSchemaScript(name) ? 'schema' : KINDS[extname(name)];
+    const config = CONFIG_NAME.exec(name);
+    const kind = config ? 'config' : isSchemaScript(name) ? 'schema' : KINDS[extname(name)];
     if (!kind || name.endsWith('.d.ts') || !statSync(path).isFile()) {
       skipped.push(join(tag ? `tags/${tag}` : version, name));
       continue;
@@ -76,8 +81,10 @@ function readScripts(folder: string, version: string, tag: string | undefined, s
     if (UNWRITTEN.test(text)) {
       throw new ScriptFileError(`${path}: still the template \`ldap-upgrade new\` made: write the script, then delete its "ldap-upgrade: unwritten" line (until then it refuses to run, so that an empty script is never recorded as applied)`);
     }
-    scripts.push({ version, tag, prefix, name, path, kind, checksum: scriptChecksum(text) });
+    const serverKind = config?.[1]?.toLowerCase() as ScriptFile['serverKind'];
+    scripts.push({ version, tag, prefix, name, path, kind, checksum: scriptChecksum(text), ...(serverKind ? { serverKind } : {}) });
   }
-  // A version's schema comes before its data (README "Upgrade scripts"): its entries may use the new definitions.
-  return scripts.sort((a, b) => Number(b.kind === 'schema') - Number(a.kind === 'schema') || a.prefix.localeCompare(b.prefix));
+  // A version's schema comes before its configuration, and both before its data (README "Upgrade
+  // scripts"): its entries may use the new definitions, and its searches the new indexes.
+  return scripts.sort((a, b) => RANK[a.kind] - RANK[b.kind] || a.prefix.localeCompare(b.prefix));
 }

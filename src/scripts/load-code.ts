@@ -8,6 +8,7 @@ import type { ScriptFile } from './types.js';
 import { parseLdif } from '../ldif/parse.js';
 import type { ChangeRecord } from '../ldif/types.js';
 import { readSchemaScript } from '../schema/schema-file.js';
+import { OFFLINE_DATABASE_DN, readConfigScript } from './config-script.js';
 
 /**
  * Loads a code script's default export. `.js`/`.mjs` are imported as they are; `.ts` goes through
@@ -35,11 +36,13 @@ export async function loadCodeScript(script: ScriptFile): Promise<ScriptDefiniti
   return def as ScriptDefinition;
 }
 
-/** Loads every code script among `scripts` (in place), parses every schema one and every LDIF one, to validate them. */
+/** Loads every code script among `scripts` (in place), parses every schema, configuration and LDIF one, to validate them. */
 export async function prepareScripts(scripts: ScriptFile[], placeholders: Record<string, string>): Promise<void> {
   for (const script of scripts) {
     if (script.kind === 'code') script.definition ??= await loadCodeScript(script);
     else if (script.kind === 'schema') script.schema ??= readSchemaScript(script.path);
+    // Read here with a stand-in for each server's database entry: the run reads it per server.
+    else if (script.kind === 'config') readConfigScript(script, { databaseDn: OFFLINE_DATABASE_DN, suffix: placeholders.suffix ?? '' });
     else readLdifScript(script, placeholders);
   }
 }

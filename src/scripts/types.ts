@@ -1,8 +1,12 @@
 import type { SchemaScript } from '../schema/schema-file.js';
 import type { ScriptDefinition } from './define.js';
 
-/** `schema`: `NN-name.schema.ldif`, attribute types and object classes (README "Schema scripts"). */
-export type ScriptKind = 'ldif' | 'code' | 'schema';
+/**
+ * `schema`: `NN-name.schema.ldif`, attribute types and object classes (README "Schema scripts");
+ * `config`: `NN-name.config.ldif`, change records against every server's cn=config (README
+ * "Configuration scripts").
+ */
+export type ScriptKind = 'ldif' | 'code' | 'schema' | 'config';
 
 /** One upgrade script file, as discovered (its code, if any, is loaded separately). */
 export interface ScriptFile {
@@ -19,6 +23,11 @@ export interface ScriptFile {
   checksum: string;
   /** Loaded code script (code scripts only, after `prepareScripts`). */
   definition?: ScriptDefinition;
+  /**
+   * Configuration scripts named for one server kind (`NN-name.openldap.config.ldif`,
+   * `NN-name.389ds.config.ldif`): skipped on the other.
+   */
+  serverKind?: 'openldap' | '389ds';
   /** Parsed definitions (schema scripts only, after `prepareScripts`). */
   schema?: SchemaScript;
 }

@@ -3,6 +3,7 @@ import type { Protection, SchemaDiff } from '../schema/compare.js';
 import type { Definition } from '../schema/definition.js';
 import type { SchemaScript } from '../schema/schema-file.js';
 import type { CatchUp } from './csn.js';
+import type { ConfigWrite } from '../ldap/planned-write.js';
 
 export type ServerKind = 'openldap' | '389ds';
 
@@ -80,6 +81,45 @@ export interface SchemaWriter {
   renew?(config: Directory, definitions: Definition[]): Promise<void>;
 }
 
+/** The index builds a configuration script's writes call for on one server. */
+export interface IndexBuild {
+  /** Attributes whose index was added or whose types changed. */
+  attributes: string[];
+  /** 389 DS: VLV indexes (their cn) added or whose sort changed. */
+  vlv: string[];
+}
+
+export interface IndexBuildOptions {
+  timeoutMs: number;
+  pollMs: number;
+  signal?: AbortSignal;
+  /** A line of live progress (the task's status). */
+  progress(text: string): void;
+}
+
+export interface IndexBuildResult {
+  /** What was built and how it ended, in a few words ("task cn=…: exit 0"). */
+  summary: string;
+  /** The build could not be watched to its end (the run goes on): why. */
+  warning?: string;
+}
+
+/** How configuration scripts reach a server kind (README "Configuration scripts"). */
+export interface ConfigWriter {
+  /**
+   * This server's entry for the suffix's database, `${databaseDn}` (OpenLDAP: the
+   * `olcDatabase={N}…,cn=config` whose olcSuffix it is; 389 DS: the backend the mapping tree names,
+   * under cn=ldbm database). Throws naming the server when it has none.
+   */
+  databaseDn(config: Directory, suffix: string): Promise<string>;
+  /** Why `bindDn` may not write `dn` (the database entry) here, as far as can be told without writing; undefined when it may. */
+  writeProblem(config: Directory, bindDn: string, dn: string): Promise<string | undefined>;
+  /** The builds `writes` call for (undefined: none). */
+  indexBuild(writes: ConfigWrite[], databaseDn: string): IndexBuild | undefined;
+  /** Builds them for the entries already there and waits until done; throws when the build fails or outlives its deadline. */
+  buildIndexes(config: Directory, suffix: string, databaseDn: string, build: IndexBuild, options: IndexBuildOptions): Promise<IndexBuildResult>;
+}
+
 /** The replication state of the suffix on one server: an id → max CSN map. */
 export type ReplicationState = Map<string, string>;
 
@@ -93,6 +133,8 @@ export interface ServerAdapter {
   readonly backupAttributes: string[];
   /** Schema scripts: where they go and how they are written. */
   readonly schema: SchemaWriter;
+  /** Configuration scripts: the database entry, the right to write, the index builds. */
+  readonly config: ConfigWriter;
   /** Reads the suffix's replication state (contextCSN / RUV) over a data connection. */
   readReplicationState(data: Directory, suffix: string): Promise<ReplicationState>;
   /** Whether `replica` has everything of `master` (leaving out `ownId`, the replica's own id, when given). */

@@ -20,6 +20,7 @@ export function formatStatus(s: StatusReport): string {
     }
     const frozen = r.frozen === undefined ? 'write state unknown' : r.frozen ? (r.frozenBy ? `frozen by ldap-upgrade run ${r.frozenBy}` : 'read-only (not by ldap-upgrade)') : 'writable';
     lines.push(`  - ${r.url}: reachable, ${frozen}, ${r.converged ? 'converged' : r.lag ?? 'convergence unknown'}${r.error ? ` (${r.error})` : ''}`);
+    if (r.configLacks?.length) lines.push(`    CONFIGURATION: lacks ${r.configLacks.length} change(s) of the applied configuration scripts: ${r.configLacks.slice(0, 3).join('; ')}${r.configLacks.length > 3 ? '; …' : ''}`);
     if (r.schemaLacks?.length) lines.push(`    SCHEMA: lacks ${r.schemaLacks.length} definition(s) the master has: ${r.schemaLacks.slice(0, 5).join(', ')}${r.schemaLacks.length > 5 ? ', …' : ''}`);
   }
   for (const w of s.warnings) lines.push(`warning: ${w}`);

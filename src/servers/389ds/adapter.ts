@@ -1,4 +1,8 @@
 import { dirsrvSchema } from './schema.js';
+import { dirsrvConfig } from './config.js';
+import { findMappingTree, MAPPING_TREE } from './mapping-tree.js';
+
+export { findMappingTree };
 import { RefusedError } from '../../errors.js';
 import type { Directory } from '../../ldap/directory.js';
 import { demotedStateProblem, unfreezeDemoted } from './legacy-hub.js';
@@ -7,7 +11,6 @@ import { getFirst, getValues, normalizeDn, type LdapEntry } from '../../ldap/ent
 import type { ServerAdapter } from '../adapter.js';
 import { compareCsnSets } from '../csn.js';
 
-const MAPPING_TREE = 'cn=mapping tree,cn=config';
 const RUV_FILTER = '(&(objectClass=nsTombstone)(nsUniqueId=ffffffff-ffffffff-ffffffff-ffffffff))';
 const REPLICA_ATTRIBUTES = ['nsDS5ReplicaType', 'nsDS5ReplicaId'];
 const SUPPLIER = '3';
@@ -26,6 +29,7 @@ export const dirsrvAdapter: ServerAdapter = {
   // aci is returned only when asked for by name.
   backupAttributes: ['*', 'aci', 'nsUniqueId', 'createTimestamp', 'creatorsName', 'modifyTimestamp', 'modifiersName'],
   schema: dirsrvSchema,
+  config: dirsrvConfig,
 
   async readReplicationState(data, suffix) {
     return parseRuv(await ruvValues(data, suffix));
@@ -135,15 +139,6 @@ export function parseRuv(values: string[]): Map<string, string> {
     if (m) out.set(m[1]!, m[3]!.toLowerCase());
   }
   return out;
-}
-
-/** The suffix's entry under cn=mapping tree,cn=config, with `attributes` besides its cn. */
-export async function findMappingTree(config: Directory, suffix: string, attributes: string[] = []): Promise<LdapEntry> {
-  const want = normalizeDn(suffix);
-  for await (const e of config.search({ base: MAPPING_TREE, scope: 'one', filter: '(objectClass=nsMappingTree)', attributes: ['cn', ...attributes] })) {
-    if (getValues(e, 'cn').some((cn) => normalizeDn(String(cn).replace(/^"|"$/g, '')) === want)) return e;
-  }
-  throw new RefusedError(`${config.server}: no mapping tree entry for ${suffix} under ${MAPPING_TREE}`);
 }
 
 interface Agreement {

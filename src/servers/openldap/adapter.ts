@@ -1,3 +1,4 @@
+import { openldapConfig } from './config.js';
 import { openldapSchema } from './schema.js';
 import { RefusedError } from '../../errors.js';
 import type { Directory } from '../../ldap/directory.js';
@@ -16,6 +17,7 @@ export const openLdapAdapter: ServerAdapter = {
   discoveryBlindSpot: 'read-only consumers that pull from a provider cannot be found from it (syncprov keeps no list of them)',
   backupAttributes: ['*', 'entryUUID', 'entryCSN', 'structuralObjectClass', 'createTimestamp', 'creatorsName', 'modifyTimestamp', 'modifiersName', 'contextCSN'],
   schema: openldapSchema,
+  config: openldapConfig,
 
   async readReplicationState(data, suffix) {
     const entry = await data.get(suffix, ['contextCSN']);

@@ -19,11 +19,7 @@ export const openldapSchema: SchemaWriter = {
   },
 
   async writeProblem(config, bindDn) {
-    const db = await config.get(CONFIG_DB, ['olcRootDN', 'olcAccess']).catch(() => null);
-    if (!db) return `${bindDn} cannot read ${CONFIG_DB}: it may not write the schema (configBind must be the cn=config database's olcRootDN, usually cn=config, or be granted write there)`;
-    const root = getFirst(db, 'olcRootDN');
-    if (root && normalizeDn(root) === normalizeDn(bindDn)) return undefined;
-    return accessProblem(getValues(db, 'olcAccess').map(String), bindDn) ?? undefined;
+    return configWriteProblem(config, bindDn, 'cn=x,cn=schema,cn=config', 'the schema');
   },
 
   async protection(config, script) {
@@ -64,12 +60,23 @@ export const openldapSchema: SchemaWriter = {
 };
 
 /**
+ * Why `bindDn` may not write `target` under cn=config (`what`, in words), as far as the config
+ * database's olcRootDN and olcAccess tell; undefined when it may.
+ */
+export async function configWriteProblem(config: Directory, bindDn: string, target: string, what: string): Promise<string | undefined> {
+  const db = await config.get(CONFIG_DB, ['olcRootDN', 'olcAccess']).catch(() => null);
+  if (!db) return `${bindDn} cannot read ${CONFIG_DB}: it may not write ${what} (configBind must be the cn=config database's olcRootDN, usually cn=config, or be granted write there)`;
+  const root = getFirst(db, 'olcRootDN');
+  if (root && normalizeDn(root) === normalizeDn(bindDn)) return undefined;
+  return accessProblem(getValues(db, 'olcAccess').map(String), bindDn, normalizeDn(target), what) ?? undefined;
+}
+
+/**
  * slapd's access rules for a new schema entry (`cn=x,cn=schema,cn=config`), read as slapd does:
  * the first `to` that covers it, then the first `by` that names the DN. A rule this cannot judge
  * (attrs=, filter=, groups, sets, patterns) is taken as allowing: the write itself will tell.
  */
-export function accessProblem(rules: string[], bindDn: string): string | undefined | null {
-  const target = 'cn=x,cn=schema,cn=config';
+export function accessProblem(rules: string[], bindDn: string, target = 'cn=x,cn=schema,cn=config', what = 'the schema'): string | undefined | null {
   const me = normalizeDn(bindDn);
   const dnClause = /^dn(?:\.(base|exact|subtree|sub|children|one|onelevel))?="([^"]*)"$/i;
   for (const raw of rules) {
@@ -103,11 +110,11 @@ export function accessProblem(rules: string[], bindDn: string): string | undefin
       }
       if (!names) continue;
       if (/^(write|manage|add)$/i.test(level) || /^[=+][a-z]*[wa]/i.test(level)) return undefined;
-      return `${bindDn} may not write the schema: the cn=config rule "${raw}" gives it ${level}`;
+      return `${bindDn} may not write ${what}: the cn=config rule "${raw}" gives it ${level}`;
     }
-    return `${bindDn} may not write the schema: the cn=config rule "${raw}" does not name it`;
+    return `${bindDn} may not write ${what}: the cn=config rule "${raw}" does not name it`;
   }
-  return `${bindDn} may not write the schema: it is not the cn=config database's olcRootDN and no olcAccess there grants it write`;
+  return `${bindDn} may not write ${what}: it is not the cn=config database's olcRootDN and no olcAccess there grants it write`;
 }
 
 interface SchemaEntry {

@@ -1,0 +1,164 @@
+import { LdapOperationError, RefusedError, ScriptFileError, errorMessage } from '../errors.js';
+import type { Directory } from '../ldap/directory.js';
+import type { LdapEntry } from '../ldap/entry.js';
+import type { ConfigWrite, PlannedWrite } from '../ldap/planned-write.js';
+import type { EventSink } from '../events.js';
+import type { UpgradePlan } from '../plan/planner.js';
+import type { Journal } from '../records/journal.js';
+import { withConnection, type Topology } from '../replication/topology.js';
+import { describeConfigWrite } from '../scripts/config-script.js';
+import { configWritesOn } from '../scripts/runtime/config-writes.js';
+import type { ScriptFile } from '../scripts/types.js';
+import type { ConfigServerResult } from './reports.js';
+
+/**
+ * Configuration scripts (README "Configuration scripts"): on every server — the master and each
+ * replica — over configBind, each record made to hold (a no-op where it holds already), every
+ * write journaled with its server before it is sent, then the index builds the writes call for,
+ * awaited. cn=config is not replicated: nothing here waits for replication.
+ */
+
+/** A configuration step that failed, with what each server had been sent (the rollback undoes it from the journal). */
+export class ConfigStepFailure extends Error {
+  constructor(message: string, readonly results: ConfigServerResult[], options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Whether `script` is for this topology's server kind (a `.openldap.` / `.389ds.` one is skipped on the other). */
+export function configApplies(script: ScriptFile, topology: Topology): boolean {
+  return !script.serverKind || script.serverKind === topology.adapter.kind;
+}
+
+/** Every server a configuration script goes to. */
+export function configServers(topology: Topology): string[] {
+  return [topology.config.master.url, ...topology.replicas.map((r) => r.url)];
+}
+
+/**
+ * Before the lock, when the plan holds configuration scripts for this kind: every server must
+ * answer over configBind (3 when it cannot bind, 7 when it cannot be reached), have a database
+ * entry for the suffix, let configBind write it (7 naming the right that is missing), and every
+ * record must be one that can hold there (2 naming the file, the record's line and the server: a
+ * DN that does not exist, an entry present with other values). Nothing is written.
+ */
+export async function configPreflight(topology: Topology, plan: UpgradePlan, events: EventSink): Promise<void> {
+  const scripts = plan.steps.map((s) => s.script).filter((s) => s.kind === 'config' && configApplies(s, topology));
+  if (scripts.length === 0) return;
+  const problems: string[] = [];
+  await Promise.all(configServers(topology).map((url) => withConfig(topology, url, async (c) => {
+    let databaseDn: string;
+    try {
+      databaseDn = await topology.adapter.config.databaseDn(c, topology.config.suffix);
+    } catch (err) {
+      problems.push(`${url}: ${errorMessage(err)}`);
+      return;
+    }
+    const problem = await topology.adapter.config.writeProblem(c, topology.config.configBind.dn, databaseDn);
+    if (problem) problems.push(`${url}: ${problem}`);
+    // The scripts in plan order, each seeing what the ones before it would have written.
+    const seen = new Map<string, LdapEntry | null>();
+    for (const script of scripts) await configWritesOn(c, url, script, { databaseDn, suffix: topology.config.suffix }, seen);
+  }).catch((err: unknown) => {
+    if (err instanceof ScriptFileError) throw err;
+    throw err instanceof RefusedError || !(err instanceof Error) ? err : new RefusedError(`preflight: configuration scripts: ${url}: ${errorMessage(err)}`, { cause: err });
+  })));
+  if (problems.length) throw new RefusedError(`preflight: the plan has configuration scripts, but ${problems.join('; ')}`);
+  events({ type: 'info', message: `configuration: ${scripts.length} script(s) for every server (${configServers(topology).length}); configBind may write the database entry on each` });
+}
+
+/** Dry run: per server, what the script would change and whether an index would be built. Writes nothing. */
+export async function planConfigStep(topology: Topology, script: ScriptFile, id: string, events: EventSink): Promise<ConfigServerResult[]> {
+  if (!configApplies(script, topology)) return skipped(topology, script, id, events);
+  const entries = await countEntries(topology);
+  return Promise.all(configServers(topology).map((url) => withConfig(topology, url, async (c) => {
+    const databaseDn = await topology.adapter.config.databaseDn(c, topology.config.suffix);
+    const writes = await configWritesOn(c, url, script, { databaseDn, suffix: topology.config.suffix }, new Map());
+    const build = topology.adapter.config.indexBuild(writes, databaseDn);
+    const index = build ? `would build the index of ${[...build.attributes, ...build.vlv.map((v) => `VLV ${v}`)].join(', ')} over ${entries} entries` : undefined;
+    events({ type: 'script-log', script: id, message: `${url}: ${writes.length ? `would ${writes.map(describeConfigWrite).join('; ')}` : 'nothing to do'}${index ? `; ${index}` : ''}` });
+    return { url, changes: writes.map(describeConfigWrite), ...(index ? { index } : {}) };
+  })));
+}
+
+export interface ConfigApplyOptions {
+  journal: Journal;
+  timeoutMs: number;
+  pollMs: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Applies a configuration script on every server at once, each write journaled (with its server)
+ * before it is sent, then builds the indexes it calls for there and waits. Throws
+ * ConfigStepFailure naming the server when one refuses or its build fails; what the others were
+ * sent stays journaled for the rollback.
+ */
+export async function applyConfigStep(topology: Topology, script: ScriptFile, id: string, options: ConfigApplyOptions, events: EventSink): Promise<ConfigServerResult[]> {
+  if (!configApplies(script, topology)) return skipped(topology, script, id, events);
+  const urls = configServers(topology);
+  const results: ConfigServerResult[] = urls.map((url) => ({ url, changes: [] }));
+  const settled = await Promise.allSettled(urls.map((url, i) => withConfig(topology, url, async (c) => {
+    const result = results[i]!;
+    const databaseDn = await topology.adapter.config.databaseDn(c, topology.config.suffix);
+    const writes = await configWritesOn(c, url, script, { databaseDn, suffix: topology.config.suffix }, new Map());
+    for (const w of writes) {
+      const seq = options.journal.appendConfig(plannedWrite(w), id, url);
+      try {
+        await send(c, w);
+      } catch (err) {
+        // Refused: it changed nothing there, so there is nothing to undo for it.
+        if (err instanceof LdapOperationError) options.journal.refused(seq);
+        throw err;
+      }
+      result.changes.push(describeConfigWrite(w));
+    }
+    events({ type: 'script-log', script: id, message: `${url}: ${writes.length ? writes.map(describeConfigWrite).join('; ') : 'nothing to do'}` });
+    const build = topology.adapter.config.indexBuild(writes, databaseDn);
+    if (build) {
+      const built = await topology.adapter.config.buildIndexes(c, topology.config.suffix, databaseDn, build, {
+        timeoutMs: options.timeoutMs, pollMs: options.pollMs, signal: options.signal,
+        progress: (text) => events({ type: 'script-log', script: id, message: `${url}: ${text}` }),
+      });
+      result.index = built.summary;
+      if (built.warning) result.warning = built.warning;
+      events({ type: 'script-log', script: id, message: `${url}: ${built.summary}` });
+      if (built.warning) events({ type: 'warning', message: `${id}: ${url}: ${built.warning}` });
+    }
+  })));
+  const failed = settled.flatMap((s, i) => (s.status === 'rejected' ? [`${urls[i]}: ${errorMessage(s.reason)}`] : []));
+  if (failed.length) throw new ConfigStepFailure(failed.join('; '), results, { cause: (settled.find((s) => s.status === 'rejected') as PromiseRejectedResult).reason });
+  return results;
+}
+
+/** How many configuration changes a step made (the most on one server). */
+export function configChanges(results: ConfigServerResult[]): number {
+  return Math.max(0, ...results.map((r) => r.changes.length));
+}
+
+async function send(c: Directory, w: ConfigWrite): Promise<void> {
+  if (w.kind === 'add') await c.add(w.dn, w.attributes);
+  else if (w.kind === 'modify') await c.modify(w.dn, w.changes);
+  else await c.delete(w.dn);
+}
+
+/** The journal's shape of a configuration write. */
+function plannedWrite(w: ConfigWrite): PlannedWrite {
+  return w.kind === 'add' ? { ...w, pre: null } : w;
+}
+
+function skipped(topology: Topology, script: ScriptFile, id: string, events: EventSink): ConfigServerResult[] {
+  events({ type: 'script-log', script: id, message: `for ${script.serverKind} servers only: skipped on ${topology.adapter.kind}` });
+  return [];
+}
+
+/** The entries under the suffix on the master (what an index build goes over), for the dry run. */
+async function countEntries(topology: Topology): Promise<number> {
+  let n = 0;
+  for await (const _ of topology.master.search({ base: topology.config.suffix, scope: 'sub', attributes: ['1.1'] })) n++;
+  return n;
+}
+
+function withConfig<T>(topology: Topology, url: string, fn: (c: Directory) => Promise<T>): Promise<T> {
+  return withConnection(topology.openConfig(url), fn);
+}

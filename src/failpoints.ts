@@ -8,10 +8,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * file `<release>` exists (a test cuts a network link there, say). Points: `freeze` (one replica
  * frozen, others maybe not), `apply` (before the first script), `converge` (before the
  * convergence wait), `give-back` (after the scripts, or their rollback, and the wait: before any
- * replica is given back), `unfreeze` (one replica given back, others maybe not), `rollback` (a
+ * replica is given back), `index` (a configuration script's index build started on one server,
+ * not yet awaited), `unfreeze` (one replica given back, others maybe not), `rollback` (a
  * rollback after its first undo: half rolled back). Without the variable this does nothing.
  */
-export async function failpoint(name: 'freeze' | 'apply' | 'converge' | 'give-back' | 'unfreeze' | 'rollback'): Promise<void> {
+export async function failpoint(name: 'freeze' | 'apply' | 'index' | 'converge' | 'give-back' | 'unfreeze' | 'rollback'): Promise<void> {
   const spec = process.env.LDAP_UPGRADE_FAILPOINT;
   if (!spec) return;
   const [point, marker, release] = spec.split(':');

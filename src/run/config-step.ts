@@ -2,7 +2,8 @@ import { LdapOperationError, RefusedError, ScriptFileError, errorMessage } from 
 import type { Directory } from '../ldap/directory.js';
 import type { LdapEntry } from '../ldap/entry.js';
 import type { ConfigWrite, PlannedWrite } from '../ldap/planned-write.js';
-import type { EventSink } from '../events.js';
+import { PROGRESS_MS, type EventSink } from '../events.js';
+import { failpoint } from '../failpoints.js';
 import type { UpgradePlan } from '../plan/planner.js';
 import type { Journal } from '../records/journal.js';
 import { withConnection, type Topology } from '../replication/topology.js';
@@ -116,9 +117,16 @@ export async function applyConfigStep(topology: Topology, script: ScriptFile, id
     events({ type: 'script-log', script: id, message: `${url}: ${writes.length ? writes.map(describeConfigWrite).join('; ') : 'nothing to do'}` });
     const build = topology.adapter.config.indexBuild(writes, databaseDn);
     if (build) {
+      let said = 0;
       const built = await topology.adapter.config.buildIndexes(c, topology.config.suffix, databaseDn, build, {
         timeoutMs: options.timeoutMs, pollMs: options.pollMs, signal: options.signal,
-        progress: (text) => events({ type: 'script-log', script: id, message: `${url}: ${text}` }),
+        // A line now and then while it lasts, not one per poll.
+        progress: (text) => {
+          if (Date.now() - said < PROGRESS_MS) return;
+          said = Date.now();
+          events({ type: 'script-log', script: id, message: `${url}: ${text}` });
+        },
+        started: () => failpoint('index'),
       });
       result.index = built.summary;
       if (built.warning) result.warning = built.warning;

@@ -95,6 +95,8 @@ export interface IndexBuildOptions {
   signal?: AbortSignal;
   /** A line of live progress (the task's status). */
   progress(text: string): void;
+  /** Called once the build has started, before the wait. */
+  started?(): Promise<void>;
 }
 
 export interface IndexBuildResult {

@@ -7,10 +7,17 @@ function stepLine(s: StepResult): string {
   const took = s.status === 'Success' || planned ? `, ${s.durationMs} ms` : '';
   const what = s.schema
     ? `definition${s.entriesChanged === 1 ? '' : 's'} ${planned ? 'to add or change' : 'added or changed'}`
-    : `entr${s.entriesChanged === 1 ? 'y' : 'ies'}${planned ? ' would change' : ''}`;
+    : s.config
+      ? `configuration change${s.entriesChanged === 1 ? '' : 's'}${planned ? ' to make' : ''} (on the server with the most)`
+      : `entr${s.entriesChanged === 1 ? 'y' : 'ies'}${planned ? ' would change' : ''}`;
   return [
     `  ${s.status.padEnd(11)} ${s.script}: ${s.entriesChanged} ${what}${took}${folded}${s.error ? ` — ${s.error}` : ''}`,
     ...(s.schema ?? []).map((x) => `      ${x.url}: ${schemaLine(x, planned)}`),
+    ...(s.config ?? []).flatMap((x) => [
+      `      ${x.url}: ${x.changes.length ? x.changes.join('; ') : 'nothing to do'}`,
+      ...(x.index ? [`        ${x.index}`] : []),
+      ...(x.warning ? [`        warning: ${x.warning}`] : []),
+    ]),
   ].join('\n');
 }
 

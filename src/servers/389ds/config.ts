@@ -72,6 +72,7 @@ export const dirsrvConfig: ConfigWriter = {
       ...(build.vlv.length ? { nsIndexVLVAttribute: build.vlv } : {}),
     });
     const what = [...build.attributes, ...build.vlv.map((v) => `VLV ${v}`)].join(', ');
+    await options.started?.();
     const started = Date.now();
     const deadline = started + options.timeoutMs;
     for (let wait = Math.min(options.pollMs, 50); ; wait = Math.min(wait * 2, options.pollMs)) {

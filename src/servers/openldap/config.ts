@@ -49,6 +49,7 @@ export const openldapConfig: ConfigWriter = {
     const started = Date.now();
     const deadline = started + options.timeoutMs;
     const what = `the index of ${build.attributes.join(', ')}`;
+    await options.started?.();
     for (let wait = Math.min(options.pollMs, 50); ; wait = Math.min(wait * 2, options.pollMs)) {
       const running = await indexing(config, suffix);
       if (running === undefined) {
@@ -57,7 +58,7 @@ export const openldapConfig: ConfigWriter = {
       if (!running) return { summary: `${what}: built online in ${((Date.now() - started) / 1000).toFixed(1)} s` };
       if (Date.now() > deadline) throw new RefusedError(`${what} was still being built after ${Math.round(options.timeoutMs / 1000)} s (slapd's mdb_online_index for ${suffix})`);
       if (options.signal?.aborted) throw new RefusedError(`interrupted while slapd built ${what}`);
-      options.progress(`slapd indexing ${build.attributes.join(', ')} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+      options.progress(`slapd is indexing ${build.attributes.join(', ')} (${((Date.now() - started) / 1000).toFixed(1)} s so far)`);
       await sleep(wait);
     }
   },

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { ScriptFileError } from '../../src/errors.js';
+import type { LdapEntry } from '../../src/ldap/entry.js';
+import { discoverScripts } from '../../src/scripts/catalog.js';
+import { configWrite, describeConfigWrite, readConfigScript } from '../../src/scripts/config-script.js';
+import { indexedAttributes, openldapConfig } from '../../src/servers/openldap/config.js';
+import { dirsrvConfig } from '../../src/servers/389ds/config.js';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const at = { databaseDn: 'olcDatabase={2}mdb,cn=config', suffix: 'dc=example,dc=com' };
+const read = (text: string) => readConfigScript({ path: '1.1.0/01-index.config.ldif' }, at, text);
+const db = (attributes: Record<string, string[]>): LdapEntry => ({ dn: at.databaseDn, attributes });
+
+describe('reading a configuration script for one server', () => {
+  it("puts that server's database entry and the suffix in", () => {
+    const [r] = read('dn: ${databaseDn}\nchangetype: modify\nadd: olcDbIndex\nolcDbIndex: mail eq\n');
+    expect(r).toMatchObject({ kind: 'modify', dn: 'olcDatabase={2}mdb,cn=config', line: 1 });
+  });
+
+  it.each([
+    ['a record outside cn=config', 'dn: ou=people,${suffix}\nchangetype: delete\n', /01-index\.config\.ldif:1: ou=people,dc=example,dc=com is not under cn=config/],
+    ['the schema (schema scripts write it)', 'dn: cn=schema,cn=config\nchangetype: modify\nadd: olcAttributeTypes\nolcAttributeTypes: ( 1.2.3 NAME \'x\' )\n', /:1: cn=schema,cn=config: the schema is written by schema scripts/],
+    ['a task (the tool starts its own)', 'dn: cn=x,cn=index,cn=tasks,cn=config\nobjectClass: extensibleObject\ncn: x\n', /:1: cn=x,cn=index,cn=tasks,cn=config: the tool starts the index tasks/],
+    ['a rename', '\ndn: cn=x,cn=config\nchangetype: modrdn\nnewrdn: cn=y\ndeleteoldrdn: 1\n', /:2: a configuration script cannot rename cn=x,cn=config/],
+    ['an unknown placeholder', 'dn: ${database}\nchangetype: delete\n', /01-index\.config\.ldif:1: .*\$\{database\}/],
+  ])('refuses %s, naming the file and the line', (_what, text, message) => {
+    expect(() => read(text)).toThrow(ScriptFileError);
+    expect(() => read(text)).toThrow(message);
+  });
+});
+
+describe('the write that makes a configuration record hold', () => {
+  const [addIndex] = read('dn: ${databaseDn}\nchangetype: modify\nadd: olcDbIndex\nolcDbIndex: mail eq\n');
+
+  it('adds a value the server lacks, and nothing when it has it (a re-run is a no-op)', () => {
+    const w = configWrite(addIndex!, db({ olcDbIndex: ['objectClass eq'] }));
+    expect(w).toMatchObject({ kind: 'modify', changes: [{ operation: 'add', attribute: 'olcDbIndex', values: ['mail eq'] }] });
+    expect(describeConfigWrite(w!)).toBe('modify olcDatabase={2}mdb,cn=config (add olcDbIndex: mail eq)');
+    expect(configWrite(addIndex!, db({ olcDbIndex: ['objectClass eq', 'mail eq'] }))).toBeUndefined();
+  });
+
+  it('an ordered value (olcAccess) is found whatever {N} slapd gave it; a delete sends the server\'s own value', () => {
+    const [add, del] = read('dn: ${databaseDn}\nchangetype: modify\nadd: olcAccess\nolcAccess: to * by * read\n\ndn: ${databaseDn}\nchangetype: modify\ndelete: olcAccess\nolcAccess: to * by * read\n');
+    const entry = db({ olcAccess: ['{0}to attrs=userPassword by self write', '{1}to * by * read'] });
+    expect(configWrite(add!, entry)).toBeUndefined();
+    expect(configWrite(del!, entry)).toMatchObject({ changes: [{ operation: 'delete', values: ['{1}to * by * read'] }] });
+  });
+
+  it('an add of an entry present with the same values is a no-op; with other values it is refused', () => {
+    const [add] = read('dn: cn=mail,cn=index,${databaseDn}\nobjectClass: nsIndex\ncn: mail\nnsIndexType: eq\n');
+    const present = { dn: add!.dn, attributes: { objectClass: ['top', 'nsIndex'], cn: ['mail'], nsIndexType: ['eq'], nsSystemIndex: ['false'] } };
+    expect(configWrite(add!, present)).toBeUndefined();
+    expect(() => configWrite(add!, { ...present, attributes: { ...present.attributes, nsIndexType: ['pres'] } })).toThrow(/exists with other values of nsIndexType/);
+    expect(configWrite(add!, undefined)).toMatchObject({ kind: 'add' });
+  });
+
+  it('a modify of an entry the server lacks is refused; a delete of one it lacks is a no-op; a replace by the same set is a no-op', () => {
+    const [rep] = read('dn: ${databaseDn}\nchangetype: modify\nreplace: olcDbMaxSize\nolcDbMaxSize: 100\n');
+    expect(() => configWrite(rep!, undefined)).toThrow(/does not exist/);
+    expect(configWrite(rep!, db({ olcDbMaxSize: ['100'] }))).toBeUndefined();
+    expect(configWrite(rep!, db({ olcDbMaxSize: ['200'] }))).toMatchObject({ changes: [{ operation: 'replace' }] });
+    const [del] = read('dn: cn=gone,cn=config\nchangetype: delete\n');
+    expect(configWrite(del!, undefined)).toBeUndefined();
+  });
+});
+
+describe('which index builds the writes call for', () => {
+  it('OpenLDAP: an olcDbIndex value added or replaced on the database entry, by attribute (not "default"); a delete builds nothing', () => {
+    expect(indexedAttributes(['cn,uid eq,sub', 'default pres', 'mail eq'])).toEqual(['cn', 'uid', 'mail']);
+    const pre = db({ olcDbIndex: ['objectClass eq'] });
+    expect(openldapConfig.indexBuild([{ kind: 'modify', dn: at.databaseDn, pre, changes: [{ operation: 'add', attribute: 'olcDbIndex', values: ['mail eq'] }] }], at.databaseDn)).toEqual({ attributes: ['mail'], vlv: [] });
+    expect(openldapConfig.indexBuild([{ kind: 'modify', dn: at.databaseDn, pre, changes: [{ operation: 'delete', attribute: 'olcDbIndex', values: ['objectClass eq'] }] }], at.databaseDn)).toBeUndefined();
+    expect(openldapConfig.indexBuild([{ kind: 'modify', dn: 'olcDatabase={1}mdb,cn=config', pre, changes: [{ operation: 'add', attribute: 'olcDbIndex', values: ['mail eq'] }] }], at.databaseDn)).toBeUndefined();
+  });
+
+  it('389 DS: an nsIndex entry added or its types changed, a VLV index added; other settings build nothing', () => {
+    const base = 'cn=userRoot,cn=ldbm database,cn=plugins,cn=config';
+    const index = { kind: 'add' as const, dn: `cn=mail,cn=index,${base}`, attributes: { objectClass: ['top', 'nsIndex'], cn: ['mail'], nsIndexType: ['eq'] } };
+    const vlv = { kind: 'add' as const, dn: `cn=byName,cn=people,${base}`, attributes: { objectClass: ['top', 'vlvIndex'], cn: ['byName'], vlvSort: ['cn'] } };
+    const search = { kind: 'add' as const, dn: `cn=people,${base}`, attributes: { objectClass: ['top', 'vlvSearch'], cn: ['people'], vlvBase: ['dc=x'], vlvScope: ['2'], vlvFilter: ['(uid=*)'] } };
+    expect(dirsrvConfig.indexBuild([index, search, vlv], base)).toEqual({ attributes: ['mail'], vlv: ['byName'] });
+    const pre = { dn: `cn=uid,cn=index,${base}`, attributes: { objectClass: ['top', 'nsIndex'], cn: ['uid'], nsIndexType: ['eq'] } };
+    expect(dirsrvConfig.indexBuild([{ kind: 'modify', dn: pre.dn, pre, changes: [{ operation: 'add', attribute: 'nsIndexType', values: ['sub'] }] }], base)).toEqual({ attributes: ['uid'], vlv: [] });
+    const cache = { dn: base, attributes: { objectClass: ['nsBackendInstance'] } };
+    expect(dirsrvConfig.indexBuild([{ kind: 'modify', dn: base, pre: cache, changes: [{ operation: 'replace', attribute: 'nsslapd-cachememsize', values: ['1000000'] }] }], base)).toBeUndefined();
+  });
+});
+
+describe('configuration scripts in the scripts folder', () => {
+  it('are named NN-name.config.ldif (or .openldap. / .389ds. for one kind), run after the schema and before the data of their version', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lu-config-'));
+    mkdirSync(join(dir, '1.1.0'));
+    for (const name of ['01-data.ldif', '02-index.config.ldif', '03-attrs.schema.ldif', '04-vlv.389ds.config.ldif', '05-code.ts']) writeFileSync(join(dir, '1.1.0', name), name.endsWith('.ts') ? 'export default {}' : '# x\n');
+    const [v] = discoverScripts(dir).versions;
+    expect(v!.scripts.map((s) => [s.name, s.kind, s.serverKind])).toEqual([
+      ['03-attrs.schema.ldif', 'schema', undefined], ['02-index.config.ldif', 'config', undefined], ['04-vlv.389ds.config.ldif', 'config', '389ds'],
+      ['01-data.ldif', 'ldif', undefined], ['05-code.ts', 'code', undefined],
+    ]);
+  });
+});

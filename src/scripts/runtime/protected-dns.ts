@@ -22,8 +22,8 @@ function recordsOf(versionEntry: string) {
 }
 
 /**
- * What a data script may not write: the servers' configuration and schema (schema scripts carry
- * schema), and the tool's own records (docs/run.md "Records") — the version entry itself, the lock, the run
+ * What a data script may not write: the servers' configuration and schema (schema and
+ * configuration scripts carry them, to every server), and the tool's own records (docs/run.md "Records") — the version entry itself, the lock, the run
  * records and the history, and anything above them (a rename or delete of an ancestor would take
  * them along). Other entries under the version entry are the scripts' own.
  */
@@ -33,7 +33,7 @@ export function protectedWriteProblem(intent: WriteIntent, versionEntry: string 
   for (const [i, key] of keys.entries()) {
     const home = SERVER_HOMES.find((h) => under(key, h));
     if (home) {
-      return `scripts may not write ${home} (${targets[i]}): put attribute types and object classes in a schema script (NN-name.schema.ldif), which reaches every server that needs them; other server configuration is not the upgrade's to change`;
+      return `scripts may not write ${home} (${targets[i]}): put attribute types and object classes in a schema script (NN-name.schema.ldif), and indexes and other server settings in a configuration script (NN-name.config.ldif): each reaches every server that needs it`;
     }
   }
   if (!versionEntry) return undefined;

@@ -71,6 +71,7 @@ export async function startContainerCluster(options: { server: ContainerServer; 
   writeSecret(state.configPasswordFile, configPassword);
   const containers = new Map<number, StartedTestContainer>();
   const stop = async () => {
+    await reportDeadNodes(containers, options.server);
     await Promise.all([...containers.values()].map((c) => c.stop({ remove: true, removeVolumes: true, timeout: 2_000 }).catch(() => undefined)));
     await docker('docker', ['network', 'rm', network]).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
@@ -133,6 +134,27 @@ export async function startContainerCluster(options: { server: ContainerServer; 
       await docker('docker', ['network', 'connect', '--alias', `node${n}`, '--ip', ip(n), network, id(n)]);
     },
   };
+}
+
+/**
+ * A node that is not running when the cluster is removed (a test stops and starts nodes, never
+ * leaves one stopped): its state and the end of its output and error log, on stderr, so that a
+ * CI run that lost a server shows why.
+ */
+async function reportDeadNodes(containers: Map<number, StartedTestContainer>, server: ContainerServer): Promise<void> {
+  for (const [n, c] of containers) {
+    try {
+      const { stdout } = await docker('docker', ['inspect', '-f', '{{.State.Status}} exit={{.State.ExitCode}} oom={{.State.OOMKilled}} error={{.State.Error}}', c.getId()]);
+      if (stdout.startsWith('running')) continue;
+      const logs = await docker('docker', ['logs', '--tail', '40', c.getId()]).then((r) => r.stdout + r.stderr, (e: Error) => e.message);
+      const errors = server === '389ds'
+        ? await docker('docker', ['cp', `${c.getId()}:/var/log/dirsrv/slapd-lu/errors`, '-']).then((r) => r.stdout.slice(-6000), (e: Error) => e.message)
+        : '';
+      console.error(`container node ${n} was not running when the cluster was removed: ${stdout.trim()}\n--- its output ---\n${logs}${errors ? `\n--- its errors log (end; tar) ---\n${errors}` : ''}`);
+    } catch {
+      // gone already: nothing to tell
+    }
+  }
 }
 
 /**

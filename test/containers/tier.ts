@@ -1,5 +1,7 @@
 import { describe, it, vi } from 'vitest';
 import { sharedCluster, type TestCluster } from '../helpers/cluster.js';
+import { DIRSRV_CONFIG, OPENLDAP_CONFIG } from '../integration/config-cases.js';
+import { configSuite } from '../integration/config-suite.js';
 import { crashSuite } from '../integration/crash-suite.js';
 import { upgradeSuite } from '../integration/upgrade-suite.js';
 import { startContainerCluster, type ContainerCluster } from './cluster.js';
@@ -32,7 +34,8 @@ export function onContainers(server: ContainerServer, release: DebianRelease, su
  * convergence timeout and recover; kill -9 and recover, rollback, resume. Bookworm's (OpenLDAP
  * 2.5.13, 389 DS 2.3.1) are the host's own, on which the process tier runs every case of these
  * suites: here a run and a kill -9 with `recover --rollback`, which prove the image and the
- * cluster on that version.
+ * cluster on that version. Configuration scripts: the run, the re-run, the rollback and the kill
+ * during the index wait on trixie's versions; the run on bookworm's.
  */
 export function versionSuite(server: ContainerServer, release: DebianRelease): void {
   onContainers(server, release, (shared, version) => {
@@ -42,6 +45,12 @@ export function versionSuite(server: ContainerServer, release: DebianRelease): v
     upgradeSuite(server, shared, {
       label,
       only: full ? ['applies the scripts once', 'while it runs, a client write', 'a script failing half-way', 'two upgrades started at once', 'a replica stopped after freezing'] : ['applies the scripts once'],
+    });
+    // Configuration scripts on this version: the index (and 389 DS's VLV index) built and awaited
+    // on every node, the rollback after a later failure, a kill during the index wait.
+    configSuite(server, server === '389ds' ? DIRSRV_CONFIG : OPENLDAP_CONFIG, {
+      shared, label,
+      only: full ? ['a version with configuration and data', 'a forced re-run', 'a later script that fails', 'killed (kill -9) while an index'] : ['a version with configuration and data'],
     });
   });
 }

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it as vit } from 'vitest';
 import type { Directory } from '../../src/ldap/directory.js';
 import { startCluster, type SandboxCluster, type SandboxKind } from '../../src/sandbox/index.js';
 import { dirsrvAdapter } from '../../src/servers/389ds/adapter.js';
@@ -34,9 +34,15 @@ function scriptsTree(files: Record<string, string>): string {
   return dir;
 }
 
-/** The scenarios of README "Configuration scripts", with the same assertions for both kinds. */
-export function configSuite(kind: SandboxKind, cc: ConfigCase): void {
-  describe(`configuration scripts on ${kind}: 2 ${kind === 'openldap' ? 'providers' : 'suppliers'} and a read-only consumer`, () => {
+/**
+ * The scenarios of README "Configuration scripts", with the same assertions for both kinds: on
+ * a process cluster of its own (2 providers or suppliers and a read-only consumer), or on a
+ * `shared` one (the container tier's 3 nodes), then only the cases named in `only`.
+ */
+export function configSuite(kind: SandboxKind, cc: ConfigCase, options: { shared?: () => SandboxCluster; label?: string; only?: string[] } = {}): void {
+  const title = options.label ? `configuration scripts on ${options.label}` : `configuration scripts on ${kind}: 2 ${kind === 'openldap' ? 'providers' : 'suppliers'} and a read-only consumer`;
+  const it = (name: string, fn: () => Promise<void>, timeout: number) => (!options.only || options.only.some((o) => name.startsWith(o)) ? vit(name, fn, timeout) : vit.skip(name, fn));
+  describe(title, () => {
     let c: SandboxCluster;
     const url = (i: number) => c.nodes[i]!.url;
     const adapter = kind === 'openldap' ? openLdapAdapter : dirsrvAdapter;
@@ -46,10 +52,14 @@ export function configSuite(kind: SandboxKind, cc: ConfigCase): void {
     const variant = (name: string, files: Record<string, string>) => configVariant(c, name, { versionEntry: `cn=v-${name},${c.suffix}`, scripts: scriptsTree(files), replicas: [url(1), url(2)] });
 
     beforeAll(async () => {
+      if (options.shared) {
+        c = options.shared();
+        return;
+      }
       const dir = mkdtempSync(join(tmpdir(), `ldap-upgrade-config-${kind}-`));
       c = await startCluster({ kind, nodes: 3, consumers: 1, dir });
     }, 180_000);
-    afterAll(async () => c?.stop({ graceMs: kind === '389ds' ? 5_000 : 300, keep: process.env.LDAP_UPGRADE_TEST_KEEP === '1' }), 60_000);
+    afterAll(async () => (options.shared ? undefined : c?.stop({ graceMs: kind === '389ds' ? 5_000 : 300, keep: process.env.LDAP_UPGRADE_TEST_KEEP === '1' })), 60_000);
 
     it('the dry run shows, per server, the change and the index build it would make, and changes no cn=config', async () => {
       const r = await runCli(['upgrade', '--dry-run', '--json'], { config: variant('dry', v1()) });

@@ -215,7 +215,14 @@ export function schemaSuite(kind: SandboxKind, sc: SchemaCase): void {
       } finally {
         await made.undo();
       }
-      expect((await runCli(['verify'], { config })).code).toBe(0);
+      // Once the gap is closed verify agrees again — when the pokes undo() wrote to bring node 3
+      // its schema have reached every node too (they replicate like any change).
+      let last = '';
+      await eventually(async () => {
+        const v = await runCli(['verify'], { config });
+        last = v.stdout + v.stderr;
+        return v.code === 0;
+      }, 30_000).catch(() => expect.fail(`verify still differs after the gap was closed:\n${last}`));
     }, 120_000);
 
     it('a configBind that may not write the schema: refused (7) before the lock, naming the server; nothing written', async () => {

@@ -1,4 +1,4 @@
-import { LdapOperationError, RefusedError, ScriptFileError, errorMessage } from '../errors.js';
+import { LdapOperationError, RefusedError, UpgradeError, errorMessage } from '../errors.js';
 import type { Directory } from '../ldap/directory.js';
 import type { LdapEntry } from '../ldap/entry.js';
 import type { ConfigWrite, PlannedWrite } from '../ldap/planned-write.js';
@@ -61,8 +61,10 @@ export async function configPreflight(topology: Topology, plan: UpgradePlan, eve
     const seen = new Map<string, LdapEntry | null>();
     for (const script of scripts) await configWritesOn(c, url, script, { databaseDn, suffix: topology.config.suffix }, seen);
   }).catch((err: unknown) => {
-    if (err instanceof ScriptFileError) throw err;
-    throw err instanceof RefusedError || !(err instanceof Error) ? err : new RefusedError(`preflight: configuration scripts: ${url}: ${errorMessage(err)}`, { cause: err });
+    // Bad input (2), a refusal (7), no connection or bind (3): as they are; anything else — a
+    // read the server refused included — is a refusal naming the server.
+    if ((err instanceof UpgradeError && !(err instanceof LdapOperationError)) || !(err instanceof Error)) throw err;
+    throw new RefusedError(`preflight: configuration scripts: ${url}: ${errorMessage(err)}`, { cause: err });
   })));
   if (problems.length) throw new RefusedError(`preflight: the plan has configuration scripts, but ${problems.join('; ')}`);
   events({ type: 'info', message: `configuration: ${scripts.length} script(s) for every server (${configServers(topology).length}); configBind may write the database entry on each` });

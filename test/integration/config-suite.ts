@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it as vit } from 'vitest';
@@ -22,6 +22,11 @@ export interface ConfigCase {
   vlv?: { script: string; has: (d: Directory, databaseDn: string) => Promise<boolean> };
   /** A configuration script for the other server kind (skipped here). */
   otherKind: { name: string; text: string };
+  /**
+   * Makes configBind an identity that may freeze the replicas but only read each server's
+   * database entry; returns the variant's configBind and how to undo it.
+   */
+  denyDatabaseWrites?: (c: SandboxCluster) => Promise<{ dn: string; passwordFile: string; undo: () => Promise<void> }>;
 }
 
 /** A scripts folder from `{ '2.0.0/01-x.config.ldif': text }`. */
@@ -159,6 +164,21 @@ export function configSuite(kind: SandboxKind, cc: ConfigCase, options: { shared
       expect(await readAttr(c, url(0), `cn=lock,cn=v-killed,${c.suffix}`, 'cn')).toBeNull();
       expect(await isFrozen(c, url(1))).toBe(false);
     }, 120_000);
+
+    (cc.denyDatabaseWrites ? it : vit.skip)('a configBind that may not write the database entry: refused (7) before the lock, naming the server and the right; nothing written', async () => {
+      const denied = await cc.denyDatabaseWrites!(c);
+      try {
+        const file = variant('denied', { '6.0.0/01-index.config.ldif': cc.index.replace(/description/g, 'postalCode') });
+        writeFileSync(file, readFileSync(file, 'utf8').replace(/configBind:\n {2}dn: .*\n {2}passwordFile: .*\n/, `configBind:\n  dn: ${denied.dn}\n  passwordFile: ${denied.passwordFile}\n`));
+        const r = await runCli(['upgrade', '--yes'], { config: file });
+        expect(r.code, r.stderr).toBe(7);
+        expect(r.stderr).toMatch(/preflight: the plan has configuration scripts, but ldap:\/\/127\.0\.0\.1:\d+: .* may not write olcDatabase=\{\d+\}mdb,cn=config/);
+        expect(await readAttr(c, url(0), `cn=lock,cn=v-denied,${c.suffix}`, 'cn')).toBeNull();
+      } finally {
+        await denied.undo();
+      }
+      expect(await onEach((d, dn) => cc.hasIndex(d, dn, 'postalcode'))).toEqual([false, false, false]);
+    }, 60_000);
 
     it('bad input: a record for a DN a server lacks, a DN outside cn=config — exit 2 naming file, line and server; nothing written', async () => {
       const missing = variant('missing', { '5.0.0/01-missing.config.ldif': '# a setting\n\ndn: cn=no such entry,${databaseDn}\nchangetype: modify\nreplace: description\ndescription: x\n' });

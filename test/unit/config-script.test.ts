@@ -100,3 +100,31 @@ describe('configuration scripts in the scripts folder', () => {
     ]);
   });
 });
+
+describe("389 DS: whether configBind may write the database entry", () => {
+  const base = 'cn=userRoot,cn=ldbm database,cn=plugins,cn=config';
+  /** A cn=config whose entries are `entries` (DN → attributes). */
+  const fake = (entries: Record<string, Record<string, string[]>>) => ({
+    async get(dn: string) {
+      const key = Object.keys(entries).find((k) => k.toLowerCase() === dn.toLowerCase());
+      return key ? { dn: key, attributes: entries[key]! } : null;
+    },
+  }) as unknown as import('../../src/ldap/directory.js').Directory;
+  const tree = { 'cn=config': { 'nsslapd-rootdn': ['cn=Directory Manager'] }, 'cn=plugins,cn=config': {}, 'cn=ldbm database,cn=plugins,cn=config': {}, [base]: {} };
+
+  it('the Directory Manager may', async () => {
+    expect(await dirsrvConfig.writeProblem(fake(tree), 'cn=directory manager', base)).toBeUndefined();
+  });
+
+  it('another DN may when an aci on the entry or above it (inherited) allows writes', async () => {
+    const aci = '(targetattr="*")(version 3.0; acl "admins"; allow (all) userdn="ldap:///uid=admin,dc=x";)';
+    expect(await dirsrvConfig.writeProblem(fake({ ...tree, 'cn=plugins,cn=config': { aci: [aci] } }), 'uid=admin,dc=x', base)).toBeUndefined();
+  });
+
+  it('is refused, naming the entry, when no aci there or above allows writes, or the entry cannot be read', async () => {
+    const readOnly = '(targetattr="*")(version 3.0; acl "readers"; allow (read, search) userdn="ldap:///anyone";)';
+    expect(await dirsrvConfig.writeProblem(fake({ ...tree, 'cn=config': { ...tree['cn=config'], aci: [readOnly] } }), 'uid=admin,dc=x', base)).toMatch(/uid=admin,dc=x may not write cn=userRoot,cn=ldbm database.*no aci on it or above it allows writes/);
+    const { [base]: _, ...without } = tree;
+    expect(await dirsrvConfig.writeProblem(fake(without), 'uid=admin,dc=x', base)).toMatch(/cannot read cn=userRoot/);
+  });
+});

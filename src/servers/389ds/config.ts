@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RefusedError } from '../../errors.js';
 import type { Directory } from '../../ldap/directory.js';
-import { getFirst, getValues, isUnder, normalizeDn, rdnOf, type LdapEntry } from '../../ldap/entry.js';
+import { getFirst, getValues, isUnder, normalizeDn, parentDn, rdnOf, type LdapEntry } from '../../ldap/entry.js';
 import { escapeDnValue } from '../../ldap/escape.js';
 import type { ConfigWriter } from '../adapter.js';
 import { findMappingTree } from './mapping-tree.js';
@@ -37,11 +37,14 @@ export const dirsrvConfig: ConfigWriter = {
     const cfg = await config.get('cn=config', ['nsslapd-rootdn']).catch(() => null);
     const root = cfg ? getFirst(cfg, 'nsslapd-rootdn') : undefined;
     if (root && normalizeDn(root) === normalizeDn(bindDn)) return undefined;
-    const entry = await config.get(dn, ['aci']).catch(() => null);
-    if (!entry) return `${bindDn} cannot read ${dn}: configBind must be the Directory Manager (nsslapd-rootdn) or be granted write there`;
-    // An aci allowing writes may or may not name this DN: the write will tell.
-    if (getValues(entry, 'aci').some((a) => /allow\s*\([^)]*\b(write|add|all)\b/i.test(String(a)))) return undefined;
-    return `${bindDn} may not write ${dn}: it is not the Directory Manager (nsslapd-rootdn) and no aci there allows writes`;
+    if (!(await config.get(dn, ['1.1']).catch(() => null))) return `${bindDn} cannot read ${dn}: configBind must be the Directory Manager (nsslapd-rootdn) or be granted write there`;
+    // An aci on the entry or above it (acis are inherited) that allows writes may or may not
+    // name this DN: the write will tell.
+    for (let at = dn; at && isUnder(at, 'cn=config'); at = parentDn(at)) {
+      const entry = await config.get(at, ['aci']).catch(() => null);
+      if (entry && getValues(entry, 'aci').some((a) => /allow\s*\([^)]*\b(write|add|all)\b/i.test(String(a)))) return undefined;
+    }
+    return `${bindDn} may not write ${dn}: it is not the Directory Manager (nsslapd-rootdn) and no aci on it or above it allows writes`;
   },
 
   indexBuild(writes, databaseDn) {

@@ -76,7 +76,7 @@ export async function configWriteProblem(config: Directory, bindDn: string, targ
  * the first `to` that covers it, then the first `by` that names the DN. A rule this cannot judge
  * (attrs=, filter=, groups, sets, patterns) is taken as allowing: the write itself will tell.
  */
-export function accessProblem(rules: string[], bindDn: string, target = 'cn=x,cn=schema,cn=config', what = 'the schema'): string | undefined | null {
+export function accessProblem(rules: string[], bindDn: string, target = 'cn=x,cn=schema,cn=config', subject = 'the schema'): string | undefined | null {
   const me = normalizeDn(bindDn);
   const dnClause = /^dn(?:\.(base|exact|subtree|sub|children|one|onelevel))?="([^"]*)"$/i;
   for (const raw of rules) {
@@ -110,11 +110,11 @@ export function accessProblem(rules: string[], bindDn: string, target = 'cn=x,cn
       }
       if (!names) continue;
       if (/^(write|manage|add)$/i.test(level) || /^[=+][a-z]*[wa]/i.test(level)) return undefined;
-      return `${bindDn} may not write ${what}: the cn=config rule "${raw}" gives it ${level}`;
+      return `${bindDn} may not write ${subject}: the cn=config rule "${raw}" gives it ${level}`;
     }
-    return `${bindDn} may not write ${what}: the cn=config rule "${raw}" does not name it`;
+    return `${bindDn} may not write ${subject}: the cn=config rule "${raw}" does not name it`;
   }
-  return `${bindDn} may not write ${what}: it is not the cn=config database's olcRootDN and no olcAccess there grants it write`;
+  return `${bindDn} may not write ${subject}: it is not the cn=config database's olcRootDN and no olcAccess there grants it write`;
 }
 
 interface SchemaEntry {

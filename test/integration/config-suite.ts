@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it as vit } from 'vitest';
 import type { Directory } from '../../src/ldap/directory.js';
 import { startCluster, type SandboxCluster, type SandboxKind } from '../../src/sandbox/index.js';
@@ -9,7 +9,7 @@ import { openLdapAdapter } from '../../src/servers/openldap/adapter.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { isFrozen } from '../helpers/kinds.js';
 import { clientWrite, eventually, readAttr, withDirectory } from '../helpers/ldap.js';
-import { configVariant } from '../helpers/topologies.js';
+import { configVariant, scriptsTree } from '../helpers/topologies.js';
 
 export interface ConfigCase {
   /** A configuration script adding an equality index on `description`. */
@@ -29,15 +29,6 @@ export interface ConfigCase {
   denyDatabaseWrites?: (c: SandboxCluster) => Promise<{ dn: string; passwordFile: string; undo: () => Promise<void> }>;
 }
 
-/** A scripts folder from `{ '2.0.0/01-x.config.ldif': text }`. */
-function scriptsTree(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-config-scripts-'));
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), text);
-  }
-  return dir;
-}
 
 /**
  * The scenarios of README "Configuration scripts", with the same assertions for both kinds: on

@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffSchema } from '../../src/schema/compare.js';
 import { formatDefinition, type Definition } from '../../src/schema/definition.js';
@@ -11,7 +11,7 @@ import { runCli, startCli } from '../helpers/cli.js';
 import { FIXTURES } from '../helpers/cluster.js';
 import { isFrozen } from '../helpers/kinds.js';
 import { clientWrite, eventually, readAttr, withDirectory } from '../helpers/ldap.js';
-import { configVariant } from '../helpers/topologies.js';
+import { configVariant, scriptsTree } from '../helpers/topologies.js';
 
 const FILES = join(import.meta.dirname, '..', 'fixtures', 'schema-files');
 
@@ -33,15 +33,6 @@ export interface SchemaCase {
   gapOnNode3: (c: SandboxCluster, definition: string) => Promise<{ undo: () => Promise<void> }>;
 }
 
-/** A scripts folder from `{ '2.0.0/01-x.schema.ldif': text }`. */
-function scriptsTree(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-schema-scripts-'));
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), text);
-  }
-  return dir;
-}
 
 /** The schema scenarios of README "Schema scripts", with the same assertions for both kinds. */
 export function schemaSuite(kind: SandboxKind, sc: SchemaCase): void {

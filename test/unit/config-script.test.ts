@@ -128,3 +128,62 @@ describe("389 DS: whether configBind may write the database entry", () => {
     expect(await dirsrvConfig.writeProblem(fake(without), 'uid=admin,dc=x', base)).toMatch(/cannot read cn=userRoot/);
   });
 });
+
+describe('waiting for an index build', () => {
+  type Dir = import('../../src/ldap/directory.js').Directory;
+  const options = { timeoutMs: 2_000, pollMs: 5, progress: () => undefined };
+  const base = 'cn=userRoot,cn=ldbm database,cn=plugins,cn=config';
+
+  /** 389 DS: a cn=config where the index task added reports `states` in turn (the last one stays). */
+  const tasks = (states: Record<string, string[]>[]) => {
+    const added: { dn: string; attributes: Record<string, unknown> }[] = [];
+    let reads = 0;
+    const d = {
+      async add(dn: string, attributes: Record<string, unknown>) { added.push({ dn, attributes }); },
+      async get(dn: string) { return added.some((a) => a.dn === dn) ? { dn, attributes: states[Math.min(reads++, states.length - 1)]! } : null; },
+    } as unknown as Dir;
+    return { d, added };
+  };
+
+  it('389 DS: one task for the attributes and VLV indexes, polled until its exit code; 0 is done', async () => {
+    const { d, added } = tasks([{ nsTaskStatus: ['userRoot: Indexed 1000 entries (50%).'] }, { nsTaskExitCode: ['0'], nsTaskStatus: ['userRoot: Finished indexing.'] }]);
+    const lines: string[] = [];
+    const r = await dirsrvConfig.buildIndexes(d, 'dc=x', base, { attributes: ['mail'], vlv: ['byName'] }, { ...options, progress: (t) => lines.push(t) });
+    expect(added).toHaveLength(1);
+    expect(added[0]!.dn).toMatch(/^cn=ldap-upgrade-\d+-[0-9a-f]{6},cn=index,cn=tasks,cn=config$/);
+    expect(added[0]!.attributes).toMatchObject({ nsInstance: ['userRoot'], nsIndexAttribute: ['mail'], nsIndexVLVAttribute: ['byName'] });
+    expect(r.summary).toMatch(/\(mail, VLV byName\): exit 0 after/);
+    expect(lines.join('\n')).toContain('Indexed 1000 entries (50%)');
+  });
+
+  it('389 DS: a non-zero exit code fails the build with the task status and the end of its log; so does the deadline', async () => {
+    const failed = tasks([{ nsTaskExitCode: ['68'], nsTaskStatus: ['userRoot: failed'], nsTaskLog: ['line 1\nline 2\nlast line'] }]);
+    await expect(dirsrvConfig.buildIndexes(failed.d, 'dc=x', base, { attributes: ['mail'], vlv: [] }, options)).rejects.toThrow(/failed with exit code 68: userRoot: failed; line 1 \/ line 2 \/ last line/);
+    const stuck = tasks([{ nsTaskStatus: ['userRoot: Indexed 10 entries (1%).'] }]);
+    await expect(dirsrvConfig.buildIndexes(stuck.d, 'dc=x', base, { attributes: ['mail'], vlv: [] }, { ...options, timeoutMs: 50 })).rejects.toThrow(/had not finished after 0 s: userRoot: Indexed 10 entries/);
+  });
+
+  /** OpenLDAP: a monitor whose task list reads `lists` in turn (null: no monitor database). */
+  const monitor = (lists: (string[] | null)[]) => {
+    let reads = 0;
+    return { async get() { const l = lists[Math.min(reads++, lists.length - 1)]; return l === null ? null : { dn: 'cn=Tasklist,cn=Threads,cn=Monitor', attributes: { monitoredInfo: l } }; } } as unknown as Dir;
+  };
+
+  it("OpenLDAP: done once slapd's mdb_online_index for the suffix has left its task list (other databases' and other tasks do not count)", async () => {
+    const d = monitor([
+      ['{0}do_syncrepl(rid=001)', '{1}mdb_online_index(dc=example,dc=com)'],
+      ['{0}do_syncrepl(rid=001)', '{1}mdb_online_index(dc=example,dc=com)'],
+      ['{0}do_syncrepl(rid=001)', '{1}mdb_online_index(dc=other)'],
+    ]);
+    const r = await openldapConfig.buildIndexes(d, 'dc=example,dc=com', 'olcDatabase={1}mdb,cn=config', { attributes: ['mail'], vlv: [] }, options);
+    expect(r).toMatchObject({ summary: expect.stringMatching(/the index of mail: built online in \d+\.\d s/) });
+    expect(r.warning).toBeUndefined();
+  });
+
+  it('OpenLDAP: without a readable monitor the run goes on with a warning saying how to make it wait; a build past the deadline fails', async () => {
+    const r = await openldapConfig.buildIndexes(monitor([null]), 'dc=example,dc=com', 'olcDatabase={1}mdb,cn=config', { attributes: ['mail'], vlv: [] }, options);
+    expect(r.warning).toMatch(/cannot be read with configBind.*olcDatabase=monitor/);
+    const stuck = monitor([['{0}mdb_online_index(dc=example,dc=com)']]);
+    await expect(openldapConfig.buildIndexes(stuck, 'dc=example,dc=com', 'olcDatabase={1}mdb,cn=config', { attributes: ['mail'], vlv: [] }, { ...options, timeoutMs: 50 })).rejects.toThrow(/still being built after 0 s/);
+  });
+});

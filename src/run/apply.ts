@@ -149,6 +149,8 @@ async function applySteps(ctx: RunContext, writer: StepWriter, from: number): Pr
 
 function liveWriter(run: LiveRun, journal: Journal, store: LiveStore): StepWriter {
   const { topology, record, settings, events, plan } = run;
+  // A resumed run starts with the step it was interrupted in.
+  const interruptedStep = settings.resumed ? plan.steps[record.completed] : undefined;
   return {
     store,
     written: () => journal.written,
@@ -161,7 +163,7 @@ function liveWriter(run: LiveRun, journal: Journal, store: LiveStore): StepWrite
     }),
     // Journaled per server: a rollback undoes it on each (cn=config is not replicated).
     config: (step, result) => applyConfigStep(topology, step.script, result.script, {
-      journal, timeoutMs: settings.timeoutMs, pollMs: settings.pollMs, signal: settings.signal,
+      journal, timeoutMs: settings.timeoutMs, pollMs: settings.pollMs, signal: settings.signal, rebuild: step === interruptedStep,
     }, events).catch((err) => {
       if (err instanceof ConfigStepFailure) result.config = err.results;
       throw new ScriptFailure(result.script, undefined, errorMessage(err), { cause: err });

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LdapOperationError, RefusedError, UpgradeError, errorMessage } from '../errors.js';
 import type { Directory } from '../ldap/directory.js';
 import type { LdapEntry } from '../ldap/entry.js';
@@ -8,7 +9,8 @@ import type { UpgradePlan } from '../plan/planner.js';
 import type { Journal } from '../records/journal.js';
 import { withConnection, type Topology } from '../replication/topology.js';
 import { describeConfigWrite } from '../scripts/config-script.js';
-import { configWritesOn } from '../scripts/runtime/config-writes.js';
+import { configRecordsAsWrites, configWritesOn } from '../scripts/runtime/config-writes.js';
+import type { IndexBuild } from '../servers/adapter.js';
 import type { ScriptFile } from '../scripts/types.js';
 import type { ConfigServerResult } from './reports.js';
 
@@ -86,6 +88,11 @@ export async function planConfigStep(topology: Topology, script: ScriptFile, id:
 
 export interface ConfigApplyOptions {
   journal: Journal;
+  /**
+   * The step a resumed run was interrupted in: the index builds of every index record are
+   * started again (the one started before may not have finished; a build is idempotent).
+   */
+  rebuild?: boolean;
   timeoutMs: number;
   pollMs: number;
   signal?: AbortSignal;
@@ -117,7 +124,10 @@ export async function applyConfigStep(topology: Topology, script: ScriptFile, id
       result.changes.push(describeConfigWrite(w));
     }
     events({ type: 'script-log', script: id, message: `${url}: ${writes.length ? writes.map(describeConfigWrite).join('; ') : 'nothing to do'}` });
-    const build = topology.adapter.config.indexBuild(writes, databaseDn);
+    const build = mergeBuilds([
+      topology.adapter.config.indexBuild(writes, databaseDn),
+      options.rebuild ? topology.adapter.config.indexBuild(await configRecordsAsWrites(c, script, { databaseDn, suffix: topology.config.suffix }), databaseDn) : undefined,
+    ]);
     if (build) {
       let said = 0;
       const built = await topology.adapter.config.buildIndexes(c, topology.config.suffix, databaseDn, build, {
@@ -139,6 +149,39 @@ export async function applyConfigStep(topology: Topology, script: ScriptFile, id
   const failed = settled.flatMap((s, i) => (s.status === 'rejected' ? [`${urls[i]}: ${errorMessage(s.reason)}`] : []));
   if (failed.length) throw new ConfigStepFailure(failed.join('; '), results, { cause: (settled.find((s) => s.status === 'rejected') as PromiseRejectedResult).reason });
   return results;
+}
+
+function mergeBuilds(builds: (IndexBuild | undefined)[]): IndexBuild | undefined {
+  const present = builds.filter((b): b is IndexBuild => b !== undefined);
+  if (present.length === 0) return undefined;
+  return { attributes: [...new Set(present.flatMap((b) => b.attributes))], vlv: [...new Set(present.flatMap((b) => b.vlv))] };
+}
+
+/**
+ * Before the first write of `recover` or `upgrade --resume`: waits (at most `timeoutMs`) until
+ * no index build a killed run left running keeps a server's database read-only (389 DS), with a
+ * line now and then. Servers that cannot be asked are passed over (their own step says why).
+ */
+export async function awaitLeftBuilds(topology: Topology, timeoutMs: number, pollMs: number, events: EventSink): Promise<void> {
+  const running = topology.adapter.config.runningBuilds;
+  if (!running) return;
+  const deadline = Date.now() + timeoutMs;
+  await Promise.all(configServers(topology).map((url) => withConfig(topology, url, async (c) => {
+    let said = 0;
+    for (;;) {
+      const left = await running(c, topology.config.suffix);
+      if (left.length === 0) return;
+      if (Date.now() > deadline) {
+        events({ type: 'warning', message: `${url}: ${left.join(', ')} still running after ${Math.round(timeoutMs / 1000)} s (389 DS keeps the database read-only meanwhile): going on` });
+        return;
+      }
+      if (Date.now() - said >= PROGRESS_MS * 5) {
+        said = Date.now();
+        events({ type: 'info', message: `${url}: waiting for ${left.join(', ')}, left by the interrupted run (the database is read-only until it ends)` });
+      }
+      await sleep(pollMs);
+    }
+  }).catch(() => undefined)));
 }
 
 /** How many configuration changes a step made (the most on one server). */

@@ -8,6 +8,7 @@ import { FORMAT_VERSION } from '../report-format.js';
 import type { EventSink } from '../events.js';
 import { giveBackReplicas } from './give-back.js';
 import { rollBack } from './rollback.js';
+import { awaitLeftBuilds } from './config-step.js';
 import { runSettings } from './run.js';
 
 export interface RecoverOptions {
@@ -69,6 +70,9 @@ export async function recover(topology: Topology, options: RecoverOptions, event
   if (!record && !lock) return report;
   report.runId = record?.runId ?? lock?.runId;
   events({ type: 'phase', phase: 'recover', message: `recovering run ${report.runId}`, runId: report.runId });
+
+  // An index build the run started (389 DS) keeps a database read-only until it ends.
+  if (record) await awaitLeftBuilds(topology, runSettings(topology.config).timeoutMs, runSettings(topology.config).pollMs, events);
 
   // A run killed while it was rolling back holds half-undone data: recover finishes that
   // rollback whatever was asked (unfreezing on it would let clients write on a mix of both).

@@ -12,6 +12,7 @@ import type { EventSink } from '../events.js';
 import { convergenceTargets } from './converge.js';
 import type { RunSettings } from './run.js';
 import { undoJournal } from './undo.js';
+import { awaitLeftBuilds } from './config-step.js';
 
 export interface RollbackResult {
   undone: number;
@@ -46,6 +47,9 @@ export async function rollBack(topology: Topology, record: RunRecord, settings: 
   if ((record.completed > 0 || record.state === 'applying' || record.state === 'rolling-back') && !existsSync(record.journal)) {
     throw new RefusedError(`--rollback: the journal ${record.journal} of run ${record.runId} is not on this machine (the run was on ${record.host})`);
   }
+  // A build the run started and left running (its deadline passed, it was interrupted) keeps a
+  // 389 DS database read-only: nothing could be undone there before it ends.
+  await awaitLeftBuilds(topology, settings.timeoutMs, settings.pollMs, events);
   record.state = 'rolling-back';
   await store.writeRun(record);
   if (options.settleFirst) {

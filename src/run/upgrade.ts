@@ -12,6 +12,7 @@ import { freeze } from './freeze.js';
 import { finish, giveBack, masterLost, stopForLostLock, stopForLostMaster } from './give-back.js';
 import { assertLockHeld, confirmPlanUnchanged, holdLease, LockLost, lockNewRun, takeOver } from './lock.js';
 import { prepare } from './prepare.js';
+import { awaitLeftBuilds } from './config-step.js';
 import type { RunReport } from './reports.js';
 import { rollBack } from './rollback.js';
 import { liveRun, runSettings, type LiveRun, type RunSettings } from './run.js';
@@ -47,6 +48,8 @@ export async function runUpgrade(topology: Topology, options: UpgradeOptions, ev
   if (options.confirm && !(await options.confirm(loaded, resuming))) {
     throw new CancelledError('cancelled at the confirmation prompt: nothing was changed');
   }
+  // An index build the interrupted run started (389 DS) keeps a database read-only until it ends.
+  if (resuming) await awaitLeftBuilds(topology, runSettings(topology.config).timeoutMs, runSettings(topology.config).pollMs, events);
   const record = resuming ? await takeOver(topology, resuming, events) : await lockNewRun(topology, loaded, stepIds, events);
   if (!resuming && found.replicas.every((r) => r.writeState)) {
     // As preflight read them, before the run's first write: a setting that the next replication

@@ -118,6 +118,12 @@ export interface ConfigWriter {
   writeProblem(config: Directory, bindDn: string, dn: string): Promise<string | undefined>;
   /** The builds `writes` call for (undefined: none). */
   indexBuild(writes: ConfigWrite[], databaseDn: string): IndexBuild | undefined;
+  /**
+   * Index builds this tool started that are still running here and keep the database from taking
+   * writes (389 DS sets a backend read-only while an index task runs on it), by name; kinds
+   * whose builds leave the database writable have none.
+   */
+  runningBuilds?(config: Directory, suffix: string): Promise<string[]>;
   /** Builds them for the entries already there and waits until done; throws when the build fails or outlives its deadline. */
   buildIndexes(config: Directory, suffix: string, databaseDn: string, build: IndexBuild, options: IndexBuildOptions): Promise<IndexBuildResult>;
 }

@@ -156,6 +156,24 @@ export function configSuite(kind: SandboxKind, cc: ConfigCase, options: { shared
       expect(await isFrozen(c, url(1))).toBe(false);
     }, 120_000);
 
+    it('killed (kill -9) while an index is being built: upgrade --resume finishes the run and builds the index again on every server', async () => {
+      const config = variant('resumed', { '4.1.0/01-index.config.ldif': cc.index.replace(/description/g, 'l') });
+      const hs = mkdtempSync(join(tmpdir(), 'ldap-upgrade-hs-'));
+      const marker = join(hs, 'marker');
+      const child = startCli(['upgrade', '--yes'], { LDAP_UPGRADE_CONFIG: config, LDAP_UPGRADE_FAILPOINT: `index:${marker}` });
+      await eventually(async () => existsSync(marker), 60_000);
+      child.kill('SIGKILL');
+      await child.result;
+      const r = await runCli(['upgrade', '--resume', '--yes', '--json'], { config });
+      expect(r.code, r.stderr).toBe(0);
+      const step = JSON.parse(r.stdout).steps[0];
+      expect(step.config).toHaveLength(3);
+      for (const s of step.config) expect(s.index, s.url).toMatch(kind === 'openldap' ? /the index of l: built online/ : /\(l\): exit 0 after/);
+      expect(await onEach((d, dn) => cc.hasIndex(d, dn, 'l'))).toEqual([true, true, true]);
+      expect(await readAttr(c, url(0), `cn=lock,cn=v-resumed,${c.suffix}`, 'cn')).toBeNull();
+      expect(await isFrozen(c, url(1))).toBe(false);
+    }, 120_000);
+
     (cc.denyDatabaseWrites ? it : vit.skip)('a configBind that may not write the database entry: refused (7) before the lock, naming the server and the right; nothing written', async () => {
       const denied = await cc.denyDatabaseWrites!(c);
       try {

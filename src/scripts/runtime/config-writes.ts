@@ -33,3 +33,17 @@ export async function configWritesOn(c: Directory, url: string, script: Pick<Scr
   }
   return writes;
 }
+
+/**
+ * Every add and modify of `script` as a write, whether it holds already or not (the entry as it
+ * is now for a modify's pre-image): what a resumed run's interrupted step asks builds for again,
+ * since the build it had started may not have finished.
+ */
+export async function configRecordsAsWrites(c: Directory, script: Pick<ScriptFile, 'path'>, placeholders: ConfigPlaceholders): Promise<ConfigWrite[]> {
+  const out: ConfigWrite[] = [];
+  for (const r of readConfigScript(script, placeholders)) {
+    if (r.kind === 'add') out.push({ kind: 'add', dn: r.dn, attributes: r.attributes });
+    else if (r.kind === 'modify') out.push({ kind: 'modify', dn: r.dn, changes: r.changes, pre: (await c.get(r.dn, ['*'])) ?? { dn: r.dn, attributes: {} } });
+  }
+  return out;
+}

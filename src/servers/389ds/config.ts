@@ -11,6 +11,8 @@ const LDBM = 'cn=ldbm database,cn=plugins,cn=config';
 const INDEX_TASKS = 'cn=index,cn=tasks,cn=config';
 /** How long 389 DS keeps a finished task's entry (its `ttl`): long enough for a slow poll to read its end. */
 const TASK_TTL_S = 600;
+/** The names of the index tasks this tool starts begin so (how a later run finds one still running). */
+const TASK_PREFIX = 'ldap-upgrade-';
 
 /**
  * Configuration scripts on 389 DS. An index entry (`nsIndex` under `cn=index,${databaseDn}`) or a
@@ -20,7 +22,10 @@ const TASK_TTL_S = 600;
  * (each attribute) and `nsIndexVLVAttribute` (each VLV index), polled until 389 DS sets
  * `nsTaskExitCode` (ldap/servers/slapd/task.c: the code is written only when the task has
  * finished; its `nsTaskLog` says why a non-zero one failed). FreeIPA batches its index changes
- * into one such task per server the same way.
+ * into one such task per server the same way. While an index task runs, 389 DS keeps the
+ * backend read-only (client writes, replicated changes and this tool's own records wait): a run
+ * killed during the wait leaves it running, and `recover` / `upgrade --resume` wait for it
+ * before their first write (`runningBuilds`).
  */
 export const dirsrvConfig: ConfigWriter = {
   async databaseDn(config, suffix) {
@@ -65,9 +70,17 @@ export const dirsrvConfig: ConfigWriter = {
     return attributes.size || vlv.size ? { attributes: [...attributes], vlv: [...vlv] } : undefined;
   },
 
+  async runningBuilds(config) {
+    const running: string[] = [];
+    for await (const e of config.search({ base: INDEX_TASKS, scope: 'one', filter: `(&(cn=${TASK_PREFIX}*)(!(nsTaskExitCode=*)))`, attributes: ['cn', 'nsTaskStatus'] })) {
+      running.push(`index task ${getFirst(e, 'cn')}${getFirst(e, 'nsTaskStatus') ? ` (${getFirst(e, 'nsTaskStatus')})` : ''}`);
+    }
+    return running;
+  },
+
   async buildIndexes(config, _suffix, databaseDn, build, options) {
     const backend = rdnValue(databaseDn);
-    const name = `ldap-upgrade-${Date.now()}-${randomBytes(3).toString('hex')}`;
+    const name = `${TASK_PREFIX}${Date.now()}-${randomBytes(3).toString('hex')}`;
     const dn = `cn=${name},${INDEX_TASKS}`;
     await config.add(dn, {
       objectClass: ['top', 'extensibleObject'], cn: [name], nsInstance: [backend], ttl: [String(TASK_TTL_S)],

@@ -33,7 +33,7 @@ function writeRunReportSafely<T>(write: () => T): T | undefined {
 
 export const upgradeCommand: CommandModule<object, Args> = {
   command: 'upgrade',
-  describe: 'Freeze the replicas, run the pending scripts on the master, wait for convergence, unfreeze',
+  describe: 'Freeze the replicas, run the pending scripts (data on the master, configuration scripts on every server), wait for convergence, unfreeze',
   builder: (y) => withCommonOptions(y)
     .option('dry-run', { type: 'boolean', describe: 'run preflight and the scripts against a recording context; write nothing' })
     .option('ldif', { type: 'boolean', describe: 'with --dry-run: print only the planned changes as LDIF, as they are planned' })

@@ -1,6 +1,6 @@
 import { errorMessage } from '../errors.js';
 import type { Directory } from '../ldap/directory.js';
-import { normalizeDn } from '../ldap/entry.js';
+import { isUnder, normalizeDn } from '../ldap/entry.js';
 import { differingAttributes, entryDigest as digest, ignoreSet } from '../replication/entry-compare.js';
 import type { EventSink } from '../events.js';
 import { FORMAT_VERSION } from '../report-format.js';
@@ -44,7 +44,8 @@ export interface VerifyReport {
 /**
  * `verify`: compares the suffix on the master and on each replica entry by entry. Both sides are
  * streamed page by page; the master's side is kept as one digest per DN (not the entries), so
- * memory grows by about a hundred bytes per entry. Operational attributes are ignored. Each
+ * memory grows by about a hundred bytes per entry. Operational attributes and the tool's own
+ * lock and run records are left out. Each
  * server's cn=config is checked against the applied configuration scripts.
  */
 export async function verifyTopology(topology: Topology, events: EventSink): Promise<VerifyReport> {
@@ -54,7 +55,8 @@ export async function verifyTopology(topology: Topology, events: EventSink): Pro
   const ignoreKeys = [...new Set(topology.replicas.map((r) => ignoreKey(r.ignoreAttributes)))];
   const ignores = ignoreKeys.map((k) => ignoreSet(k ? k.split(',') : undefined));
   const master = new Map<string, { dn: string; digests: string[] }>();
-  for await (const e of topology.master.search({ base: suffix, attributes: ['*'] })) master.set(normalizeDn(e.dn), { dn: e.dn, digests: ignores.map((i) => digest(e, i)) });
+  const skip = bookkeeping(topology);
+  for await (const e of topology.master.search({ base: suffix, attributes: ['*'] })) if (!skip(e.dn)) master.set(normalizeDn(e.dn), { dn: e.dn, digests: ignores.map((i) => digest(e, i)) });
   const masterSchema = await readServerSchema(topology.master);
   const configScripts = await appliedConfigScripts(topology);
   const masterConfig = await configGaps(topology, topology.config.master.url, configScripts);
@@ -80,6 +82,17 @@ export async function verifyTopology(topology: Topology, events: EventSink): Pro
   };
 }
 
+/**
+ * The tool's own lock and run records: bookkeeping of runs, changed at a run's very end (the lock
+ * deleted, the record's last state), which a replica may not hold yet right after a run — not the
+ * directory's content. The version entry and the history are compared like any entry.
+ */
+function bookkeeping(topology: Topology): (dn: string) => boolean {
+  const lock = normalizeDn(topology.store.lockDn);
+  const runs = topology.store.runsDn;
+  return (dn) => normalizeDn(dn) === lock || (isUnder(dn, runs) && normalizeDn(dn) !== normalizeDn(runs));
+}
+
 function ignoreKey(names: string[] | undefined): string {
   return (names ?? []).map((n) => n.toLowerCase()).sort().join(',');
 }
@@ -95,7 +108,9 @@ async function compareReplica(topology: Topology, url: string, data: Directory |
   }
   const seen = new Set<string>();
   try {
+    const skip = bookkeeping(topology);
     for await (const e of data.search({ base: topology.config.suffix, attributes: ['*'] })) {
+      if (skip(e.dn)) continue;
       result.entries++;
       const key = normalizeDn(e.dn);
       const expected = master.get(key);

@@ -8,7 +8,7 @@ import { RecordingStore, type PlannedChangeSink } from '../scripts/runtime/recor
 import { runScript, ScriptFailure } from '../scripts/runtime/run-script.js';
 import { scriptId } from '../scripts/types.js';
 import type { ConfigServerResult, SchemaServerResult, StepResult } from './reports.js';
-import { applyConfigStep, configChanges, ConfigStepFailure, planConfigStep } from './config-step.js';
+import { applyConfigStep, configChanges, ConfigStepFailure, planConfigStep, whileReadOnly } from './config-step.js';
 import { aborted, Interrupted, throwIfAborted, type LiveRun, type RunContext } from './run.js';
 import { assertLockHeld, LockLost } from './lock.js';
 import { applySchemaStep, planSchemaStep, schemaChanges, SchemaStepFailure, schemaWarnings } from './schema-step.js';
@@ -162,12 +162,18 @@ function liveWriter(run: LiveRun, journal: Journal, store: LiveStore): StepWrite
       throw new ScriptFailure(result.script, undefined, errorMessage(err), { cause: err });
     }),
     // Journaled per server: a rollback undoes it on each (cn=config is not replicated).
-    config: (step, result) => applyConfigStep(topology, step.script, result.script, {
-      journal, timeoutMs: settings.timeoutMs, pollMs: settings.pollMs, signal: settings.signal, rebuild: step === interruptedStep,
-    }, events).catch((err) => {
-      if (err instanceof ConfigStepFailure) result.config = err.results;
-      throw new ScriptFailure(result.script, undefined, errorMessage(err), { cause: err });
-    }),
+    config: async (step, result) => {
+      const results = await applyConfigStep(topology, step.script, result.script, {
+        journal, timeoutMs: settings.timeoutMs, pollMs: settings.pollMs, signal: settings.signal, rebuild: step === interruptedStep,
+      }, events).catch((err) => {
+        if (err instanceof ConfigStepFailure) result.config = err.results;
+        throw new ScriptFailure(result.script, undefined, errorMessage(err), { cause: err });
+      });
+      // 389 DS gives a backend back to writes a moment after its index task reports its end:
+      // the next step starts once the master takes the run record again.
+      if (results.some((r) => r.index)) await whileReadOnly(() => topology.store.writeRun(record), settings.timeoutMs);
+      return results;
+    },
     seal: () => journal.sync(),
     starting: () => assertLockHeld(topology, record),
     failed(err, _step, result, writtenBefore, startedAt) {

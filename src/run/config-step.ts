@@ -184,6 +184,23 @@ export async function awaitLeftBuilds(topology: Topology, timeoutMs: number, pol
   }).catch(() => undefined)));
 }
 
+/**
+ * Runs `write` (a write to the master), again while the master answers that its database is
+ * read-only — 389 DS after an index task, until it has set the backend writable again — for at
+ * most `timeoutMs`.
+ */
+export async function whileReadOnly<T>(write: () => Promise<T>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 50; ; wait = Math.min(wait * 2, 1_000)) {
+    try {
+      return await write();
+    } catch (err) {
+      if (!(err instanceof LdapOperationError) || err.code !== 53 || !/read-only/i.test(err.message) || Date.now() > deadline) throw err;
+    }
+    await sleep(wait);
+  }
+}
+
 /** How many configuration changes a step made (the most on one server). */
 export function configChanges(results: ConfigServerResult[]): number {
   return Math.max(0, ...results.map((r) => r.changes.length));

@@ -8,7 +8,7 @@ import { FORMAT_VERSION } from '../report-format.js';
 import type { EventSink } from '../events.js';
 import { giveBackReplicas } from './give-back.js';
 import { rollBack } from './rollback.js';
-import { awaitLeftBuilds } from './config-step.js';
+import { awaitLeftBuilds, whileReadOnly } from './config-step.js';
 import { runSettings } from './run.js';
 
 export interface RecoverOptions {
@@ -95,7 +95,7 @@ export async function recover(topology: Topology, options: RecoverOptions, event
     report.stillFrozen = results.filter((r) => !r.ok).map((r) => ({ url: r.url, error: r.error ?? 'unknown error' }));
   }
   if (lock) {
-    await store.forceReleaseLock();
+    await whileReadOnly(() => store.forceReleaseLock(), runSettings(topology.config).timeoutMs);
     report.lockReleased = true;
   }
   if (record) {

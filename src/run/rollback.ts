@@ -12,7 +12,7 @@ import type { EventSink } from '../events.js';
 import { convergenceTargets } from './converge.js';
 import type { RunSettings } from './run.js';
 import { undoJournal } from './undo.js';
-import { awaitLeftBuilds } from './config-step.js';
+import { awaitLeftBuilds, whileReadOnly } from './config-step.js';
 
 export interface RollbackResult {
   undone: number;
@@ -51,7 +51,7 @@ export async function rollBack(topology: Topology, record: RunRecord, settings: 
   // 389 DS database read-only: nothing could be undone there before it ends.
   await awaitLeftBuilds(topology, settings.timeoutMs, settings.pollMs, events);
   record.state = 'rolling-back';
-  await store.writeRun(record);
+  await whileReadOnly(() => store.writeRun(record), settings.timeoutMs);
   if (options.settleFirst) {
     await waitForConvergence(topology, convergenceTargets(record), { timeoutMs: Math.min(settings.timeoutMs, 30_000), pollMs: settings.pollMs }, events);
   }

@@ -12,7 +12,7 @@ import { freeze } from './freeze.js';
 import { finish, giveBack, masterLost, stopForLostLock, stopForLostMaster } from './give-back.js';
 import { assertLockHeld, confirmPlanUnchanged, holdLease, LockLost, lockNewRun, takeOver } from './lock.js';
 import { prepare } from './prepare.js';
-import { awaitLeftBuilds } from './config-step.js';
+import { awaitLeftBuilds, whileReadOnly } from './config-step.js';
 import type { RunReport } from './reports.js';
 import { rollBack } from './rollback.js';
 import { liveRun, runSettings, type LiveRun, type RunSettings } from './run.js';
@@ -50,7 +50,7 @@ export async function runUpgrade(topology: Topology, options: UpgradeOptions, ev
   }
   // An index build the interrupted run started (389 DS) keeps a database read-only until it ends.
   if (resuming) await awaitLeftBuilds(topology, runSettings(topology.config).timeoutMs, runSettings(topology.config).pollMs, events);
-  const record = resuming ? await takeOver(topology, resuming, events) : await lockNewRun(topology, loaded, stepIds, events);
+  const record = resuming ? await whileReadOnly(() => takeOver(topology, resuming, events), runSettings(topology.config).timeoutMs) : await lockNewRun(topology, loaded, stepIds, events);
   if (!resuming && found.replicas.every((r) => r.writeState)) {
     // As preflight read them, before the run's first write: a setting that the next replication
     // session undoes (389 DS, transient) is still seen as it was, and given back so after.

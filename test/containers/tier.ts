@@ -41,16 +41,18 @@ export function versionSuite(server: ContainerServer, release: DebianRelease): v
   onContainers(server, release, (shared, version) => {
     const label = `${version} in containers`;
     const full = release !== 'bookworm';
+    // Configuration scripts on this version: the index (and 389 DS's VLV index) built and awaited
+    // on every node, the rollback after a later failure, a kill during the index wait. First: the
+    // upgrade suite's last case may leave an OpenLDAP replica that missed a change while it was
+    // down (see test/containers/README.md), which no later reset can settle.
+    configSuite(server, server === '389ds' ? DIRSRV_CONFIG : OPENLDAP_CONFIG, {
+      shared, label,
+      only: full ? ['a version with configuration and data', 'a forced re-run', 'a later script that fails', 'killed (kill -9) while an index'] : ['a version with configuration and data'],
+    });
     crashSuite(server, shared, { label, only: full ? ['at script: upgrade refuses', 'at script: upgrade --resume', 'recover --rollback after a kill mid-script'] : ['recover --rollback after a kill mid-script'] });
     upgradeSuite(server, shared, {
       label,
       only: full ? ['applies the scripts once', 'while it runs, a client write', 'a script failing half-way', 'two upgrades started at once', 'a replica stopped after freezing'] : ['applies the scripts once'],
-    });
-    // Configuration scripts on this version: the index (and 389 DS's VLV index) built and awaited
-    // on every node, the rollback after a later failure, a kill during the index wait.
-    configSuite(server, server === '389ds' ? DIRSRV_CONFIG : OPENLDAP_CONFIG, {
-      shared, label,
-      only: full ? ['a version with configuration and data', 'a forced re-run', 'a later script that fails', 'killed (kill -9) while an index'] : ['a version with configuration and data'],
     });
   });
 }

@@ -1,24 +1,18 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import type { UpgradeEvent } from '../../src/events.js';
 import { getValues, normalizeDn } from '../../src/ldap/entry.js';
 import { openTopology, type Topology } from '../../src/replication/topology.js';
 import { MemoryCluster } from './memory-directory.js';
+import { scriptsTree } from './scripts-tree.js';
 
 export const SUFFIX = 'dc=mem,dc=test';
 export const VERSION_ENTRY = `cn=schema-version,${SUFFIX}`;
 
 /** A scripts folder from `{ 'VERSION/NN-name.ldif': text }`. */
-export function scriptsFolder(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-memory-scripts-'));
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), text);
-  }
-  return dir;
-}
+export const scriptsFolder = scriptsTree;
 
 /** Two versions: an add, then a modify of every person of department 1 (LDIF). */
 export const TWO_VERSIONS = {

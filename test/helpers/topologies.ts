@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { SandboxCluster } from '../../src/sandbox/index.js';
 import { findSlapd } from '../../src/sandbox/openldap.js';
@@ -75,14 +74,4 @@ export function configVariant(c: SandboxCluster, name: string, o: VariantOptions
     `logDir: ${join(c.dir, 'logs')}`,
   ].join('\n') + '\n');
   return file;
-}
-
-/** A scripts folder from `{ '2.0.0/01-x.schema.ldif': text }`, in a new temporary folder. */
-export function scriptsTree(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-scripts-'));
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), text);
-  }
-  return dir;
 }

@@ -9,7 +9,8 @@ import { openLdapAdapter } from '../../src/servers/openldap/adapter.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { isFrozen } from '../helpers/kinds.js';
 import { clientWrite, eventually, readAttr, withDirectory } from '../helpers/ldap.js';
-import { configVariant, scriptsTree } from '../helpers/topologies.js';
+import { scriptsTree } from '../helpers/scripts-tree.js';
+import { configVariant } from '../helpers/topologies.js';
 
 export interface ConfigCase {
   /** A configuration script adding an equality index on `description`. */
@@ -29,6 +30,15 @@ export interface ConfigCase {
   denyDatabaseWrites?: (c: SandboxCluster) => Promise<{ dn: string; passwordFile: string; undo: () => Promise<void> }>;
 }
 
+
+/** Starts `upgrade --yes` with `config` and kills it (kill -9) once an index build has started. */
+async function killedInIndexWait(config: string): Promise<void> {
+  const marker = join(mkdtempSync(join(tmpdir(), 'ldap-upgrade-hs-')), 'marker');
+  const child = startCli(['upgrade', '--yes'], { LDAP_UPGRADE_CONFIG: config, LDAP_UPGRADE_FAILPOINT: `index:${marker}` });
+  await eventually(async () => existsSync(marker), 60_000);
+  child.kill('SIGKILL');
+  await child.result;
+}
 
 /**
  * The scenarios of README "Configuration scripts", with the same assertions for both kinds: on
@@ -140,12 +150,7 @@ export function configSuite(kind: SandboxKind, cc: ConfigCase, options: { shared
 
     it('killed (kill -9) while an index is being built: recover --rollback undoes the configuration on every server', async () => {
       const config = variant('killed', { '4.0.0/01-index.config.ldif': cc.index.replace(/description/g, 'street') });
-      const hs = mkdtempSync(join(tmpdir(), 'ldap-upgrade-hs-'));
-      const marker = join(hs, 'marker');
-      const child = startCli(['upgrade', '--yes'], { LDAP_UPGRADE_CONFIG: config, LDAP_UPGRADE_FAILPOINT: `index:${marker}` });
-      await eventually(async () => existsSync(marker), 60_000);
-      child.kill('SIGKILL');
-      await child.result;
+      await killedInIndexWait(config);
       const hasStreet = (d: Directory, dn: string) => cc.hasIndex(d, dn, 'street');
       expect((await onEach(hasStreet)).some(Boolean)).toBe(true);
       const r = await runCli(['recover', '--rollback', '--json'], { config });
@@ -158,12 +163,7 @@ export function configSuite(kind: SandboxKind, cc: ConfigCase, options: { shared
 
     it('killed (kill -9) while an index is being built: upgrade --resume finishes the run and builds the index again on every server', async () => {
       const config = variant('resumed', { '4.1.0/01-index.config.ldif': cc.index.replace(/description/g, 'l') });
-      const hs = mkdtempSync(join(tmpdir(), 'ldap-upgrade-hs-'));
-      const marker = join(hs, 'marker');
-      const child = startCli(['upgrade', '--yes'], { LDAP_UPGRADE_CONFIG: config, LDAP_UPGRADE_FAILPOINT: `index:${marker}` });
-      await eventually(async () => existsSync(marker), 60_000);
-      child.kill('SIGKILL');
-      await child.result;
+      await killedInIndexWait(config);
       const r = await runCli(['upgrade', '--resume', '--yes', '--json'], { config });
       expect(r.code, r.stderr).toBe(0);
       const step = JSON.parse(r.stdout).steps[0];

@@ -11,7 +11,8 @@ import { runCli, startCli } from '../helpers/cli.js';
 import { FIXTURES } from '../helpers/cluster.js';
 import { isFrozen } from '../helpers/kinds.js';
 import { clientWrite, eventually, readAttr, withDirectory } from '../helpers/ldap.js';
-import { configVariant, scriptsTree } from '../helpers/topologies.js';
+import { scriptsTree } from '../helpers/scripts-tree.js';
+import { configVariant } from '../helpers/topologies.js';
 
 const FILES = join(import.meta.dirname, '..', 'fixtures', 'schema-files');
 

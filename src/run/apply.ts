@@ -1,5 +1,6 @@
 import { errorMessage, ScriptFailedError } from '../errors.js';
 import { failpoint } from '../failpoints.js';
+import type { LdapEntry } from '../ldap/entry.js';
 import type { PlanStep } from '../plan/planner.js';
 import { Journal } from '../records/journal.js';
 import type { EntryStore } from '../scripts/runtime/entry-store.js';
@@ -81,11 +82,13 @@ export async function apply(run: LiveRun): Promise<ApplyFailure | undefined> {
  */
 export async function applyPlanned(ctx: RunContext, sink: PlannedChangeSink): Promise<void> {
   const store = new RecordingStore(ctx.topology.master, sink);
+  // What the dry run's configuration scripts would have written, per server, for the later ones.
+  const configSeen = new Map<string, Map<string, LdapEntry | null>>();
   await applySteps(ctx, {
     store,
     written: () => 0,
     schema: (step, result) => planSchemaStep(ctx.topology, step.script.schema!, result.script, ctx.events),
-    config: (step, result) => planConfigStep(ctx.topology, step.script, result.script, ctx.events),
+    config: (step, result) => planConfigStep(ctx.topology, step.script, result.script, ctx.events, configSeen),
     seal: () => undefined,
     starting: async () => undefined,
     completed: async () => undefined,

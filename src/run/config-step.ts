@@ -72,18 +72,25 @@ export async function configPreflight(topology: Topology, plan: UpgradePlan, eve
   events({ type: 'info', message: `configuration: ${scripts.length} script(s) for every server (${configServers(topology).length}); configBind may write the database entry on each` });
 }
 
-/** Dry run: per server, what the script would change and whether an index would be built. Writes nothing. */
-export async function planConfigStep(topology: Topology, script: ScriptFile, id: string, events: EventSink): Promise<ConfigServerResult[]> {
+/**
+ * Dry run: per server, what the script would change and whether an index would be built. Writes
+ * nothing. `seen` (per server URL) carries what the dry run's earlier configuration scripts would
+ * have written there, so that a later one sees it.
+ */
+export async function planConfigStep(topology: Topology, script: ScriptFile, id: string, events: EventSink, seen: Map<string, Map<string, LdapEntry | null>> = new Map()): Promise<ConfigServerResult[]> {
   if (!configApplies(script, topology)) return skipped(topology, script, id, events);
-  const entries = await countEntries(topology);
-  return Promise.all(configServers(topology).map((url) => withConfig(topology, url, async (c) => {
+  const planned = await Promise.all(configServers(topology).map((url) => withConfig(topology, url, async (c) => {
     const databaseDn = await topology.adapter.config.databaseDn(c, topology.config.suffix);
-    const writes = await configWritesOn(c, url, script, { databaseDn, suffix: topology.config.suffix }, new Map());
-    const build = topology.adapter.config.indexBuild(writes, databaseDn);
+    if (!seen.has(url)) seen.set(url, new Map());
+    const writes = await configWritesOn(c, url, script, { databaseDn, suffix: topology.config.suffix }, seen.get(url)!);
+    return { url, writes, build: topology.adapter.config.indexBuild(writes, databaseDn) };
+  })));
+  const entries = planned.some((p) => p.build) ? await countEntries(topology) : 0;
+  return planned.map(({ url, writes, build }) => {
     const index = build ? `would build the index of ${[...build.attributes, ...build.vlv.map((v) => `VLV ${v}`)].join(', ')} over ${entries} entries` : undefined;
     events({ type: 'script-log', script: id, message: `${url}: ${writes.length ? `would ${writes.map(describeConfigWrite).join('; ')}` : 'nothing to do'}${index ? `; ${index}` : ''}` });
     return { url, changes: writes.map(describeConfigWrite), ...(index ? { index } : {}) };
-  })));
+  });
 }
 
 export interface ConfigApplyOptions {

@@ -187,3 +187,23 @@ describe('waiting for an index build', () => {
     await expect(openldapConfig.buildIndexes(stuck, 'dc=example,dc=com', 'olcDatabase={1}mdb,cn=config', { attributes: ['mail'], vlv: [] }, { ...options, timeoutMs: 50 })).rejects.toThrow(/still being built after 0 s/);
   });
 });
+
+describe('working out a configuration script against one server', () => {
+  it('a later script (or record) sees what an earlier one would have written: an add then a modify of the same entry', async () => {
+    const { configWritesOn } = await import('../../src/scripts/runtime/config-writes.js');
+    const dir = mkdtempSync(join(tmpdir(), 'lu-config-writes-'));
+    const first = join(dir, '01-add.config.ldif');
+    const second = join(dir, '02-more.config.ldif');
+    writeFileSync(first, 'dn: cn=mail,cn=index,${databaseDn}\nchangetype: add\nobjectClass: nsIndex\ncn: mail\nnsIndexType: eq\n');
+    writeFileSync(second, 'dn: cn=mail,cn=index,${databaseDn}\nchangetype: modify\nadd: nsIndexType\nnsIndexType: sub\n');
+    const base = 'cn=userRoot,cn=ldbm database,cn=plugins,cn=config';
+    // The server has the parent (cn=index) and not the index entry.
+    const d = { async get(dn: string) { return dn.toLowerCase() === `cn=index,${base}`.toLowerCase() ? { dn, attributes: { cn: ['index'] } } : null; } } as unknown as import('../../src/ldap/directory.js').Directory;
+    const seen = new Map();
+    const placeholders = { databaseDn: base, suffix: 'dc=x' };
+    expect((await configWritesOn(d, 'ldap://s', { path: first }, placeholders, seen)).map((w) => w.kind)).toEqual(['add']);
+    expect((await configWritesOn(d, 'ldap://s', { path: second }, placeholders, seen)).map((w) => w.kind)).toEqual(['modify']);
+    // Alone, the second script names an entry this server does not have: bad input naming the file, the line and the server.
+    await expect(configWritesOn(d, 'ldap://s', { path: second }, placeholders, new Map())).rejects.toThrow(/02-more\.config\.ldif:1: ldap:\/\/s: cn=mail,cn=index,.* does not exist/);
+  });
+});

@@ -85,13 +85,15 @@ describe('giving back a 389 DS supplier frozen by the pinned referral state', ()
   const tree = 'cn="dc=example,dc=com",cn=mapping tree,cn=config';
 
   /** cn=config as 389 DS keeps it: the chaining instance's monitor child appears after the first read of the subtree. */
-  function configTree(monitorAppears: 'before' | 'after-first-search' | 'never') {
+  function configTree(monitorAppears: 'before' | 'after-first-search' | 'after-three-looks' | 'never') {
     const entries = new Set([chain, ...(monitorAppears === 'before' ? [monitor] : [])]);
     const deletes: string[] = [];
     let searches = 0;
+    let looks = 0;
     const directory = {
       server: 'ldap://replica',
       async get(dn: string) {
+        if (dn === monitor && monitorAppears === 'after-three-looks' && ++looks === 3) entries.add(monitor);
         if (dn === tree) return { dn, attributes: { 'nsslapd-state': ['referral on update'], 'nsslapd-backend': ['userRoot', CHAIN_NAME], 'nsslapd-distribution-funct': ['repl_chain_on_update'] } };
         return entries.has(dn) ? { dn, attributes: {} } : null;
       },
@@ -126,7 +128,15 @@ describe('giving back a 389 DS supplier frozen by the pinned referral state', ()
     expect(deletes).toEqual([chain, monitor, chain]);
   });
 
-  it('an instance that has no child: deleted at once', async () => {
+  it('an instance whose monitor child 389 DS has not made yet (the second after it starts): not deleted before the child is there', async () => {
+    const { directory, entries, deletes } = configTree('after-three-looks');
+    await unfreezePinned(directory, state);
+    expect(entries.size).toBe(0);
+    // Deleting the instance first would leave 389 DS's scheduled event a freed instance.
+    expect(deletes).toEqual([monitor, chain]);
+  });
+
+  it('an instance that never gets a child: removed after the wait', async () => {
     const { directory, entries } = configTree('never');
     await unfreezePinned(directory, state);
     expect(entries.size).toBe(0);

@@ -157,6 +157,7 @@ async function ensureChainingBackend(config: Directory, suffix: string, masterUr
  * subtree is read again and deleted deepest first until the instance goes.
  */
 async function removeChainingBackend(config: Directory): Promise<void> {
+  await untilMonitorChild(config);
   for (let attempt = 1; ; attempt++) {
     if (!(await config.get(CHAIN_DN, ['1.1']))) return;
     const dns: string[] = [];
@@ -176,6 +177,27 @@ async function removeChainingBackend(config: Directory): Promise<void> {
     }
   }
 }
+
+/**
+ * Waits (at most MONITOR_WAIT_MS) until the instance has its `cn=monitor` child: the event 389 DS
+ * schedules a second after the instance starts has then run. An instance deleted before that
+ * event leaves it to run on the freed instance — a replica's ns-slapd 3.1.2 died with a general
+ * protection fault in libc (exit 139) in runs that froze and gave back within that second (a
+ * forced re-run that had nothing to do, a recover right after a freeze). An instance without a
+ * monitor child after the wait is removed all the same.
+ */
+async function untilMonitorChild(config: Directory): Promise<void> {
+  const deadline = Date.now() + MONITOR_WAIT_MS;
+  while (Date.now() < deadline) {
+    if (!(await config.get(CHAIN_DN, ['1.1']))) return;
+    if (await config.get(`cn=monitor,${CHAIN_DN}`, ['1.1'])) return;
+    await sleep(MONITOR_POLL_MS);
+  }
+}
+
+/** How long a removal waits for 389 DS to give the instance its monitor child, and how often it looks. */
+const MONITOR_WAIT_MS = 3_000;
+const MONITOR_POLL_MS = 100;
 
 /** How often a removal refused as non-leaf is tried again, and the pause between (3 s in all). */
 const NON_LEAF_ATTEMPTS = 7;

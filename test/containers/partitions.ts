@@ -78,7 +78,7 @@ export function partitionSuite(server: ContainerServer, release: DebianRelease):
        * A replica cut off while the run is held at `point` and kept off: exit 8 naming it, the
        * other replica given back; `recover` fails while it is off and completes once it is back.
        */
-      const keptOff = (point: string, victimId: number, says: (url: string) => string) => async () => {
+      const keptOff = (point: string, victimId: number, says: (url: string) => string[]) => async () => {
         const c = shared();
         const victim = c.nodes[victimId - 1]!;
         const other = c.nodes.find((n) => n.id !== victim.id && n.id !== 1)!;
@@ -88,13 +88,18 @@ export function partitionSuite(server: ContainerServer, release: DebianRelease):
         // Replicas are frozen side by side: the victim too before its link goes.
         await eventually(() => isFrozen(c, victim.url), 30_000);
         await c.cut(victim.id);
-        p.go();
-        const r = await run.result;
-        expect(r.code, r.stderr).toBe(8);
-        expect(r.stderr).toContain(says(victim.url));
-        expect(await isFrozen(c, other.url)).toBe(false);
-        expect((await recover()).code).toBe(3); // still cut off: recover says so, and can be run again
-        await c.restore(victim.id);
+        try {
+          p.go();
+          const r = await run.result;
+          expect(r.code, r.stderr).toBe(8);
+          // The victim named; under load the other replica may be named too (slow, not cut).
+          for (const part of says(victim.url)) expect(r.stderr).toContain(part);
+          expect(await isFrozen(c, other.url)).toBe(false);
+          expect((await recover()).code).toBe(3); // still cut off: recover says so, and can be run again
+        } finally {
+          // Given back whatever happened: a failed case must not leave the next ones a cut node.
+          await c.restore(victim.id);
+        }
         expect(await isFrozen(c, victim.url)).toBe(true);
         const rec = await recover();
         expect(rec.code, rec.stderr).toBe(0);
@@ -102,11 +107,11 @@ export function partitionSuite(server: ContainerServer, release: DebianRelease):
       };
 
       it('a replica cut off once frozen: exit 8 at the timeout (it stays frozen), the other given back; recover once the link is back',
-        keptOff('freeze', 3, (url) => url));
+        keptOff('freeze', 3, (url) => [url]));
       it('a replica cut off during the convergence wait: exit 8 at the timeout naming it, the other given back; recover once it is back',
-        keptOff('converge', 3, (url) => `replicas did not converge within ${timeout} s: ${url}`));
+        keptOff('converge', 3, (url) => [`replicas did not converge within ${timeout} s: `, `${url} (`]));
       it('a replica cut off just before it is given back: exit 8 (it stays frozen, the data is there); recover once it is back',
-        keptOff('give-back', 2, (url) => url));
+        keptOff('give-back', 2, (url) => [url]));
 
       it('the master cut off during a script: exit 3 in bounded time, replicas stay frozen; recover --rollback once it is back restores every node', async () => {
         const c = shared();

@@ -225,3 +225,8 @@ async function discoverTopology(config: UpgradeConfig, adapter: ServerAdapter, o
   }
   return found;
 }
+
+/** Runs `fn` over a new cn=config connection to `url`, closed after. */
+export function withConfig<T>(topology: Topology, url: string, fn: (c: Directory) => Promise<T>): Promise<T> {
+  return withConnection(topology.openConfig(url), fn);
+}

@@ -7,7 +7,7 @@ import { PROGRESS_MS, type EventSink } from '../events.js';
 import { failpoint } from '../failpoints.js';
 import type { UpgradePlan } from '../plan/planner.js';
 import type { Journal } from '../records/journal.js';
-import { withConnection, type Topology } from '../replication/topology.js';
+import { withConfig, type Topology } from '../replication/topology.js';
 import { describeConfigWrite } from '../scripts/config-script.js';
 import { configRecordsAsWrites, configWritesOn } from '../scripts/runtime/config-writes.js';
 import type { IndexBuild } from '../servers/adapter.js';
@@ -236,6 +236,3 @@ async function countEntries(topology: Topology): Promise<number> {
   return n;
 }
 
-function withConfig<T>(topology: Topology, url: string, fn: (c: Directory) => Promise<T>): Promise<T> {
-  return withConnection(topology.openConfig(url), fn);
-}

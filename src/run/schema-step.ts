@@ -9,7 +9,7 @@ import type { UpgradePlan } from '../plan/planner.js';
 import type { EventSink } from '../events.js';
 import type { SchemaServerResult } from './reports.js';
 import { hostPort } from '../ldap/url.js';
-import { withConnection, type Topology } from '../replication/topology.js';
+import { withConfig, type Topology } from '../replication/topology.js';
 
 /** A schema step that failed, with what it had written (kept: schema is forward-only). */
 export class SchemaStepFailure extends Error {
@@ -151,9 +151,6 @@ async function serverDiff(topology: Topology, c: Directory, script: SchemaScript
   return diffSchema(script.definitions, schema, protection);
 }
 
-function withConfig<T>(topology: Topology, url: string, fn: (c: Directory) => Promise<T>): Promise<T> {
-  return withConnection(topology.openConfig(url), fn);
-}
 
 /** One warning per server where the script found definitions it may not replace. */
 export function schemaWarnings(script: string, results: SchemaServerResult[]): string[] {

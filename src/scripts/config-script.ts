@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ScriptFileError } from '../errors.js';
-import { getValues, hasValue, isUnder, normalizeDn, type AttributeValue, type LdapEntry, type Modification } from '../ldap/entry.js';
+import { getValues, hasValue, isUnder, type AttributeValue, type LdapEntry, type Modification } from '../ldap/entry.js';
 import type { ConfigWrite } from '../ldap/planned-write.js';
 import { parseLdif } from '../ldif/parse.js';
 import type { ChangeRecord } from '../ldif/types.js';
@@ -118,9 +118,4 @@ function sameOrdered(server: AttributeValue, script: AttributeValue): boolean {
   if (typeof server !== 'string' || typeof script !== 'string') return false;
   if (server.toLowerCase() === script.toLowerCase()) return true;
   return !/^\{\d+\}/.test(script) && server.replace(/^\{\d+\}/, '').toLowerCase() === script.toLowerCase();
-}
-
-/** Whether two configuration DNs name one entry (lower case, blanks around separators ignored). */
-export function sameConfigDn(a: string, b: string): boolean {
-  return normalizeDn(a) === normalizeDn(b);
 }

@@ -3,7 +3,7 @@ import { LdapOperationError, RefusedError } from '../../errors.js';
 import type { Directory } from '../../ldap/directory.js';
 import { getValues, normalizeDn, type AttributeValue } from '../../ldap/entry.js';
 import { escapeFilterValue } from '../../ldap/escape.js';
-import type { ConfigWriter, IndexBuild } from '../adapter.js';
+import type { ConfigWriter } from '../adapter.js';
 import { configWriteProblem } from './schema.js';
 
 /**
@@ -89,4 +89,3 @@ async function indexing(config: Directory, suffix: string): Promise<boolean | un
   });
 }
 
-export type { IndexBuild };

@@ -47,6 +47,9 @@ export class ScriptFileError extends UsageError {}
 /** A local file or folder (journal, log, backup) that cannot be created or written. Exit 2. */
 export class LocalFileError extends UsageError {}
 
+/** A file given on the command line is not what it must be (a plan file truncated, not a plan). */
+export class InvalidInputError extends UsageError {}
+
 /** Cannot connect, TLS failure, bind refused, no password available. Exit 3. */
 export class ConnectionError extends UpgradeError {
   readonly exitCode = ExitCode.connection;

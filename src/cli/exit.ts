@@ -27,6 +27,7 @@ const RUN_EXIT: Record<RunOutcome, number> = {
   done: ExitCode.ok,
   'nothing-to-do': ExitCode.ok,
   'script-failed': ExitCode.scriptFailed,
+  'plan-moved': ExitCode.refused,
   'not-converged': ExitCode.notConverged,
   interrupted: ExitCode.cancelled,
   'master-lost': ExitCode.connection,

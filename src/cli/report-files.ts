@@ -41,6 +41,7 @@ const HEADLINE: Record<RunReport['outcome'], string> = {
   done: 'Upgraded',
   'nothing-to-do': 'Nothing to do',
   'script-failed': 'FAILED — a script failed; the run was rolled back',
+  'plan-moved': 'REFUSED — an entry of the reviewed plan changed during the run; the run was rolled back',
   'not-converged': 'Upgraded on the master, but NOT every replica converged',
   interrupted: 'INTERRUPTED — the run was rolled back',
   'master-lost': 'STOPPED — the master was lost; the replicas stay frozen',
@@ -54,6 +55,7 @@ export function nextCommands(r: RunReport): string[] {
     case 'done': return ['ldap-upgrade verify', 'ldap-upgrade info'];
     case 'nothing-to-do': return [];
     case 'script-failed': return ['fix the script named above, then: ldap-upgrade upgrade --dry-run', 'ldap-upgrade status'];
+    case 'plan-moved': return ['review again: ldap-upgrade upgrade --dry-run --save-plan FILE', 'then: ldap-upgrade upgrade --plan FILE'];
     case 'not-converged': return ['ldap-upgrade status', 'ldap-upgrade verify'];
     case 'interrupted': return ['ldap-upgrade status'];
     case 'master-lost': return ['once the master is back: ldap-upgrade recover --rollback', 'or: ldap-upgrade upgrade --resume'];

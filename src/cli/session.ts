@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { loadConfig, locateConfig } from '../config/load.js';
 import { resolvePassword } from '../config/password.js';
 import type { ConfigOverrides, UpgradeConfig } from '../config/types.js';
@@ -10,6 +8,7 @@ import { toJson } from './json-shape.js';
 import { terminalSafe } from './output.js';
 import { progressSink } from './progress.js';
 import { RunLog, setCurrentLog } from './run-log.js';
+import { toolVersion } from '../version.js';
 import { canPrompt, promptHidden } from './prompt.js';
 
 /** What a command handler works with: configuration, progress sink and output helpers. */
@@ -34,14 +33,7 @@ export function configOverrides(argv: CommonArgs & { to?: string; timeout?: numb
 /** The commands that change the directory: they always keep a log of the run. */
 const WRITING_COMMANDS = ['upgrade', 'recover'];
 
-/** This tool's version, from its package.json. */
-export function toolVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
+export { toolVersion };
 
 export function openSession(argv: CommonArgs & { to?: string; timeout?: number }, command: string): Session {
   const configFile = locateConfig(argv.config);

@@ -3,6 +3,7 @@ import { LocalFileError, RefusedError } from '../errors.js';
 import { describeFsError, openForWrite, ownFileProblem } from './local-files.js';
 import { applyModifications, getValues, hasValue, pickAttributes, userAttributes, type AttributeValue, type LdapEntry } from '../ldap/entry.js';
 import type { PlannedWrite } from '../ldap/planned-write.js';
+import { decodeBuffers, encodeBuffers } from './json-values.js';
 
 /** One journaled write: enough to undo it. */
 export interface JournalRecord {
@@ -169,20 +170,6 @@ export class Journal {
     try { fsyncSync(this.fd); } catch { /* already closed */ }
     try { closeSync(this.fd); } catch { /* already closed */ }
   }
-}
-
-function encodeBuffers(this: unknown, _key: string, value: unknown): unknown {
-  if (value && typeof value === 'object' && (value as { type?: string }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data)) {
-    return { $b64: Buffer.from((value as { data: number[] }).data).toString('base64') };
-  }
-  return value;
-}
-
-function decodeBuffers(_key: string, value: unknown): unknown {
-  if (value && typeof value === 'object' && typeof (value as { $b64?: unknown }).$b64 === 'string') {
-    return Buffer.from((value as { $b64: string }).$b64, 'base64') as AttributeValue;
-  }
-  return value;
 }
 
 /**

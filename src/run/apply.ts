@@ -7,6 +7,10 @@ import type { EntryStore } from '../scripts/runtime/entry-store.js';
 import { LiveStore } from '../scripts/runtime/live-store.js';
 import { RecordingStore, type PlannedChangeSink } from '../scripts/runtime/recording-store.js';
 import { runScript, ScriptFailure } from '../scripts/runtime/run-script.js';
+import { WriteFailure } from '../scripts/runtime/entry-store.js';
+import { PlanMoved } from '../scripts/runtime/saved-write.js';
+import type { SavedWrite } from '../plan/saved-plan.js';
+import { everyProgressTick } from '../events.js';
 import { scriptId } from '../scripts/types.js';
 import type { ConfigServerResult, SchemaServerResult, StepResult } from './reports.js';
 import { applyConfigStep, configChanges, ConfigStepFailure, planConfigStep, whileReadOnly } from './config-step.js';
@@ -30,6 +34,11 @@ interface StepWriter {
   starting(): Promise<void>;
   /** After a step succeeded. */
   completed(index: number, step: PlanStep, result: StepResult): Promise<void>;
+  /**
+   * A data step's writes other than by running its script: the plan run's (`upgrade --plan`)
+   * saved writes; the plan check's none (only schema and configuration steps are planned again).
+   */
+  data?: (index: number, step: PlanStep, result: StepResult) => Promise<number>;
   /** The error a failed step ends the phase with. */
   failed(err: unknown, step: PlanStep, result: StepResult, writtenBefore: number, startedAt: number): unknown;
 }
@@ -63,7 +72,7 @@ export async function apply(run: LiveRun): Promise<ApplyFailure | undefined> {
       return { outcome: 'interrupted', message: `interrupted by ${err.message}` };
     }
     if (err instanceof ScriptFailure) {
-      report.outcome = 'script-failed';
+      report.outcome = err.cause instanceof PlanMoved ? 'plan-moved' : 'script-failed';
       const version = run.plan.steps.find((s) => scriptId(s.script) === err.script)?.version;
       return { outcome: 'script-failed', message: `version ${version}: ${err.message}` };
     }
@@ -80,7 +89,7 @@ export async function apply(run: LiveRun): Promise<ApplyFailure | undefined> {
  * writes planned before; `sink` gets each planned change. A failing script ends the dry run
  * (exit 5, nothing written).
  */
-export async function applyPlanned(ctx: RunContext, sink: PlannedChangeSink): Promise<void> {
+export async function applyPlanned(ctx: RunContext, sink: PlannedChangeSink, options: { skipData?: boolean } = {}): Promise<void> {
   const store = new RecordingStore(ctx.topology.master, sink);
   // What the dry run's configuration scripts would have written, per server, for the later ones.
   const configSeen = new Map<string, Map<string, LdapEntry | null>>();
@@ -90,6 +99,7 @@ export async function applyPlanned(ctx: RunContext, sink: PlannedChangeSink): Pr
     schema: (step, result) => planSchemaStep(ctx.topology, step.script.schema!, result.script, ctx.events),
     config: (step, result) => planConfigStep(ctx.topology, step.script, result.script, ctx.events, configSeen),
     seal: () => undefined,
+    ...(options.skipData ? { data: async () => 0 } : {}),
     starting: async () => undefined,
     completed: async () => undefined,
     failed: (err, step) => err instanceof ScriptFailure
@@ -119,6 +129,8 @@ async function applySteps(ctx: RunContext, writer: StepWriter, from: number): Pr
         result.config = await writer.config(step, result);
         result.entriesChanged = configChanges(result.config);
         ctx.warnings.push(...result.config.flatMap((r) => (r.warning ? [`${result.script}: ${r.url}: ${r.warning}`] : [])));
+      } else if (writer.data) {
+        result.entriesChanged = await Promise.race([writer.data(i, step, result), aborted(settings.signal)]);
       } else {
         // A signal does not wait for a script that is busy reading: the store refuses its next write.
         result.entriesChanged = await Promise.race([
@@ -178,6 +190,7 @@ function liveWriter(run: LiveRun, journal: Journal, store: LiveStore): StepWrite
       return results;
     },
     seal: () => journal.sync(),
+    ...(run.saved ? { data: (i: number, _step: PlanStep, result: StepResult) => replayStep(run.saved!.writes[i] ?? [], result.script, store, events) } : {}),
     starting: () => assertLockHeld(topology, record),
     failed(err, _step, result, writtenBefore, startedAt) {
       result.status = 'Error';
@@ -201,4 +214,25 @@ function liveWriter(run: LiveRun, journal: Journal, store: LiveStore): StepWrite
       await topology.store.writeRun(record);
     },
   };
+}
+
+/**
+ * A data step of a reviewed plan: its saved writes, each sent only if its entry still holds what
+ * the plan was made from (LiveStore.submitSaved). Returns how many were written.
+ */
+async function replayStep(writes: SavedWrite[], script: string, store: LiveStore, events: LiveRun['events']): Promise<number> {
+  let changed = 0;
+  const tally = () => void changed++;
+  const stop = everyProgressTick((elapsedMs) => events({ type: 'script-progress', script, entriesChanged: changed, elapsedMs, done: changed, total: writes.length }));
+  try {
+    for (const w of writes) await store.submitSaved(w, script, tally);
+    await store.flush();
+  } catch (err) {
+    const cause = err instanceof WriteFailure ? err.cause : err;
+    const dn = err instanceof WriteFailure ? err.dn : undefined;
+    throw new ScriptFailure(script, dn, cause instanceof PlanMoved ? `the plan is out of date: ${cause.message}` : errorMessage(cause), { cause });
+  } finally {
+    stop();
+  }
+  return changed;
 }

@@ -55,6 +55,8 @@ export interface DryRunReport {
   warnings: string[];
   /** A run that was interrupted (the real upgrade refuses, exit 8, until it is recovered); null: none. */
   interruptedRun: { runId: string; state: string; host: string } | null;
+  /** `--save-plan`: where the plan was written, its digest and how many data writes it holds. */
+  savedPlan?: { file: string; digest: string; writes: number };
 }
 
 export type ReplicaOutcome = 'Success' | 'Error' | 'NotExecuted';
@@ -78,9 +80,11 @@ export interface ReplicaResult {
  * not be given back; it stays frozen until `recover` gives it back (never reported as done).
  * `lock-lost`: the run's lock was deleted or taken by another run while it ran: it stopped
  * writing at once (no rollback, no give-back: they would write over whoever holds it now).
+ * `plan-moved`: a reviewed plan's entry changed between the plan run's check and its write: the
+ * run was rolled back (exit 7, as a plan refused before it started).
  * Exit codes: `exitCodeForResult` in cli/exit.ts.
  */
-export type RunOutcome = 'done' | 'nothing-to-do' | 'script-failed' | 'not-converged' | 'interrupted' | 'master-lost' | 'replicas-frozen' | 'lock-lost';
+export type RunOutcome = 'done' | 'nothing-to-do' | 'script-failed' | 'plan-moved' | 'not-converged' | 'interrupted' | 'master-lost' | 'replicas-frozen' | 'lock-lost';
 
 export interface RunReport {
   kind: 'upgrade';
@@ -100,4 +104,6 @@ export interface RunReport {
   error?: string;
   backupFile?: string;
   journal?: string;
+  /** `upgrade --plan`: the reviewed plan's file and digest. */
+  plan?: { file: string; digest: string };
 }

@@ -1,6 +1,7 @@
 import type { UpgradeConfig } from '../config/types.js';
 import type { UpgradePlan } from '../plan/planner.js';
 import type { RunRecord } from '../records/run-record.js';
+import type { SavedPlan } from '../plan/saved-plan.js';
 import type { Topology } from '../replication/topology.js';
 import { FORMAT_VERSION } from '../report-format.js';
 import { scriptId } from '../scripts/types.js';
@@ -54,6 +55,8 @@ export interface LiveRun extends RunContext {
   readonly report: RunReport;
   /** When the command started (the report's totalMs counts from there). */
   readonly started: number;
+  /** `upgrade --plan`: the reviewed plan whose writes the data steps send (not their scripts'). */
+  readonly saved?: SavedPlan;
 }
 
 /** The step results of a plan before it runs; a resumed run's completed steps are already Success. */
@@ -65,13 +68,14 @@ export function stepResults(plan: UpgradePlan, mode: RunMode, completed = 0): St
   }));
 }
 
-export function liveRun(topology: Topology, record: RunRecord, plan: UpgradePlan, settings: RunSettings, events: EventSink, started: number): LiveRun {
+export function liveRun(topology: Topology, record: RunRecord, plan: UpgradePlan, settings: RunSettings, events: EventSink, started: number, saved?: SavedPlan): LiveRun {
   const steps = stepResults(plan, 'live', record.completed);
   const report: RunReport = {
     kind: 'upgrade', formatVersion: FORMAT_VERSION, runId: record.runId, outcome: 'done', fromVersion: plan.fromVersion,
     toVersion: plan.toVersion, steps, replicas: [], totalMs: 0, rolledBack: false, warnings: [], journal: record.journal,
   };
-  return { mode: 'live', topology, record, plan, settings, events, steps, warnings: report.warnings, report, started };
+  if (saved) report.plan = { file: saved.file, digest: saved.digest };
+  return { mode: 'live', topology, record, plan, settings, events, steps, warnings: report.warnings, report, started, ...(saved ? { saved } : {}) };
 }
 
 /** The report's line for one replica (report.replicas is filled at the freeze). */

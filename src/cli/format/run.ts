@@ -54,6 +54,7 @@ export function formatRun(r: RunReport): string {
     done: `upgraded from ${r.fromVersion} to ${r.toVersion}`,
     'nothing-to-do': '',
     'script-failed': 'FAILED: a script failed; its run was rolled back',
+    'plan-moved': 'REFUSED: an entry of the reviewed plan changed during the run; the run was rolled back',
     'not-converged': `upgraded on the master to ${r.toVersion}, but NOT every replica converged`,
     interrupted: 'INTERRUPTED: the run was rolled back',
     'master-lost': 'STOPPED: the master was lost mid-run; the replicas stay frozen and the lock is held',
@@ -62,6 +63,7 @@ export function formatRun(r: RunReport): string {
   };
   const lines = [
     `run ${r.runId}: ${title[r.outcome]}`,
+    ...(r.plan ? [`plan: ${r.plan.file} (${r.plan.digest})`] : []),
     ...(r.error ? [`error: ${r.error}`] : []),
     'scripts:',
     ...r.steps.map(stepLine),

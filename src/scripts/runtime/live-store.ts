@@ -7,7 +7,16 @@ import { WriteFailure, type EntryStore, type WriteTally } from './entry-store.js
 import type { PlannedWrite } from '../../ldap/planned-write.js';
 import { entryStream } from './entry-stream.js';
 import { SeenEntries, widened, type SearchMark } from './seen-entries.js';
-import { intentDns, planWrite, readForPlan, type WriteIntent } from './write-plan.js';
+import { intentDns, planWrite, readForPlan, type EntryLookup, type WriteIntent } from './write-plan.js';
+import type { SavedWrite } from '../../plan/saved-plan.js';
+import { checkReplaced, replaySaved } from './saved-write.js';
+
+/** How a queued write is made: planned from the entry as it is, and checked once it is answered. */
+interface WriteHow {
+  plan: (lookup: EntryLookup) => Promise<PlannedWrite | null>;
+  /** Throws when what the write replaced (the server's Pre-Read) is not what was expected. */
+  after?: (replaced: LdapEntry | undefined) => void;
+}
 
 interface Job {
   /** Normalised DNs the write touches. */
@@ -73,18 +82,36 @@ export class LiveStore implements EntryStore {
   }
 
   async submit(intent: WriteIntent, script: string, tally: WriteTally): Promise<void> {
+    await this.enqueue(intentDns(intent), intent.kind !== 'modify', intent.dn, script, tally, {
+      plan: (lookup) => planWrite(intent, lookup),
+    });
+  }
+
+  /**
+   * A write of a reviewed plan (`upgrade --plan`): sent as planned only when the entry still
+   * holds what the plan was made from, read right before it (else PlanMoved, nothing sent), and
+   * checked again against the server's pre-image, atomic with the write: a client's change in
+   * between fails the run, and the journal holds the client's values for the rollback to restore.
+   */
+  async submitSaved(saved: SavedWrite, script: string, tally: WriteTally): Promise<void> {
+    await this.enqueue(saved.kind === 'rename' ? [saved.dn, saved.newDn] : [saved.dn], saved.kind !== 'modify', saved.dn, script, tally, {
+      plan: (lookup) => replaySaved(saved, lookup),
+      after: (replaced) => checkReplaced(saved, replaced),
+    });
+  }
+
+  private async enqueue(raw: string[], structural: boolean, dn: string, script: string, tally: WriteTally, how: WriteHow): Promise<void> {
     this.check();
     while (this.jobs.size >= this.concurrency) {
       await new Promise<void>((resolve) => this.slotFreed.push(resolve));
       this.check();
     }
-    const dns = intentDns(intent).map(normalizeDn);
-    const structural = intent.kind !== 'modify';
+    const dns = raw.map(normalizeDn);
     const before = this.related(dns, structural);
     const job: Job = { dns, structural, done: Promise.resolve() };
-    job.done = this.runJob(job, intent, script, tally, before);
+    job.done = this.runJob(job, dn, raw, how, script, tally, before);
     this.jobs.add(job);
-    for (const dn of dns) this.latest.set(dn, job);
+    for (const d of dns) this.latest.set(d, job);
     if (structural) this.structuralInFlight++;
   }
 
@@ -108,14 +135,14 @@ export class LiveStore implements EntryStore {
   }
 
   /** Runs one job to its end: it never rejects (a failure is kept for the next call to throw). */
-  private async runJob(job: Job, intent: WriteIntent, script: string, tally: WriteTally, before: Job[]): Promise<void> {
+  private async runJob(job: Job, dn: string, dns: string[], how: WriteHow, script: string, tally: WriteTally, before: Job[]): Promise<void> {
     try {
-      await this.run(intent, script, tally, before);
+      await this.run(dns, how, script, tally, before);
     } catch (err) {
       // A journal that could not be written explains every write that failed with it (their
       // socket was closed before they left): report that, not "connection closed".
       const cause = this.journal.failure ?? err;
-      this.failure ??= cause instanceof WriteFailure ? cause : new WriteFailure(intent.dn, cause);
+      this.failure ??= cause instanceof WriteFailure ? cause : new WriteFailure(dn, cause);
     } finally {
       this.jobs.delete(job);
       for (const dn of job.dns) if (this.latest.get(dn) === job) this.latest.delete(dn);
@@ -124,15 +151,15 @@ export class LiveStore implements EntryStore {
     }
   }
 
-  private async run(intent: WriteIntent, script: string, tally: WriteTally, before: Job[]): Promise<void> {
+  private async run(dns: string[], how: WriteHow, script: string, tally: WriteTally, before: Job[]): Promise<void> {
     if (before.length > 0) await this.settle(before);
     if (this.failure) return; // stopped: not sent, not journaled
-    const write = await planWrite(intent, (dn, attributes) => this.lookup(dn, attributes));
+    const write = await how.plan((dn, attributes) => this.lookup(dn, attributes));
     if (!write) return;
     if (this.failure) return;
     const seq = this.journal.append(write, script);
     if (write.kind === 'rename') this.seen.forgetAll();
-    for (const dn of intentDns(intent)) this.seen.wrote(dn);
+    for (const dn of dns) this.seen.wrote(dn);
     let replaced: LdapEntry | undefined;
     try {
       replaced = await this.send(write);
@@ -145,6 +172,7 @@ export class LiveStore implements EntryStore {
     // What the write really replaced (the server's pre-image, atomic with it): a client may have
     // changed the entry since it was read for planning. The journal keeps the real one.
     if (replaced) this.journal.correct(seq, write, replaced);
+    how.after?.(replaced);
     tally();
   }
 

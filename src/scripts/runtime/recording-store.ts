@@ -9,8 +9,11 @@ import { Overlay, type Planned } from './overlay.js';
 import { SeenEntries, widened } from './seen-entries.js';
 import { planWrite, readForPlan, type WriteIntent } from './write-plan.js';
 
-/** Receives each planned change as it is produced (the dry run streams them; nothing is collected). */
-export type PlannedChangeSink = (script: string, record: ChangeRecord) => void;
+/**
+ * Receives each planned change as it is produced (the dry run streams them; nothing is
+ * collected): as LDIF, and as the effective write with the entry it was planned from.
+ */
+export type PlannedChangeSink = (script: string, record: ChangeRecord, write: PlannedWrite) => void;
 
 /**
  * Scripts tend to make the same change to many entries. The overlay keeps one frozen copy of each
@@ -130,18 +133,18 @@ export class RecordingStore implements EntryStore {
     switch (w.kind) {
       case 'add':
         this.overlay.set(key, { entry: { dn: w.dn, attributes: w.attributes } });
-        this.sink(script, { kind: 'add', dn: w.dn, attributes: w.attributes, merge: false, line: 0 });
+        this.sink(script, { kind: 'add', dn: w.dn, attributes: w.attributes, merge: false, line: 0 }, w);
         break;
       case 'modify': {
         const planned = this.overlay.get(key);
         if (planned && !isChanges(planned) && 'entry' in planned) this.overlay.set(key, { entry: applyModifications(planned.entry, w.changes) });
         else this.overlay.set(key, this.changes.intern([...(planned && isChanges(planned) ? planned : []), ...w.changes]));
-        this.sink(script, { kind: 'modify', dn: w.dn, changes: w.changes, line: 0 });
+        this.sink(script, { kind: 'modify', dn: w.dn, changes: w.changes, line: 0 }, w);
         break;
       }
       case 'delete':
         this.overlay.set(key, { gone: true });
-        this.sink(script, { kind: 'delete', dn: w.dn, line: 0 });
+        this.sink(script, { kind: 'delete', dn: w.dn, line: 0 }, w);
         break;
       case 'rename': {
         this.overlay.set(key, { gone: true });
@@ -149,7 +152,7 @@ export class RecordingStore implements EntryStore {
         const newParent = parentDn(w.newDn);
         const sameParent = normalizeDn(newParent) === normalizeDn(parentDn(w.dn));
         const newRdn = w.newDn.slice(0, w.newDn.length - newParent.length).replace(/,\s*$/, '');
-        this.sink(script, { kind: 'modrdn', dn: w.dn, newRdn, deleteOldRdn: true, newSuperior: sameParent ? undefined : newParent, line: 0 });
+        this.sink(script, { kind: 'modrdn', dn: w.dn, newRdn, deleteOldRdn: true, newSuperior: sameParent ? undefined : newParent, line: 0 }, w);
         break;
       }
     }

@@ -25,6 +25,7 @@ export interface CommonArgs {
   'poll-interval'?: number;
   'script-timeout'?: number;
   'write-concurrency'?: number;
+  'keep-journals'?: number;
   'backup-dir'?: string;
   'log-dir'?: string;
 }
@@ -49,6 +50,7 @@ export function withCommonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
     .option('scripts', { type: 'string', describe: 'override: upgrade scripts folder' })
     .option('poll-interval', { type: 'string', coerce: durationOption('poll-interval'), describe: 'override: convergence poll interval, seconds or 200ms (a moving replica is polled 4x as often)' })
     .option('script-timeout', { type: 'string', coerce: durationOption('script-timeout'), describe: 'override: how long one script may run before it counts as failed (default 1h; e.g. 90s, 30m)' })
+    .option('keep-journals', { type: 'string', coerce: integerOption('keep-journals', 0, 10000), describe: 'override: how many completed runs keep their journal for `undo` (default 10)' })
     .option('write-concurrency', { type: 'string', coerce: integerOption('write-concurrency', 1, 256), describe: 'override: writes in flight on the master during a run (1-256, default 64)' })
     .option('backup-dir', { type: 'string', describe: 'override: folder for journals and backups' })
     .option('log-dir', { type: 'string', describe: 'override: folder for run logs (read-only commands: write a log there)' })
@@ -56,7 +58,7 @@ export function withCommonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
     .group([], 'Options:')
     .group(['config', 'password-file', 'config-password-file', 'json'], 'Configuration, passwords, output:')
     .group(['server', 'suffix', 'master', 'replica', 'bind-dn', 'config-bind-dn', 'ca-file', 'start-tls', 'tls-insecure', 'version-entry', 'baseline', 'scripts',
-      'poll-interval', 'script-timeout', 'write-concurrency', 'backup-dir', 'log-dir'], 'Overrides of ldap-upgrade.yaml keys:')
+      'poll-interval', 'script-timeout', 'write-concurrency', 'keep-journals', 'backup-dir', 'log-dir'], 'Overrides of ldap-upgrade.yaml keys:')
     .epilog(EXIT_CODES) as Argv<T & CommonArgs>;
 }
 

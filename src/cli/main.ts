@@ -8,6 +8,7 @@ import { recoverCommand } from './commands/recover.js';
 import { sandboxCommand } from './commands/sandbox.js';
 import { statusCommand } from './commands/status.js';
 import { upgradeCommand } from './commands/upgrade.js';
+import { undoCommand } from './commands/undo.js';
 import { validateCommand } from './commands/validate.js';
 import { verifyCommand } from './commands/verify.js';
 import { CommandLineError, ExitCode } from '../errors.js';
@@ -37,6 +38,7 @@ export async function main(args: string[]): Promise<number> {
     .command(statusCommand)
     .command(upgradeCommand)
     .command(recoverCommand)
+    .command(undoCommand)
     .command(historyCommand)
     .command(infoCommand)
     .command(validateCommand)

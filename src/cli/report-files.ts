@@ -51,6 +51,8 @@ const HEADLINE: Record<RunReport['outcome'], string> = {
 
 /** What to run next, by outcome (also in the report's JSON). */
 export function nextCommands(r: RunReport): string[] {
+  if (r.kind === 'undo' && r.outcome === 'done') return ['ldap-upgrade verify', 'ldap-upgrade history'];
+  if (r.kind === 'undo' && r.outcome === 'master-lost') return ['once the master is back: ldap-upgrade recover (it finishes the undo)'];
   switch (r.outcome) {
     case 'done': return ['ldap-upgrade verify', 'ldap-upgrade info'];
     case 'nothing-to-do': return [];
@@ -101,7 +103,7 @@ th{background:#f5f5f5}.bad{color:#c62828;font-weight:600}.num{text-align:right;f
 code{background:#f5f5f5;padding:.1em .3em;border-radius:3px}.meta{color:#555}
 #scripts td:nth-child(n+3),#scripts th:nth-child(n+3){text-align:right}
 </style></head><body>
-<h1>${esc(HEADLINE[r.outcome])}: ${esc(r.fromVersion)} → ${esc(r.toVersion)}</h1>
+<h1>${esc(r.undo ? `Undo of run ${r.undo.runId}: ${HEADLINE[r.outcome]}` : HEADLINE[r.outcome])}: ${esc(r.fromVersion)} → ${esc(r.toVersion)}</h1>
 <p class="meta">run <code>${esc(r.runId)}</code> · started ${esc(timeline.startedAt)} · ${(r.totalMs / 1000).toFixed(1)} s in all${r.convergeMs !== undefined ? ` · convergence wait ${r.convergeMs} ms` : ''}${r.rolledBack ? ' · <span class="bad">rolled back</span>' : ''}</p>
 ${r.error ? `<p class="bad">${esc(r.error)}</p>` : ''}
 <h2>Scripts</h2>

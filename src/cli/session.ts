@@ -26,12 +26,12 @@ export function configOverrides(argv: CommonArgs & { to?: string; timeout?: numb
     server: argv.server, suffix: argv.suffix, master: argv.master, replicas: argv.replica, bindDn: argv['bind-dn'],
     configBindDn: argv['config-bind-dn'], caFile: argv['ca-file'], startTls: argv['start-tls'], tlsInsecure: argv['tls-insecure'],
     versionEntry: argv['version-entry'], baseline: argv.baseline, target: argv.to, scripts: argv.scripts,
-    timeout: argv.timeout, pollInterval: argv['poll-interval'], scriptTimeout: argv['script-timeout'], writeConcurrency: argv['write-concurrency'], backupDir: argv['backup-dir'], logDir: argv['log-dir'],
+    timeout: argv.timeout, pollInterval: argv['poll-interval'], scriptTimeout: argv['script-timeout'], writeConcurrency: argv['write-concurrency'], keepJournals: argv['keep-journals'], backupDir: argv['backup-dir'], logDir: argv['log-dir'],
   };
 }
 
 /** The commands that change the directory: they always keep a log of the run. */
-const WRITING_COMMANDS = ['upgrade', 'recover'];
+const WRITING_COMMANDS = ['upgrade', 'recover', 'undo'];
 
 export { toolVersion };
 

@@ -27,7 +27,7 @@ const KNOWN_KEYS: Record<string, string[] | null> = {
   server: null, suffix: null, master: ['url'], replicas: null, bind: ['dn', 'passwordFile'],
   configBind: ['dn', 'passwordFile'], tls: ['startTLS', 'caFile', 'insecure'], versionEntry: null,
   baselineVersion: null, target: null, scripts: null, replication: ['timeout', 'pollInterval'],
-  backupDir: null, logDir: null, writeConcurrency: null, scriptTimeout: null,
+  backupDir: null, logDir: null, writeConcurrency: null, scriptTimeout: null, keepJournals: null,
 };
 
 /** Reads, validates and resolves the configuration; flags override file keys. */
@@ -105,6 +105,10 @@ class ConfigReader {
     if (!Number.isInteger(writeConcurrency) || writeConcurrency < 1 || writeConcurrency > 256) {
       this.fail(['writeConcurrency'], `must be a whole number from 1 to 256, not ${writeConcurrency}`);
     }
+    const keepJournals = o.keepJournals ?? this.count(['keepJournals'], 0, 10_000) ?? 10;
+    if (!Number.isInteger(keepJournals) || keepJournals < 0 || keepJournals > 10_000) {
+      this.fail(['keepJournals'], `must be a whole number from 0 to 10000, not ${keepJournals}`);
+    }
     return {
       file: this.file,
       server,
@@ -129,6 +133,7 @@ class ConfigReader {
       scriptTimeout: o.scriptTimeout ?? this.number(['scriptTimeout']) ?? DEFAULT_SCRIPT_TIMEOUT_S,
       writeConcurrency,
       backupDir: o.backupDir ? resolve(o.backupDir) : path(this.string(['backupDir']) ?? './backups'),
+      keepJournals,
       logDir: o.logDir ? resolve(o.logDir) : path(this.string(['logDir']) ?? './logs'),
     };
   }
@@ -213,10 +218,10 @@ class ConfigReader {
     return v as number;
   }
 
-  private count(path: (string | number)[]): number | undefined {
+  private count(path: (string | number)[], min = 1, max = 256): number | undefined {
     const v = this.value(path);
     if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 256) this.fail(path, `must be a whole number from 1 to 256, not ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) this.fail(path, `must be a whole number from ${min} to ${max}, not ${JSON.stringify(v)}`);
     return v as number;
   }
 

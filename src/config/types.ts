@@ -58,6 +58,8 @@ export interface UpgradeConfig {
   /** Writes in flight on the master connection during a run (docs/internals.md "Scale and speed"). */
   writeConcurrency: number;
   backupDir: string;
+  /** How many completed runs keep their journal, newest first, for `undo` (default 10; 0: none kept). */
+  keepJournals: number;
   logDir: string;
 }
 
@@ -81,5 +83,6 @@ export interface ConfigOverrides {
   scriptTimeout?: number;
   writeConcurrency?: number;
   backupDir?: string;
+  keepJournals?: number;
   logDir?: string;
 }

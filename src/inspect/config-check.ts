@@ -24,7 +24,7 @@ export async function appliedConfigScripts(topology: Topology): Promise<ScriptFi
   const all = [...catalog.versions.flatMap((v) => v.scripts), ...[...catalog.tags.values()].flat()];
   const config = all.filter((s) => s.kind === 'config' && (!s.serverKind || s.serverKind === topology.adapter.kind));
   if (config.length === 0) return [];
-  const applied = new Set((await topology.store.readHistory()).map((h) => h.script));
+  const applied = new Set((await topology.store.readHistory()).filter((h) => !h.undoneBy).map((h) => h.script));
   return config.filter((s) => applied.has(scriptId(s)));
 }
 

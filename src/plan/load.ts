@@ -57,7 +57,9 @@ export function checkDrift(drift: ScriptDrift, accept: boolean | undefined): str
 export async function loadPlan(config: UpgradeConfig, store: StateStore, request: PlanRequest): Promise<LoadedPlan> {
   const catalog = await loadCatalog(config);
   const stored = await store.readVersion();
-  const [history, runs] = stored.exists ? await Promise.all([store.readHistory(), store.readRuns()]) : [[], []];
+  const [all, runs] = stored.exists ? await Promise.all([store.readHistory(), store.readRuns()]) : [[], []];
+  // What an `undo` undid is not applied any more (its records are kept, marked).
+  const history = all.filter((h) => !h.undoneBy);
   const result = planUpgrade({
     catalog, stored: stored.version, baseline: config.baselineVersion,
     target: request.to ?? config.target, from: request.from, tags: request.tags, force: request.force,

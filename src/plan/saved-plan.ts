@@ -235,6 +235,7 @@ export function readSavedPlan(file: string, toolVersion: string): SavedPlan {
     if (r.t === 'write') {
       const w = r as unknown as SavedWrite;
       if (!Number.isInteger(w.step) || !writes[w.step] || typeof w.dn !== 'string') throw bad(`line ${i + 1}: a write of no step of the plan`);
+      if (typeof w.from !== 'string' || !writeShapeOk(w)) throw bad(`line ${i + 1}: not a planned add, modify, delete or rename`);
       writes[w.step]!.push(w);
       total++;
     } else if (r.t === 'steps' && Array.isArray(r.steps)) {
@@ -246,6 +247,16 @@ export function readSavedPlan(file: string, toolVersion: string): SavedPlan {
   if (!steps || steps.length !== header.scripts.length) throw bad('its steps do not match its scripts');
   if (end.writes !== total) throw bad(`it holds ${total} writes, its end says ${String(end.writes)}`);
   return { file, header, writes, steps, digest, total };
+}
+
+function writeShapeOk(w: SavedWrite): boolean {
+  switch (w.kind) {
+    case 'add': return !!w.attributes && typeof w.attributes === 'object' && Object.values(w.attributes).every(Array.isArray);
+    case 'modify': return Array.isArray(w.changes) && w.changes.every((c) => c && typeof c.attribute === 'string' && ['add', 'delete', 'replace'].includes(c.operation) && Array.isArray(c.values));
+    case 'delete': return true;
+    case 'rename': return typeof w.newDn === 'string';
+    default: return false;
+  }
 }
 
 /** The plan's digest as the report, history and prompt show it (the first 16 hex digits are enough to compare by eye). */

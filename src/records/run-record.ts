@@ -21,9 +21,14 @@ export interface HistoryRecord {
   appliedAt: string;
   durationMs: number;
   entriesChanged: number;
+  /** `upgrade --plan`: the digest of the reviewed plan the run ran. */
+  plan?: string;
+  /** `undo`: the run that undid this one, and when (the record is kept, marked). */
+  undoneBy?: string;
+  undoneAt?: string;
 }
 
-export type RunState = 'frozen' | 'applying' | 'waiting' | 'rolling-back' | 'done' | 'failed' | 'rolled-back' | 'recovered';
+export type RunState = 'frozen' | 'applying' | 'waiting' | 'rolling-back' | 'done' | 'failed' | 'rolled-back' | 'recovered' | 'undone';
 
 export const ACTIVE_STATES: readonly RunState[] = ['frozen', 'applying', 'waiting', 'rolling-back'];
 
@@ -69,4 +74,10 @@ export interface RunRecord {
    * write; a replica that shows the current one receives this master's changes.
    */
   canary?: string;
+  /** `upgrade --plan`: the digest of the reviewed plan whose writes the run sent. */
+  plan?: string;
+  /** `undo RUNID`: the completed run this one undoes (its journal is the one undone). */
+  undoes?: string;
+  /** A run that was undone: the undo's run id. */
+  undoneBy?: string;
 }

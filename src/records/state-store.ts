@@ -110,6 +110,16 @@ export class StateStore {
     for (const dn of dns) await this.master.delete(dn);
   }
 
+  /** Marks the history records of one run undone by another (`undo`): kept, with who undid them and when. */
+  async markHistoryUndone(runId: string, by: string): Promise<void> {
+    const at = new Date().toISOString();
+    for await (const e of this.master.search({ base: this.historyDn, scope: 'one', filter: `(cn=${escapeFilterValue(runId)}-*)`, attributes: ['description'] })) {
+      const r = parseJson<HistoryRecord>(e);
+      if (!r || r.runId !== runId || r.undoneBy) continue;
+      await this.master.modify(e.dn, [{ operation: 'replace', attribute: 'description', values: [JSON.stringify({ ...r, undoneBy: by, undoneAt: at })] }]);
+    }
+  }
+
   async setVersion(version: string | undefined): Promise<void> {
     await this.master.modify(this.versionEntry, [{ operation: 'replace', attribute: 'description', values: version ? [version] : [] }]);
   }

@@ -23,7 +23,10 @@ export interface RecordRules {
 /** A run id as newRunId makes it: `20261121T235959Z-a1b2c3`. */
 export const RUN_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
 
-const STATES: readonly RunState[] = [...ACTIVE_STATES, 'done', 'failed', 'rolled-back', 'recovered'];
+const STATES: readonly RunState[] = [...ACTIVE_STATES, 'done', 'failed', 'rolled-back', 'recovered', 'undone'];
+
+/** A reviewed plan's digest as runs record it. */
+const PLAN_DIGEST = /^sha256:[0-9a-f]{64}$/;
 
 /** Where a run's journal is: in backupDir, named by its run id (nowhere else is ever opened). */
 export function journalPath(backupDir: string, runId: string): string {
@@ -56,7 +59,11 @@ export function runRecordProblems(record: unknown, rules: RecordRules): string[]
   if (!Array.isArray(r.tags) || !r.tags.every((t) => typeof t === 'string')) out.push('its tags are not a list of names');
   for (const [name, v] of [['fromVersion', r.fromVersion], ['toVersion', r.toVersion]] as const) if (typeof v !== 'string') out.push(`its ${name} ${show(v)} is not a version`);
   if (r.storedBefore !== undefined && r.storedBefore !== null && typeof r.storedBefore !== 'string') out.push(`its storedBefore ${show(r.storedBefore)} is not a version`);
-  const journal = journalPath(rules.backupDir, r.runId);
+  if (r.undoes !== undefined && (typeof r.undoes !== 'string' || !RUN_ID.test(r.undoes) || r.undoes === r.runId)) return [...out, `its undone run ${show(r.undoes)} is not a run id`];
+  if (r.undoneBy !== undefined && (typeof r.undoneBy !== 'string' || !RUN_ID.test(r.undoneBy))) out.push(`its undoing run ${show(r.undoneBy)} is not a run id`);
+  if (r.plan !== undefined && (typeof r.plan !== 'string' || !PLAN_DIGEST.test(r.plan))) out.push(`its plan ${show(r.plan)} is not a plan digest`);
+  // An undo's journal is the one of the run it undoes (it writes none of its own).
+  const journal = journalPath(rules.backupDir, r.undoes ?? r.runId);
   if (typeof r.journal !== 'string' || resolve(r.journal) !== journal) out.push(`its journal ${show(r.journal)} is not ${journal} (a run's journal is in backupDir, named by its run id; if the run had another backupDir, give it with --backup-dir)`);
   if (!Array.isArray(r.replicas)) return [...out, 'its replicas are not a list'];
   const known = new Map(rules.replicaUrls.map((u) => [safeHostPort(u), u]));
@@ -79,7 +86,7 @@ export function trustedRunRecord(record: RunRecord, rules: RecordRules): RunReco
   if (problems.length) throw new RefusedError(untrustedMessage(record, problems));
   // From here on the configuration's own spelling of each URL is what is connected to.
   const known = new Map(rules.replicaUrls.map((u) => [safeHostPort(u), u]));
-  return { ...record, journal: journalPath(rules.backupDir, record.runId), replicas: record.replicas.map((r) => ({ ...r, url: known.get(safeHostPort(r.url))! })) };
+  return { ...record, journal: journalPath(rules.backupDir, record.undoes ?? record.runId), replicas: record.replicas.map((r) => ({ ...r, url: known.get(safeHostPort(r.url))! })) };
 }
 
 /** Refuses (exit 7) a lock with problems, naming it. */

@@ -206,7 +206,7 @@ function liveWriter(run: LiveRun, journal: Journal, store: LiveStore): StepWrite
       await topology.store.addHistory({
         version: step.version, script: result.script, tag: step.tag, checksum: step.script.checksum, runId: record.runId,
         appliedBy: `${record.host}:${record.pid}`, appliedAt: new Date().toISOString(), durationMs: result.durationMs,
-        entriesChanged: result.entriesChanged,
+        entriesChanged: result.entriesChanged, ...(run.saved ? { plan: run.saved.digest } : {}),
       }, i + 1);
       const next = plan.steps[i + 1];
       if (!step.tag && (!next || next.tag || next.version !== step.version)) await topology.store.setVersion(step.version);

@@ -33,6 +33,12 @@ export interface Prepared {
 export async function prepare(topology: Topology, request: PlanRequest & { resume?: boolean }, mode: RunMode, events: EventSink): Promise<Prepared> {
   const resuming = mode === 'live' ? await findInterrupted(topology, request.resume === true) : undefined;
   if (request.resume && !resuming) throw new RefusedError('--resume: there is no interrupted run to resume');
+  if (resuming?.plan) {
+    throw new RefusedError(`--resume: run ${resuming.runId} ran the reviewed plan ${resuming.plan}, which a resumed run would not follow (it runs the scripts): \`ldap-upgrade recover --rollback\` undoes what it wrote, \`ldap-upgrade recover\` keeps it`);
+  }
+  if (resuming?.undoes) {
+    throw new RefusedError(`--resume: run ${resuming.runId} is an undo of run ${resuming.undoes}: \`ldap-upgrade recover\` finishes it`);
+  }
   const found = await preflight(topology, events);
   if (found.problems.length > 0) throw new RefusedError(`preflight failed: ${found.problems.join('; ')}`);
   const loaded = resuming

@@ -8,6 +8,7 @@ import { FORMAT_VERSION } from '../report-format.js';
 import type { EventSink } from '../events.js';
 import { giveBackReplicas } from './give-back.js';
 import { rollBack } from './rollback.js';
+import { finishUndo } from './undo-run.js';
 import { awaitLeftBuilds, whileReadOnly } from './config-step.js';
 import { runSettings } from './run.js';
 
@@ -76,8 +77,17 @@ export async function recover(topology: Topology, options: RecoverOptions, event
 
   // A run killed while it was rolling back holds half-undone data: recover finishes that
   // rollback whatever was asked (unfreezing on it would let clients write on a mix of both).
-  const rollback = options.rollback || record?.state === 'rolling-back';
-  if (record && rollback && !options.rollback) {
+  // An undo (`undo RUNID`) is finished, never taken back: stopped while undoing, the rest is
+  // undone; stopped before it undid anything, there is nothing to roll back.
+  const undo = record?.undoes !== undefined;
+  const rollback = undo ? record!.state === 'rolling-back' : options.rollback || record?.state === 'rolling-back';
+  if (undo && options.rollback && !rollback) {
+    events({ type: 'warning', message: `run ${record!.runId} is an undo of run ${record!.undoes} that stopped before it undid anything: nothing to roll back; run \`ldap-upgrade undo ${record!.undoes}\` again to undo it` });
+  }
+  if (undo && rollback) {
+    report.finishedRollback = true;
+    events({ type: 'warning', message: `run ${record!.runId} was undoing run ${record!.undoes} when it stopped: recover finishes the undo` });
+  } else if (record && rollback && !options.rollback) {
     report.finishedRollback = true;
     events({ type: 'warning', message: `run ${record.runId} was rolling back when it stopped: recover finishes its rollback first` });
   }
@@ -100,6 +110,7 @@ export async function recover(topology: Topology, options: RecoverOptions, event
   }
   if (record) {
     record.state = rollback ? 'rolled-back' : 'recovered';
+    if (undo && rollback) await finishUndo(topology, record);
     if (report.stillFrozen.length > 0) record.error = `still frozen: ${report.stillFrozen.map((s) => s.url).join(', ')}`;
     await store.writeRun(record);
   }

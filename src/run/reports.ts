@@ -87,7 +87,8 @@ export interface ReplicaResult {
 export type RunOutcome = 'done' | 'nothing-to-do' | 'script-failed' | 'plan-moved' | 'not-converged' | 'interrupted' | 'master-lost' | 'replicas-frozen' | 'lock-lost';
 
 export interface RunReport {
-  kind: 'upgrade';
+  /** `undo`: the report of `undo RUNID` (a run of its own that undoes another's journal). */
+  kind: 'upgrade' | 'undo';
   formatVersion: number;
   runId?: string;
   outcome: RunOutcome;
@@ -106,4 +107,6 @@ export interface RunReport {
   journal?: string;
   /** `upgrade --plan`: the reviewed plan's file and digest. */
   plan?: { file: string; digest: string };
+  /** `undo`: the run undone, how many changes, the version set back (versionKept: --force on an older run left it). */
+  undo?: { runId: string; changesUndone: number; version: string | null; versionKept: boolean };
 }

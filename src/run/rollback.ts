@@ -63,7 +63,9 @@ export async function rollBack(topology: Topology, record: RunRecord, settings: 
     await configs.close();
   }
   const { undone, conflicts } = undoResult;
-  await store.removeHistory(record.runId);
+  // An undo (`undo RUNID`) keeps the target's history, marked; a run's own rollback removes its own.
+  if (record.undoes) await store.markHistoryUndone(record.undoes, record.runId);
+  else await store.removeHistory(record.runId);
   await store.setVersion(record.storedBefore);
   events({ type: 'info', message: `rollback: ${undone} change(s) undone` });
   record.canary = newCanary();

@@ -12,6 +12,9 @@ import { freeze } from './freeze.js';
 import { finish, giveBack, masterLost, stopForLostLock, stopForLostMaster } from './give-back.js';
 import { assertLockHeld, confirmPlanUnchanged, holdLease, LockLost, lockNewRun, takeOver } from './lock.js';
 import { prepare } from './prepare.js';
+import { checkSavedPlan } from './plan-check.js';
+import { pruneJournals } from './journal-retention.js';
+import type { SavedPlan } from '../plan/saved-plan.js';
 import { awaitLeftBuilds, whileReadOnly } from './config-step.js';
 import type { RunReport } from './reports.js';
 import { rollBack } from './rollback.js';
@@ -27,6 +30,12 @@ export interface UpgradeOptions extends PlanRequest {
   signal?: AbortSignal;
   /** Asked after preflight and planning, before anything is written; false cancels (CancelledError). */
   confirm?: (plan: LoadedPlan, resume: RunRecord | undefined) => Promise<boolean>;
+  /**
+   * `upgrade --plan FILE`: the reviewed plan (read by readSavedPlan), whose writes the data steps
+   * send instead of running their scripts; checked (checkSavedPlan) before the confirmation and
+   * the lock. The request is the plan's own.
+   */
+  saved?: SavedPlan;
 }
 
 /**
@@ -37,7 +46,10 @@ export interface UpgradeOptions extends PlanRequest {
  */
 export async function runUpgrade(topology: Topology, options: UpgradeOptions, events: EventSink): Promise<RunReport> {
   const started = Date.now();
-  const { resuming, preflight: found, loaded, warnings, stepIds } = await prepare(topology, options, 'live', events);
+  const { saved } = options;
+  const request = saved ? { ...options, ...saved.header.request, resume: false } : options;
+  const { resuming, preflight: found, loaded, warnings, stepIds } = await prepare(topology, request, 'live', events);
+  if (saved) await checkSavedPlan(topology, saved, loaded, events);
   if (!resuming && loaded.plan.steps.length === 0) {
     return {
       kind: 'upgrade', formatVersion: FORMAT_VERSION, outcome: 'nothing-to-do', fromVersion: loaded.plan.fromVersion,
@@ -56,7 +68,8 @@ export async function runUpgrade(topology: Topology, options: UpgradeOptions, ev
     // session undoes (389 DS, transient) is still seen as it was, and given back so after.
     record.replicas = found.replicas.map((r) => runReplica(r.url, r.writeState!));
   }
-  if (!resuming) await confirmPlanUnchanged(topology, record, options, stepIds);
+  if (saved) record.plan = saved.digest;
+  if (!resuming) await confirmPlanUnchanged(topology, record, request, stepIds);
   let backupFile: string | undefined;
   if (options.backupFile && !resuming) {
     events({ type: 'phase', phase: 'backup', message: `backup of ${topology.config.suffix} to ${options.backupFile}` });
@@ -68,7 +81,7 @@ export async function runUpgrade(topology: Topology, options: UpgradeOptions, ev
   const lockLost = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, lockLost.signal]) : lockLost.signal;
   const settings: RunSettings = { ...runSettings(topology.config), signal, resumed: resuming !== undefined };
-  const report = await execute(liveRun(topology, record, loaded.plan, settings, events, started), lockLost);
+  const report = await execute(liveRun(topology, record, loaded.plan, settings, events, started, saved), lockLost);
   report.backupFile = backupFile;
   report.warnings.push(...warnings, ...topology.transportWarnings);
   return report;
@@ -102,6 +115,8 @@ async function execute(run: LiveRun, lockLost: AbortController): Promise<RunRepo
     record.state = report.outcome === 'done' ? 'done' : 'failed';
     record.error = report.error;
     await finish(topology, record);
+    // Journals beyond those `undo` may still need (keepJournals); a failure here is only a warning.
+    await pruneJournals(topology, run.events).catch((err) => report.warnings.push(`journals not pruned: ${errorMessage(err)}`));
     return report;
   } catch (err) {
     if (err instanceof LockLost) {

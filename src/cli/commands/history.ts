@@ -4,7 +4,7 @@ import { withCommonOptions, type CommonArgs } from '../common.js';
 
 export const historyCommand: CommandModule<object, CommonArgs> = {
   command: 'history',
-  describe: 'Applied scripts, newest first, and the runs that failed, were rolled back or were interrupted',
+  describe: 'Applied scripts, newest first (those of undone runs marked), the runs that can be undone, and the runs that failed, were rolled back or were interrupted',
   builder: (y) => withCommonOptions(y) as never,
   handler: async (argv) => {
     const { openSession, withTopology } = await import('../session.js');
@@ -14,11 +14,17 @@ export const historyCommand: CommandModule<object, CommonArgs> = {
       const { version, exists } = await topology.store.readVersion();
       const history = exists ? await topology.store.readHistory() : [];
       const runs = exists ? await topology.store.readRuns() : [];
+      const { undoableRuns } = await import('../../run/journal-retention.js');
+      const { existsSync } = await import('node:fs');
+      const { journalPath } = await import('../../records/trust.js');
+      // The latest completed run is undone plainly; the older ones with --force (newest first).
+      const undoable = new Set(undoableRuns(runs, topology.config.keepJournals).filter((r) => existsSync(journalPath(topology.config.backupDir, r.runId))).map((r) => r.runId));
       const report = {
         kind: 'history', formatVersion: FORMAT_VERSION, storedVersion: version ?? null, history,
         runs: runs.map((r) => ({
           runId: r.runId, state: r.state, fromVersion: r.fromVersion, toVersion: r.toVersion, startedAt: r.startedAt, updatedAt: r.updatedAt,
           host: r.host, scripts: r.steps.length, completed: r.completed, error: r.error ?? null,
+          plan: r.plan ?? null, undoes: r.undoes ?? null, undoneBy: r.undoneBy ?? null, undoable: undoable.has(r.runId),
         })),
       };
       session.print(report, () => formatHistory(report));

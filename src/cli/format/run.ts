@@ -44,8 +44,14 @@ export function formatDryRun(r: DryRunReport): string {
     `preflight: ${r.preflight.master.product} master ${r.preflight.master.url}; ` +
       (r.preflight.replicas.length ? r.preflight.replicas.map((x) => `${x.url} ${x.lag ?? ''}`).join(', ') : 'no replicas'),
     ...r.warnings.map((w) => `warning: ${w}`),
+    ...(r.savedPlan ? [savedPlanLine(r.savedPlan)] : []),
   ];
   return lines.join('\n') + '\n';
+}
+
+/** Where `--save-plan` put the plan, and the digest the reviewer compares with the plan run's prompt. */
+export function savedPlanLine(p: NonNullable<DryRunReport['savedPlan']>): string {
+  return `plan saved: ${p.file} (${p.digest}, ${p.writes} write${p.writes === 1 ? '' : 's'}): run it with \`ldap-upgrade upgrade --plan ${p.file}\``;
 }
 
 export function formatRun(r: RunReport): string {
@@ -62,11 +68,10 @@ export function formatRun(r: RunReport): string {
     'replicas-frozen': 'NOT FINISHED: a replica could not be given back and stays frozen (run `ldap-upgrade recover`)',
   };
   const lines = [
-    `run ${r.runId}: ${title[r.outcome]}`,
+    `run ${r.runId}: ${r.undo ? undoTitle(r, title[r.outcome]) : title[r.outcome]}`,
     ...(r.plan ? [`plan: ${r.plan.file} (${r.plan.digest})`] : []),
     ...(r.error ? [`error: ${r.error}`] : []),
-    'scripts:',
-    ...r.steps.map(stepLine),
+    ...(r.steps.length ? ['scripts:', ...r.steps.map(stepLine)] : []),
     'replicas:',
     ...r.replicas.map((x) => `  ${x.url}: freeze ${x.alreadyReadOnly ? 'skipped (already read-only)' : x.freeze}, converge ${x.converge}${x.convergeMs !== undefined ? ` (${x.convergeMs} ms)` : ''}, unfreeze ${x.alreadyReadOnly ? 'skipped (stays read-only)' : x.unfreeze}${x.error ? ` — ${x.error}` : ''}`),
     `total ${(r.totalMs / 1000).toFixed(1)} s${r.convergeMs !== undefined ? `, convergence wait ${r.convergeMs} ms` : ''}`,
@@ -75,6 +80,13 @@ export function formatRun(r: RunReport): string {
     ...r.warnings.map((w) => `warning: ${w}`),
   ];
   return lines.join('\n') + '\n';
+}
+
+/** An undo's headline: which run, how many changes, where the version is now. */
+function undoTitle(r: RunReport, outcome: string): string {
+  const u = r.undo!;
+  const what = `undid run ${u.runId}: ${u.changesUndone} change${u.changesUndone === 1 ? '' : 's'} undone, ${u.versionKept ? `the stored version kept at ${r.fromVersion}` : `the version set back to ${u.version ?? 'none'}`}`;
+  return r.outcome === 'done' ? what : `${what} — ${outcome}`;
 }
 
 /** The changes a rollback left in place, each named (an administrator decides about them). */

@@ -1,0 +1,55 @@
+import { dirname } from 'node:path';
+import type { CommandModule } from 'yargs';
+import { UsageError } from '../../errors.js';
+import { withCommonOptions, type CommonArgs } from '../common.js';
+import { durationOption } from '../../config/values.js';
+
+interface Args extends CommonArgs {
+  runId: string;
+  force?: boolean;
+  yes?: boolean;
+  timeout?: number;
+}
+
+export const undoCommand: CommandModule<object, Args> = {
+  command: 'undo <runId>',
+  describe: 'Undo a completed run from its journal: freeze, undo what no one changed since, set the version back, converge, unfreeze',
+  builder: (y) => withCommonOptions(y)
+    .positional('runId', { type: 'string', describe: 'the run to undo (`ldap-upgrade history` lists the runs that can be undone)' })
+    .option('force', { type: 'boolean', describe: 'undo a completed run that is not the latest (later runs and the stored version stay)' })
+    .option('yes', { type: 'boolean', alias: 'y', describe: 'do not ask for confirmation' })
+    .option('timeout', { type: 'string', coerce: durationOption('timeout'), describe: 'how long to wait for every replica to hold the undo: seconds, or 90s, 5m (default: replication.timeout)' })
+    .example('$0 undo 20261121T235959Z-a1b2c3', 'undo the latest completed run') as never,
+  handler: async (argv) => {
+    const { openSession, withTopology } = await import('../session.js');
+    const session = openSession(argv, 'undo');
+    if (!argv.yes && !(await import('../prompt.js')).canPrompt()) {
+      throw new UsageError('undo writes to the directory: add --yes (there is no terminal to confirm on)');
+    }
+    await withTopology(session, argv, async (topology) => {
+      const { undoRun } = await import('../../run/undo-run.js');
+      const { formatRun } = await import('../format/run.js');
+      const { Timeline, writeRunReport } = await import('../report-files.js');
+      const { terminalSafe } = await import('../output.js');
+      const timeline = new Timeline();
+      const events = (e: Parameters<typeof session.events>[0]) => {
+        timeline.record(e);
+        session.events(e);
+      };
+      const report = await undoRun(topology, {
+        runId: argv.runId, force: argv.force,
+        confirm: argv.yes ? undefined : async (target, latest) => {
+          const { confirm } = await import('../prompt.js');
+          return confirm(`Undo run ${target.runId} (${target.fromVersion} → ${target.toVersion}, ${target.steps.length} script(s)), freezing ${topology.replicas.length} replica(s)${latest ? `; the version goes back to ${target.storedBefore ?? 'none'}` : '; it is not the latest completed run: the stored version stays'}. Continue?`);
+        },
+      }, events);
+      let files: ReturnType<typeof writeRunReport>;
+      try {
+        files = session.log ? writeRunReport(dirname(session.log.file), report, timeline) : undefined;
+      } catch { /* the report file is not the outcome */ }
+      session.print(report, () => formatRun(report) + (files ? `report: ${files.html}\n` : ''));
+      if (report.error) process.stderr.write(`ldap-upgrade: ${terminalSafe(report.error)}\n`);
+      argv.outcome.finish({ kind: 'upgrade', report });
+    });
+  },
+};

@@ -1,0 +1,53 @@
+import { readdirSync, rmSync } from 'node:fs';
+import { errorMessage } from '../errors.js';
+import { isUnfinishedRun, type RunRecord } from '../records/run-record.js';
+import { journalPath, RUN_ID } from '../records/trust.js';
+import type { Topology } from '../replication/topology.js';
+import type { EventSink } from '../events.js';
+
+const JOURNAL = /^(\d{8}T\d{6}Z-[0-9a-f]{6})\.journal\.jsonl$/;
+
+/**
+ * The runs `undo` can take back: completed, not undone, not undos themselves, newest first, and
+ * at most `keepJournals` of them (their journals are kept; README "Undo").
+ */
+export function undoableRuns(runs: RunRecord[], keep: number): RunRecord[] {
+  return runs.filter((r) => r.state === 'done' && !r.undoes && typeof r.runId === 'string' && RUN_ID.test(r.runId))
+    .sort((a, b) => (a.runId < b.runId ? 1 : -1)).slice(0, keep);
+}
+
+/**
+ * After a completed run or undo: removes from backupDir the journals no `undo` needs any more —
+ * those of ended runs of this directory that are not among the newest `keepJournals` completed
+ * runs. A journal whose run is unknown here (another directory's, a file someone put there) or
+ * unfinished is left; only files named as this tool names journals are ever removed.
+ */
+export async function pruneJournals(topology: Topology, events: EventSink): Promise<string[]> {
+  const { backupDir, keepJournals } = topology.config;
+  let names: string[];
+  try {
+    names = readdirSync(backupDir);
+  } catch {
+    return [];
+  }
+  const runs = await topology.store.readRuns();
+  const byId = new Map(runs.map((r) => [r.runId, r]));
+  const keep = new Set(undoableRuns(runs, keepJournals).map((r) => r.runId));
+  const removed: string[] = [];
+  for (const name of names) {
+    const id = JOURNAL.exec(name)?.[1];
+    const run = id ? byId.get(id) : undefined;
+    if (!id || !run || keep.has(id) || isUnfinishedRun(run)) continue;
+    // An undo that stopped reads its target's journal: kept while any undo of it is unfinished.
+    if (runs.some((r) => r.undoes === id && isUnfinishedRun(r))) continue;
+    const file = journalPath(backupDir, id);
+    try {
+      rmSync(file, { force: true });
+      removed.push(file);
+    } catch (err) {
+      events({ type: 'warning', message: `could not remove the journal ${file}, which no undo needs any more: ${errorMessage(err)}` });
+    }
+  }
+  if (removed.length) events({ type: 'info', message: `journals: ${removed.length} no longer needed for \`undo\` removed (keepJournals: ${keepJournals})` });
+  return removed;
+}

@@ -13,7 +13,18 @@ const JOURNAL = /^(\d{8}T\d{6}Z-[0-9a-f]{6})\.journal\.jsonl$/;
  */
 export function undoableRuns(runs: RunRecord[], keep: number): RunRecord[] {
   return runs.filter((r) => r.state === 'done' && !r.undoes && typeof r.runId === 'string' && RUN_ID.test(r.runId))
-    .sort((a, b) => (a.runId < b.runId ? 1 : -1)).slice(0, keep);
+    .sort(newestFirst).slice(0, keep);
+}
+
+/**
+ * Runs in the order they started, newest first: by their start time (milliseconds; a run id's
+ * stamp has only seconds, and its random tail does not order two runs of the same second).
+ */
+export function newestFirst(a: Pick<RunRecord, 'startedAt' | 'runId'>, b: Pick<RunRecord, 'startedAt' | 'runId'>): number {
+  const ta = Date.parse(a.startedAt);
+  const tb = Date.parse(b.startedAt);
+  if (ta !== tb && !Number.isNaN(ta) && !Number.isNaN(tb)) return tb - ta;
+  return a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0;
 }
 
 /**

@@ -15,7 +15,7 @@ import { preflight } from './preflight.js';
 import type { RunReport } from './reports.js';
 import { rollBack } from './rollback.js';
 import { liveRun, runSettings } from './run.js';
-import { pruneJournals } from './journal-retention.js';
+import { newestFirst, pruneJournals } from './journal-retention.js';
 
 export interface UndoOptions {
   runId: string;
@@ -114,7 +114,7 @@ async function undoTarget(topology: Topology, options: UndoOptions): Promise<{ t
   if (target.undoes) throw new RefusedError(`undo: run ${runId} is itself an undo (of run ${target.undoes}): to get its changes back, run \`ldap-upgrade upgrade\` again`);
   if (target.state === 'undone') throw new RefusedError(`undo: run ${runId} was undone already${target.undoneBy ? ` (by run ${target.undoneBy})` : ''}`);
   if (target.state !== 'done') throw new RefusedError(`undo: run ${runId} did not complete (it is ${target.state}): only a completed run is undone; a run that stopped is for \`ldap-upgrade recover\``);
-  const newer = runs.filter((r) => r.runId > runId && r.state === 'done' && !r.undoes);
+  const newer = runs.filter((r) => r.runId !== runId && newestFirst(r, target) < 0 && r.state === 'done' && !r.undoes);
   if (newer.length && !options.force) {
     throw new RefusedError(`undo: run ${runId} is not the latest completed run (${newer.map((r) => r.runId).join(', ')} came after it): undo those first, newest first, or add --force to undo this one alone (the stored version then stays)`);
   }

@@ -3,6 +3,7 @@ import { closeSync, existsSync, fsyncSync, readFileSync, renameSync, rmSync, wri
 import { InvalidInputError, LocalFileError, RefusedError } from '../errors.js';
 import { getValues, userAttributes, type AttributeValue, type LdapEntry, type Modification } from '../ldap/entry.js';
 import type { PlannedWrite } from '../ldap/planned-write.js';
+import type { ReadBasis } from '../scripts/runtime/recording-store.js';
 import { decodeBuffers, encodeBuffers } from '../records/json-values.js';
 import { describeFsError, openForWrite, ownFileProblem } from '../records/local-files.js';
 
@@ -46,7 +47,7 @@ export interface PlanHeader {
 /** One planned data write, without its pre-image: `from` is a digest of it (see fromDigest). */
 export type SavedWrite = { t: 'write'; step: number; from: string } & (
   | { kind: 'add'; dn: string; attributes: Record<string, AttributeValue[]> }
-  | { kind: 'modify'; dn: string; changes: Modification[] }
+  | { kind: 'modify'; dn: string; changes: Modification[]; /** The attributes `from` covers when the script read more of the entry than it changes (null: all). */ of?: string[] | null }
   | { kind: 'delete'; dn: string }
   | { kind: 'rename'; dn: string; newDn: string });
 
@@ -72,9 +73,9 @@ export interface SavedPlan {
 }
 
 /** The attributes whose values a saved write was planned from (undefined: every user attribute; []: existence). */
-export function fromAttributes(w: Pick<SavedWrite, 'kind'> & { changes?: Modification[] }): string[] | undefined {
+export function fromAttributes(w: Pick<SavedWrite, 'kind'> & { changes?: Modification[]; of?: string[] | null }): string[] | undefined {
   if (w.kind === 'add') return [];
-  if (w.kind === 'modify') return [...new Set(w.changes!.map((c) => c.attribute))];
+  if (w.kind === 'modify') return w.of === null ? undefined : w.of ?? changedAttributes(w.changes!);
   return undefined;
 }
 
@@ -98,11 +99,21 @@ export function fromDigest(entry: LdapEntry | null, attributes: string[] | undef
   return h.digest('hex').slice(0, 32);
 }
 
-/** A planned write as the plan saves it. */
-export function savedWrite(step: number, w: PlannedWrite): SavedWrite {
+/** The attributes a modify changes, each once. */
+export function changedAttributes(changes: Modification[]): string[] {
+  return [...new Set(changes.map((c) => c.attribute))];
+}
+
+/**
+ * A planned write as the plan saves it; a modify whose script read more of the entry than it
+ * changes (a value computed from others) is planned from those too (`basis`).
+ */
+export function savedWrite(step: number, w: PlannedWrite, basis?: ReadBasis): SavedWrite {
   switch (w.kind) {
     case 'add': return { t: 'write', step, from: 'absent', kind: 'add', dn: w.dn, attributes: w.attributes };
-    case 'modify': return { t: 'write', step, from: fromDigest(w.pre, fromAttributes(w)), kind: 'modify', dn: w.dn, changes: w.changes };
+    case 'modify': return basis
+      ? { t: 'write', step, from: fromDigest(basis.entry, basis.of ?? undefined), kind: 'modify', dn: w.dn, changes: w.changes, of: basis.of }
+      : { t: 'write', step, from: fromDigest(w.pre, changedAttributes(w.changes)), kind: 'modify', dn: w.dn, changes: w.changes };
     case 'delete': return { t: 'write', step, from: fromDigest(w.pre, undefined), kind: 'delete', dn: w.dn };
     case 'rename': return { t: 'write', step, from: fromDigest(w.pre, undefined), kind: 'rename', dn: w.dn, newDn: w.newDn };
   }
@@ -252,7 +263,7 @@ export function readSavedPlan(file: string, toolVersion: string): SavedPlan {
 function writeShapeOk(w: SavedWrite): boolean {
   switch (w.kind) {
     case 'add': return !!w.attributes && typeof w.attributes === 'object' && Object.values(w.attributes).every(Array.isArray);
-    case 'modify': return Array.isArray(w.changes) && w.changes.every((c) => c && typeof c.attribute === 'string' && ['add', 'delete', 'replace'].includes(c.operation) && Array.isArray(c.values));
+    case 'modify': return (w.of === undefined || w.of === null || (Array.isArray(w.of) && w.of.every((a) => typeof a === 'string'))) && Array.isArray(w.changes) && w.changes.every((c) => c && typeof c.attribute === 'string' && ['add', 'delete', 'replace'].includes(c.operation) && Array.isArray(c.values));
     case 'delete': return true;
     case 'rename': return typeof w.newDn === 'string';
     default: return false;

@@ -89,8 +89,8 @@ export async function apply(run: LiveRun): Promise<ApplyFailure | undefined> {
  * writes planned before; `sink` gets each planned change. A failing script ends the dry run
  * (exit 5, nothing written).
  */
-export async function applyPlanned(ctx: RunContext, sink: PlannedChangeSink, options: { skipData?: boolean } = {}): Promise<void> {
-  const store = new RecordingStore(ctx.topology.master, sink);
+export async function applyPlanned(ctx: RunContext, sink: PlannedChangeSink, options: { skipData?: boolean; trackReads?: boolean } = {}): Promise<void> {
+  const store = new RecordingStore(ctx.topology.master, sink, { trackReads: options.trackReads });
   // What the dry run's configuration scripts would have written, per server, for the later ones.
   const configSeen = new Map<string, Map<string, LdapEntry | null>>();
   await applySteps(ctx, {

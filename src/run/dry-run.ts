@@ -26,10 +26,10 @@ export async function dryRun(topology: Topology, request: PlanRequest, sink: Pla
   const stepOf = new Map(plan.steps.map((s, i) => [scriptId(s.script), i]));
   let saved: DryRunReport['savedPlan'];
   try {
-    await applyPlanned(ctx, writer ? (script, record, write) => {
-      writer.write(savedWrite(stepOf.get(script)!, write));
+    await applyPlanned(ctx, writer ? (script, record, write, basis) => {
+      writer.write(savedWrite(stepOf.get(script)!, write, basis));
       sink(script, record, write);
-    } : sink);
+    } : sink, { trackReads: writer !== undefined });
     if (writer) saved = { file: writer.file, digest: writer.finish(savedSteps(ctx.steps, plan)), writes: writer.writes };
   } finally {
     if (writer && !saved) writer.discard();

@@ -88,6 +88,31 @@ describe('a reviewed plan (upgrade --dry-run --save-plan, then upgrade --plan) o
     expectEveryNodeEqual(run);
   });
 
+  it('a value computed from other attributes: a client changing what the script read (not what it writes) refuses the plan, naming the attribute', async () => {
+    const run = await memoryRun({
+      '1.0.0/01-display.mjs': `export default {
+        async up(ctx) {
+          for await (const e of ctx.search({ base: 'ou=people,' + ctx.suffix, filter: '(|(uid=user1)(uid=user3))', attributes: ['sn'] })) {
+            await ctx.modify(e.dn, [{ operation: 'replace', attribute: 'description', values: ['sn was ' + e.attributes.sn] }]);
+          }
+        },
+      };\n`,
+    });
+    const file = join(run.backupDir, '..', 'computed.jsonl');
+    await dryRun(run.topology, {}, () => undefined, () => undefined, file);
+    const saved = readSavedPlan(file, toolVersion());
+    expect(saved.writes[0]!.map((w) => w.kind === 'modify' && w.of)).toEqual([['description', 'sn'], ['description', 'sn']]);
+    const client = await run.cluster.connector({ url: run.cluster.master.url, tls: {} as never });
+    const sn = (await client.get(people(1), ['sn']))!.attributes.sn!;
+    await client.modify(people(1), [{ operation: 'replace', attribute: 'sn', values: ['Renamed'] }]);
+    await expect(runUpgrade(run.topology, { saved }, () => undefined)).rejects.toThrow(new RegExp(`${people(1)} \\(its description, sn changed\\)`));
+    // A change to an attribute the script did not read does not matter; sn put back, the plan runs as reviewed.
+    await client.modify(people(1), [{ operation: 'replace', attribute: 'sn', values: sn }, { operation: 'replace', attribute: 'title', values: ['unrelated'] }]);
+    const report = await runUpgrade(run.topology, { saved }, () => undefined);
+    expect(report.outcome, report.error).toBe('done');
+    expect(run.cluster.master.get(people(1))?.attributes.description).toEqual([`sn was ${sn.join(',')}`]);
+  });
+
   it('the stored version moved, or a script changed: refused (7) naming which', async () => {
     const run = await memoryRun(TWO_VERSIONS);
     const { saved } = await savedPlan(run);

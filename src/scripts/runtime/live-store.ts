@@ -94,9 +94,10 @@ export class LiveStore implements EntryStore {
    * between fails the run, and the journal holds the client's values for the rollback to restore.
    */
   async submitSaved(saved: SavedWrite, script: string, tally: WriteTally): Promise<void> {
+    let planned: PlannedWrite | undefined;
     await this.enqueue(saved.kind === 'rename' ? [saved.dn, saved.newDn] : [saved.dn], saved.kind !== 'modify', saved.dn, script, tally, {
-      plan: (lookup) => replaySaved(saved, lookup),
-      after: (replaced) => checkReplaced(saved, replaced),
+      plan: async (lookup) => (planned = await replaySaved(saved, lookup)),
+      after: (replaced) => checkReplaced(saved, planned, replaced),
     });
   }
 

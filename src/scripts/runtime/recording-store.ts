@@ -13,7 +13,17 @@ import { planWrite, readForPlan, type WriteIntent } from './write-plan.js';
  * Receives each planned change as it is produced (the dry run streams them; nothing is
  * collected): as LDIF, and as the effective write with the entry it was planned from.
  */
-export type PlannedChangeSink = (script: string, record: ChangeRecord, write: PlannedWrite) => void;
+export type PlannedChangeSink = (script: string, record: ChangeRecord, write: PlannedWrite, basis?: ReadBasis) => void;
+
+/**
+ * With `trackReads` (a saved plan): what a modify was planned from beyond the attributes it
+ * changes — the attributes the script read of that entry (`of`; null: all of them, it read the
+ * whole entry), and the entry's values of those as the script saw them.
+ */
+export interface ReadBasis {
+  of: string[] | null;
+  entry: LdapEntry | null;
+}
 
 /**
  * Scripts tend to make the same change to many entries. The overlay keeps one frozen copy of each
@@ -70,13 +80,30 @@ export class RecordingStore implements EntryStore {
   /** Stored (server) versions from the script's searches; the overlay applies on top of them. */
   private readonly seen = new SeenEntries();
 
+  /** With trackReads: per entry the script read, the attributes it asked for (null: all). */
+  private readonly reads?: Map<string, readonly string[] | null>;
+
   constructor(
     private readonly master: Directory,
     private readonly sink: PlannedChangeSink,
-  ) {}
+    options: { trackReads?: boolean } = {},
+  ) {
+    if (options.trackReads) this.reads = new Map();
+  }
 
   get(dn: string): Promise<LdapEntry | null> {
+    this.noteRead(normalizeDn(dn), undefined);
     return this.lookup(dn, undefined);
+  }
+
+  /** The script read `attributes` (undefined or `*`: every user attribute) of the entry `key`. */
+  private noteRead(key: string, attributes: string[] | undefined): void {
+    if (!this.reads) return;
+    const all = !attributes || attributes.includes('*');
+    const asked = all ? null : attributes.filter((a) => a !== '1.1' && a !== '+' && !a.startsWith('@'));
+    const had = this.reads.get(key);
+    if (had === null || (had !== undefined && asked !== null && asked.every((a) => had.includes(a)))) return;
+    this.reads.set(key, asked === null || had === undefined ? asked : [...new Set([...had, ...asked])]);
   }
 
   search(request: SearchRequest): AsyncIterable<LdapEntry> {
@@ -87,6 +114,7 @@ export class RecordingStore implements EntryStore {
     return entryStream(this.master.searchPages(wire), {
       map: (entry) => {
         const key = this.seen.remember(entry, mark);
+        this.noteRead(key, request.attributes);
         const planned = this.overlay.get(key);
         if (!planned) return project(entry);
         seen.add(key);
@@ -112,8 +140,19 @@ export class RecordingStore implements EntryStore {
     if (this.abandoned) throw this.abandoned;
     const write = await planWrite(intent, (dn, attributes) => this.lookup(dn, attributes));
     if (!write) return;
-    this.record(write, script);
+    this.record(write, script, await this.basis(write));
     tally();
+  }
+
+  /** A modify's read basis, before it is recorded (see ReadBasis); undefined without trackReads, or when the script read nothing more of the entry. */
+  private async basis(w: PlannedWrite): Promise<ReadBasis | undefined> {
+    if (!this.reads || w.kind !== 'modify') return undefined;
+    const read = this.reads.get(normalizeDn(w.dn));
+    if (read === undefined) return undefined;
+    const changed = [...new Set(w.changes.map((c) => c.attribute))];
+    const of = read === null ? null : [...new Set([...changed, ...read])];
+    if (of !== null && of.length === changed.length) return undefined;
+    return { of, entry: await this.lookup(w.dn, of ?? undefined) };
   }
 
   async flush(): Promise<void> {
@@ -128,7 +167,7 @@ export class RecordingStore implements EntryStore {
     return stored && planned ? over(stored, planned) : stored;
   }
 
-  private record(w: PlannedWrite, script: string): void {
+  private record(w: PlannedWrite, script: string, basis?: ReadBasis): void {
     const key = normalizeDn(w.dn);
     switch (w.kind) {
       case 'add':
@@ -139,7 +178,7 @@ export class RecordingStore implements EntryStore {
         const planned = this.overlay.get(key);
         if (planned && !isChanges(planned) && 'entry' in planned) this.overlay.set(key, { entry: applyModifications(planned.entry, w.changes) });
         else this.overlay.set(key, this.changes.intern([...(planned && isChanges(planned) ? planned : []), ...w.changes]));
-        this.sink(script, { kind: 'modify', dn: w.dn, changes: w.changes, line: 0 }, w);
+        this.sink(script, { kind: 'modify', dn: w.dn, changes: w.changes, line: 0 }, w, basis);
         break;
       }
       case 'delete':

@@ -1,6 +1,6 @@
 import { pickAttributes, userAttributes, type LdapEntry } from '../../ldap/entry.js';
 import type { PlannedWrite } from '../../ldap/planned-write.js';
-import { fromAttributes, fromDigest, type SavedWrite } from '../../plan/saved-plan.js';
+import { changedAttributes, fromAttributes, fromDigest, type SavedWrite } from '../../plan/saved-plan.js';
 import type { EntryLookup } from './write-plan.js';
 
 /** An entry a reviewed plan writes no longer holds what the plan was made from. */
@@ -27,14 +27,16 @@ export async function replaySaved(saved: SavedWrite, lookup: EntryLookup): Promi
 }
 
 /**
- * After the write: the server's pre-image (Pre-Read, atomic with it) must still be what the plan
- * was made from; a client's change between the check and the write fails the run (PlanMoved),
+ * After the write: the server's pre-image (Pre-Read, atomic with it) of what the write changes
+ * must still be what was read and checked right before it (replaySaved); a client's change between the check and the write fails the run (PlanMoved),
  * whose rollback restores that pre-image — the client's values.
  */
-export function checkReplaced(saved: SavedWrite, replaced: LdapEntry | undefined): void {
-  if (!replaced || (saved.kind !== 'modify' && saved.kind !== 'delete')) return;
-  const attributes = fromAttributes(saved);
-  if (fromDigest(attributes ? pickAttributes(replaced, attributes) : replaced, attributes) !== saved.from) {
+export function checkReplaced(saved: SavedWrite, planned: PlannedWrite | undefined, replaced: LdapEntry | undefined): void {
+  if (!replaced || !planned || (planned.kind !== 'modify' && planned.kind !== 'delete')) return;
+  // What the write changes (a modify's attributes; a delete's whole entry), as read right before it.
+  const attributes = planned.kind === 'modify' ? changedAttributes(planned.changes) : undefined;
+  const expected = planned.kind === 'modify' ? pickAttributes(planned.pre, attributes!) : planned.pre;
+  if (fromDigest(attributes ? pickAttributes(replaced, attributes) : replaced, attributes) !== fromDigest(expected, attributes)) {
     throw new PlanMoved(saved.dn, 'a client changed it between the plan run\'s check and its write (the write is undone by the rollback)');
   }
 }

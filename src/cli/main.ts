@@ -21,7 +21,7 @@ const EPILOG = `${EXIT_CODES}
 Durations: seconds, or with a unit: 90s, 5m, 1h. With --json, errors are JSON (kind error) too.
 Passwords: --password-file FILE, $LDAP_UPGRADE_PASSWORD, the configured passwordFile, a prompt.`;
 
-const COMMANDS = ['status', 'upgrade', 'recover', 'history', 'info', 'validate', 'verify', 'backup', 'new', 'sandbox'];
+const COMMANDS = ['status', 'upgrade', 'recover', 'undo', 'history', 'info', 'validate', 'verify', 'backup', 'new', 'sandbox'];
 
 /** Runs the CLI; returns the exit code (never calls process.exit itself, so tests can call it). */
 export async function main(args: string[]): Promise<number> {

@@ -1,4 +1,4 @@
-import { readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { errorMessage } from '../errors.js';
 import { isUnfinishedRun, type RunRecord } from '../records/run-record.js';
 import { journalPath, RUN_ID } from '../records/trust.js';
@@ -14,6 +14,20 @@ const JOURNAL = /^(\d{8}T\d{6}Z-[0-9a-f]{6})\.journal\.jsonl$/;
 export function undoableRuns(runs: RunRecord[], keep: number): RunRecord[] {
   return runs.filter((r) => r.state === 'done' && !r.undoes && typeof r.runId === 'string' && RUN_ID.test(r.runId))
     .sort(newestFirst).slice(0, keep);
+}
+
+/** What `history` and `info` say about undo: each run `undo` takes now (its journal here), newest first. */
+export interface UndoableRun {
+  runId: string;
+  fromVersion: string;
+  toVersion: string;
+  /** Not the latest completed run: `undo --force`. */
+  needsForce: boolean;
+}
+
+export function undoableNow(runs: RunRecord[], backupDir: string, keep: number): UndoableRun[] {
+  return undoableRuns(runs, keep).filter((r) => existsSync(journalPath(backupDir, r.runId)))
+    .map((r, i) => ({ runId: r.runId, fromVersion: r.fromVersion, toVersion: r.toVersion, needsForce: i > 0 }));
 }
 
 /**

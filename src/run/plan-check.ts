@@ -105,5 +105,6 @@ async function movedEntries(topology: Topology, writes: SavedWrite[]): Promise<s
 function describeMove(w: SavedWrite, exists: boolean, attributes: string[] | undefined): string {
   if (w.kind === 'add') return 'planned as an add of an absent entry; it exists now';
   if (!exists) return `planned as a ${w.kind} of an entry that is gone now`;
-  return attributes ? `its ${attributes.join(', ')} changed` : `planned as a ${w.kind}; the entry changed`;
+  if (!attributes) return `planned as a ${w.kind} of the entry as it was; it changed`;
+  return attributes.length === 1 ? `its ${attributes[0]} changed` : `what it was planned from changed: one of ${attributes.join(', ')}`;
 }

@@ -14,11 +14,9 @@ export const historyCommand: CommandModule<object, CommonArgs> = {
       const { version, exists } = await topology.store.readVersion();
       const history = exists ? await topology.store.readHistory() : [];
       const runs = exists ? await topology.store.readRuns() : [];
-      const { newestFirst, undoableRuns } = await import('../../run/journal-retention.js');
-      const { existsSync } = await import('node:fs');
-      const { journalPath } = await import('../../records/trust.js');
+      const { newestFirst, undoableNow } = await import('../../run/journal-retention.js');
       // The latest completed run is undone plainly; the older ones with --force (newest first).
-      const undoable = new Set(undoableRuns(runs, topology.config.keepJournals).filter((r) => existsSync(journalPath(topology.config.backupDir, r.runId))).map((r) => r.runId));
+      const undoable = new Set(undoableNow(runs, topology.config.backupDir, topology.config.keepJournals).map((r) => r.runId));
       runs.sort(newestFirst);
       const report = {
         kind: 'history', formatVersion: FORMAT_VERSION, storedVersion: version ?? null, history,

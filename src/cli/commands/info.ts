@@ -29,9 +29,10 @@ export const infoCommand: CommandModule<object, CommonArgs> = {
       const runs = loaded?.runs ?? (stored.exists ? await store.readRuns() : []);
       const drift = loaded?.drift ?? scriptDrift(catalog, history, runs);
       const scripts = scriptInfo(catalog, history, runs, loaded?.plan, drift);
+      const { undoableNow } = await import('../../run/journal-retention.js');
       const report = {
         kind: 'info', formatVersion: FORMAT_VERSION, storedVersion: stored.version ?? null, baselineVersion: config.baselineVersion,
-        targetVersion: loaded?.plan.toVersion ?? null, planRefusal, scripts,
+        targetVersion: loaded?.plan.toVersion ?? null, planRefusal, scripts, undoable: undoableNow(runs, config.backupDir, config.keepJournals),
       };
       session.print(report, () => formatInfo(report));
     });

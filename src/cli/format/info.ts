@@ -1,4 +1,5 @@
 import type { ScriptInfo } from '../../inspect/info.js';
+import type { UndoableRun } from '../../run/journal-retention.js';
 
 export interface InfoView {
   storedVersion: string | null;
@@ -6,6 +7,8 @@ export interface InfoView {
   targetVersion: string | null;
   planRefusal: string | null;
   scripts: ScriptInfo[];
+  /** The completed runs `undo` can take back now, newest first. */
+  undoable?: UndoableRun[];
 }
 
 /** `info` as a table, one line per script. */
@@ -28,6 +31,9 @@ export function formatInfo(r: InfoView): string {
     ...rows.map(line),
     '',
     [...counts].map(([state, n]) => `${n} ${state}`).join(', ') || 'no scripts',
+    ...(r.undoable?.length
+      ? [`can be undone (\`ldap-upgrade undo RUNID\`, newest first): ${r.undoable.map((u) => `${u.runId} (${u.fromVersion} → ${u.toVersion}${u.needsForce ? ', --force' : ''})`).join(', ')}`]
+      : []),
   ].join('\n') + '\n';
 }
 

@@ -76,7 +76,7 @@ export function formatRun(r: RunReport): string {
     ...r.replicas.map((x) => `  ${x.url}: freeze ${x.alreadyReadOnly ? 'skipped (already read-only)' : x.freeze}, converge ${x.converge}${x.convergeMs !== undefined ? ` (${x.convergeMs} ms)` : ''}, unfreeze ${x.alreadyReadOnly ? 'skipped (stays read-only)' : x.unfreeze}${x.error ? ` — ${x.error}` : ''}`),
     `total ${(r.totalMs / 1000).toFixed(1)} s${r.convergeMs !== undefined ? `, convergence wait ${r.convergeMs} ms` : ''}`,
     ...(r.backupFile ? [`backup: ${r.backupFile}`] : []),
-    ...conflictLines(r.conflicts),
+    ...conflictLines(r.conflicts, r.undo ? 'the undo' : 'the rollback'),
     ...r.warnings.map((w) => `warning: ${w}`),
   ];
   return lines.join('\n') + '\n';
@@ -90,9 +90,9 @@ function undoTitle(r: RunReport, outcome: string): string {
 }
 
 /** The changes a rollback left in place, each named (an administrator decides about them). */
-function conflictLines(conflicts: string[] | undefined): string[] {
+function conflictLines(conflicts: string[] | undefined, by = 'the rollback'): string[] {
   if (!conflicts?.length) return [];
-  return [`LEFT IN PLACE by the rollback (${conflicts.length}): changed again after the run wrote them — check each by hand:`, ...conflicts.map((c) => `  ${c}`)];
+  return [`LEFT IN PLACE by ${by} (${conflicts.length}): changed again after the run wrote them — check each by hand:`, ...conflicts.map((c) => `  ${c}`)];
 }
 
 export function formatRecover(r: RecoverReport): string {

@@ -17,7 +17,7 @@ export class PlanMoved extends Error {
 export async function replaySaved(saved: SavedWrite, lookup: EntryLookup): Promise<PlannedWrite> {
   const attributes = fromAttributes(saved);
   const now = await lookup(saved.dn, attributes);
-  if (fromDigest(now, attributes) !== saved.from) throw new PlanMoved(saved.dn, saved.kind === 'add' ? 'the entry was absent when planned and exists now' : now ? `${attributes ? `its ${attributes.join(', ')}` : 'the entry'} changed` : 'the entry was removed');
+  if (fromDigest(now, attributes) !== saved.from) throw new PlanMoved(saved.dn, saved.kind === 'add' ? 'the entry was absent when planned and exists now' : now ? `${!attributes ? 'the entry' : attributes.length === 1 ? `its ${attributes[0]}` : `one of ${attributes.join(', ')}`} changed` : 'the entry was removed');
   switch (saved.kind) {
     case 'add': return { kind: 'add', dn: saved.dn, attributes: saved.attributes, pre: null };
     case 'modify': return { kind: 'modify', dn: saved.dn, changes: saved.changes, pre: pickAttributes(now!, attributes!) };

@@ -148,6 +148,24 @@ export function configSuite(kind: SandboxKind, cc: ConfigCase, options: { shared
       expect(await clientWrite(c, url(1))).toBe(0);
     }, 120_000);
 
+    it('undo of a completed run with a configuration script: the index is removed again on every server, the data step undone, the version back', async () => {
+      const config = variant('undo', {
+        '3.5.0/01-index.config.ldif': cc.index.replace(/description/g, 'postalcode'),
+        '3.5.0/02-data.ldif': 'dn: ou=people,${suffix}\nchangetype: modify\nreplace: description\ndescription: to be undone\n',
+      });
+      const hasPostalCode = (d: Directory, dn: string) => cc.hasIndex(d, dn, 'postalcode');
+      const r = await runCli(['upgrade', '--yes', '--json'], { config });
+      expect(r.code, r.stderr).toBe(0);
+      expect(await onEach(hasPostalCode)).toEqual([true, true, true]);
+      const undo = await runCli(['undo', JSON.parse(r.stdout).runId, '--yes', '--json'], { config });
+      expect(undo.code, undo.stderr).toBe(0);
+      expect(JSON.parse(undo.stdout)).toMatchObject({ kind: 'undo', outcome: 'done', undo: { version: null } });
+      expect(await onEach(hasPostalCode)).toEqual([false, false, false]);
+      for (const i of [0, 1, 2]) await eventually(async () => !(await readAttr(c, url(i), `ou=people,${c.suffix}`, 'description'))?.includes('to be undone'), 20_000);
+      expect(await readAttr(c, url(0), `cn=v-undo,${c.suffix}`, 'description')).toEqual([]);
+      expect(await isFrozen(c, url(1))).toBe(false);
+    }, 120_000);
+
     it('killed (kill -9) while an index is being built: recover --rollback undoes the configuration on every server', async () => {
       const config = variant('killed', { '4.0.0/01-index.config.ldif': cc.index.replace(/description/g, 'street') });
       await killedInIndexWait(config);
@@ -177,7 +195,7 @@ export function configSuite(kind: SandboxKind, cc: ConfigCase, options: { shared
     (cc.denyDatabaseWrites ? it : vit.skip)('a configBind that may not write the database entry: refused (7) before the lock, naming the server and the right; nothing written', async () => {
       const denied = await cc.denyDatabaseWrites!(c);
       try {
-        const file = variant('denied', { '6.0.0/01-index.config.ldif': cc.index.replace(/description/g, 'postalCode') });
+        const file = variant('denied', { '6.0.0/01-index.config.ldif': cc.index.replace(/description/g, 'postalcode') });
         writeFileSync(file, readFileSync(file, 'utf8').replace(/configBind:\n {2}dn: .*\n {2}passwordFile: .*\n/, `configBind:\n  dn: ${denied.dn}\n  passwordFile: ${denied.passwordFile}\n`));
         const r = await runCli(['upgrade', '--yes'], { config: file });
         expect(r.code, r.stderr).toBe(7);

@@ -7,7 +7,7 @@ import type { DryRunReport, RunReport } from './run/reports.js';
 import type { RecoverReport } from './run/recover.js';
 
 /**
- * The programmatic API: the commands `upgrade`, `upgrade --dry-run`, `status` and `recover` for a
+ * The programmatic API: the commands `upgrade`, `upgrade --dry-run`, `status`, `recover` and `undo` for a
  * program that embeds the tool (an application that upgrades its directory at start-up). Each
  * returns the same result object its command prints with `--json` (without the nulls the JSON
  * adds for absent fields), and throws the same typed errors (`UpgradeError` subclasses, each
@@ -48,11 +48,22 @@ export interface UpgradeApiOptions extends ApiOptions {
   backupFile?: string;
   /** Aborting it rolls the run back and gives the replicas back (outcome `interrupted`). */
   signal?: AbortSignal;
+  /** Run this saved plan and nothing else (`--plan FILE`; its own to/from/tags apply). */
+  plan?: string;
 }
 
-export interface DryRunApiOptions extends Omit<UpgradeApiOptions, 'resume' | 'backupFile' | 'signal'> {
+export interface DryRunApiOptions extends Omit<UpgradeApiOptions, 'resume' | 'backupFile' | 'signal' | 'plan'> {
   /** Each planned change, as it is planned (the `--ldif` records). */
   onChange?: (script: string, change: ChangeRecord) => void;
+  /** Also write the plan to this file (`--save-plan FILE`); the report's `savedPlan` has its digest. */
+  savePlan?: string;
+}
+
+export interface UndoApiOptions extends ApiOptions {
+  /** The completed run to undo. */
+  runId: string;
+  /** Undo a completed run that is not the latest (`--force`). */
+  force?: boolean;
 }
 
 export interface RecoverApiOptions extends ApiOptions {
@@ -65,9 +76,10 @@ export interface RecoverApiOptions extends ApiOptions {
 /** `upgrade --yes`: the whole run. The report's `outcome` says how it ended (see RunOutcome). */
 export async function upgrade(options: UpgradeApiOptions = {}): Promise<RunReport> {
   const { runUpgrade } = await import('./run/upgrade.js');
+  const saved = options.plan ? (await import('./plan/saved-plan.js')).readSavedPlan(options.plan, (await import('./version.js')).toolVersion()) : undefined;
   return withTopology(options, (topology, events) => runUpgrade(topology, {
     to: options.to, from: options.from, tags: options.tags, force: options.force, acceptDrift: options.acceptDrift,
-    resume: options.resume, backupFile: options.backupFile, signal: options.signal,
+    resume: options.resume, backupFile: options.backupFile, signal: options.signal, saved,
   }, events));
 }
 
@@ -77,7 +89,13 @@ export async function dryRun(options: DryRunApiOptions = {}): Promise<DryRunRepo
   const onChange = options.onChange ?? (() => undefined);
   return withTopology(options, (topology, events) => run.dryRun(topology, {
     to: options.to, from: options.from, tags: options.tags, force: options.force, acceptDrift: options.acceptDrift,
-  }, onChange, events));
+  }, onChange, events, options.savePlan));
+}
+
+/** `undo RUNID --yes`: a completed run taken back from its journal (a report of kind `undo`). */
+export async function undo(options: UndoApiOptions): Promise<RunReport> {
+  const { undoRun } = await import('./run/undo-run.js');
+  return withTopology(options, (topology, events) => undoRun(topology, { runId: options.runId, force: options.force }, events));
 }
 
 /** `status`: stored version, target, pending scripts, lock, and each replica. `upToDate` answers "is it safe to start?". */

@@ -7,8 +7,8 @@ export type { LdapEntry, Modification, AttributeValue } from './ldap/entry.js';
 export { getValues, getFirst } from './ldap/entry.js';
 
 // The programmatic API (programs that run upgrades): the commands' own result objects and errors.
-export { upgrade, dryRun, status, recover } from './api.js';
-export type { ApiOptions, UpgradeApiOptions, DryRunApiOptions, RecoverApiOptions } from './api.js';
+export { upgrade, dryRun, status, recover, undo } from './api.js';
+export type { ApiOptions, UpgradeApiOptions, DryRunApiOptions, RecoverApiOptions, UndoApiOptions } from './api.js';
 export type { RunReport, RunOutcome, DryRunReport, StepResult, ReplicaResult, SchemaServerResult } from './run/reports.js';
 export type { RecoverReport } from './run/recover.js';
 export type { StatusReport, ReplicaStatus } from './inspect/status.js';

@@ -82,4 +82,22 @@ describe('the programmatic API on OpenLDAP: an application that upgrades its dir
     expect(applied).toEqual(['1.0.0/01-add-ou.ldif', '1.1.0/01-wait.ts', '1.2.0/01-after.ldif']);
     for (let i = 0; i < 3; i++) expect(await readAttr(c, url(i), v, 'description')).toEqual(['1.2.0']);
   });
+
+  it('dryRun({ savePlan }) → upgrade({ plan }) → undo({ runId }): the reviewed plan runs, and is taken back', async () => {
+    const v = `cn=v-embed-plan,${c.suffix}`;
+    const config = configVariant(c, 'embed-plan', { versionEntry: v, scripts: join(FIXTURES, 'basic'), replicas: [url(1), url(2)] });
+    const { dryRun, upgrade, undo } = await import('../../src/index.js');
+    const file = join(c.dir, 'embed-plan.jsonl');
+    const planned = await dryRun({ config, savePlan: file });
+    expect(planned.savedPlan).toMatchObject({ file, digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
+    const run = await upgrade({ config, plan: file });
+    expect(run).toMatchObject({ outcome: 'done', plan: { file, digest: planned.savedPlan!.digest } });
+    expect(await readAttr(c, url(0), v, 'description')).toEqual(['1.1.0']);
+    const team = `cn=team03,ou=groups,${c.suffix}`;
+    expect(await readAttr(c, url(0), team, 'description')).toContain('upgraded to 1.1.0');
+    const back = await undo({ config, runId: run.runId! });
+    expect(back).toMatchObject({ kind: 'undo', outcome: 'done', undo: { runId: run.runId, version: null } });
+    for (let i = 0; i < 3; i++) await eventually(async () => !(await readAttr(c, url(i), team, 'description'))!.includes('upgraded to 1.1.0'), 20_000);
+    expect(await readAttr(c, url(0), v, 'description')).toEqual([]);
+  });
 });

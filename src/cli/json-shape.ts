@@ -4,10 +4,11 @@
  */
 const OPTIONAL: Record<string, { fields: string[]; lists?: Record<string, string[]> }> = {
   upgrade: {
-    fields: ['runId', 'convergeMs', 'conflicts', 'error', 'backupFile', 'journal'],
+    fields: ['runId', 'convergeMs', 'conflicts', 'error', 'backupFile', 'journal', 'plan'],
     lists: { steps: ['tag', 'error', 'schema', 'config'], replicas: ['convergeMs', 'lag', 'error'] },
   },
-  'dry-run': { fields: [], lists: { steps: ['tag', 'error', 'schema', 'config'] } },
+  undo: { fields: ['runId', 'convergeMs', 'conflicts', 'error', 'journal', 'undo'], lists: { replicas: ['convergeMs', 'lag', 'error'] } },
+  'dry-run': { fields: ['savedPlan'], lists: { steps: ['tag', 'error', 'schema', 'config'] } },
   recover: { fields: ['runId', 'notConverged', 'finishedRollback', 'conflicts', 'schemaKept', 'overridden', 'error'] },
   status: {
     fields: ['storedVersion', 'targetVersion', 'planRefusal', 'lock', 'interruptedRun'],

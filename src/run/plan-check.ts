@@ -4,7 +4,8 @@ import { sameUrl } from '../ldap/url.js';
 import type { LoadedPlan } from '../plan/load.js';
 import { fromAttributes, fromDigest, type SavedPlan, type SavedWrite } from '../plan/saved-plan.js';
 import type { Topology } from '../replication/topology.js';
-import { readForPlan } from '../scripts/runtime/write-plan.js';
+import { readForPlan, type WriteIntent } from '../scripts/runtime/write-plan.js';
+import { protectedWriteProblem } from '../scripts/runtime/protected-dns.js';
 import { scriptId } from '../scripts/types.js';
 import type { EventSink } from '../events.js';
 import { applyPlanned } from './apply.js';
@@ -47,6 +48,11 @@ export async function checkSavedPlan(topology: Topology, saved: SavedPlan, loade
       const was = planned.folded.find((p) => p.id === scriptId(f));
       if (!was || was.checksum !== f.checksum) throw refuse(`${scriptId(f)} (folded into ${planned.id}) changed since the plan was made`);
     }
+  }
+  // A plan is the operator's file, but what it writes is held to the scripts' rules all the same.
+  for (const w of saved.writes.flat()) {
+    const problem = protectedWriteProblem({ kind: w.kind, dn: w.dn, ...(w.kind === 'rename' ? { newDn: w.newDn } : {}) } as WriteIntent, topology.config.versionEntry);
+    if (problem) throw refuse(`its write of ${w.dn} is one no script may make (${problem})`);
   }
   await checkSteps(topology, saved, loaded, events, refuse);
   const moved = await movedEntries(topology, saved.writes.flat());

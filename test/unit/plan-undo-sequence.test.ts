@@ -9,7 +9,7 @@ import { recover } from '../../src/run/recover.js';
 import { undoRun } from '../../src/run/undo-run.js';
 import { runUpgrade } from '../../src/run/upgrade.js';
 import { toolVersion } from '../../src/version.js';
-import { memoryRun, SUFFIX, TWO_VERSIONS, type MemoryRun } from '../helpers/memory-run.js';
+import { memoryRun, SUFFIX, TWO_VERSIONS, VERSION_ENTRY, type MemoryRun } from '../helpers/memory-run.js';
 
 const people = (n: number) => `uid=user${n},ou=people,${SUFFIX}`;
 const TOOL_RECORDS = /cn=schema-version,/i;
@@ -122,6 +122,8 @@ describe('a reviewed plan (upgrade --dry-run --save-plan, then upgrade --plan) o
     await expect(runUpgrade(run.topology, { saved: edited }, () => undefined)).rejects.toThrow(/1\.1\.0\/01-title\.ldif changed since the plan was made/);
     const elsewhere = { ...saved, header: { ...saved.header, identity: { ...saved.header.identity, master: 'ldap://elsewhere:389' } } };
     await expect(runUpgrade(run.topology, { saved: elsewhere }, () => undefined)).rejects.toThrow(/made for the master ldap:\/\/elsewhere:389/);
+    const planted = { ...saved, writes: [[...saved.writes[0]!, { t: 'write' as const, step: 0, from: 'x', kind: 'delete' as const, dn: `cn=lock,${VERSION_ENTRY}` }], saved.writes[1]!] };
+    await expect(runUpgrade(run.topology, { saved: planted }, () => undefined)).rejects.toThrow(/its write of cn=lock,cn=schema-version,dc=mem,dc=test is one no script may make \(scripts may not write the tool's own records/);
     expect(await run.topology.store.readLock()).toBeUndefined();
   });
 

@@ -36,13 +36,22 @@ export const undoCommand: CommandModule<object, Args> = {
         timeline.record(e);
         session.events(e);
       };
+      // An undo stopped half-way leaves a mix of both versions: the first Ctrl-C (or SIGTERM) says
+      // so and lets it finish; a second one ends the process (then `recover` finishes the undo).
+      let signalled = false;
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (signalled) process.exit(signal === 'SIGTERM' ? 143 : 130);
+        signalled = true;
+        process.stderr.write(`ldap-upgrade: ${signal}: the undo goes on to its end (stopping half-way would leave a mix of both versions); ${signal === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again ends it now, and \`ldap-upgrade recover\` then finishes it\n`);
+      };
+      process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
       const report = await undoRun(topology, {
         runId: argv.runId, force: argv.force,
         confirm: argv.yes ? undefined : async (target, latest) => {
           const { confirm } = await import('../prompt.js');
           return confirm(`Undo run ${target.runId} (${target.fromVersion} → ${target.toVersion}, ${target.steps.length} script(s)), freezing ${topology.replicas.length} replica(s)${latest ? `; the version goes back to ${target.storedBefore ?? 'none'}` : '; it is not the latest completed run: the stored version stays'}. Continue?`);
         },
-      }, events);
+      }, events).finally(() => process.off('SIGINT', onSignal).off('SIGTERM', onSignal));
       let files: ReturnType<typeof writeRunReport>;
       try {
         files = session.log ? writeRunReport(dirname(session.log.file), report, timeline) : undefined;

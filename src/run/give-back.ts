@@ -4,6 +4,8 @@ import type { RunRecord } from '../records/run-record.js';
 import { unfreezeReplicas, type FreezeOutcome } from '../replication/replica-freeze.js';
 import type { Topology } from '../replication/topology.js';
 import type { EventSink } from '../events.js';
+import { LockLost } from './lock.js';
+import type { RunReport } from './reports.js';
 import { replicaResult, type LiveRun } from './run.js';
 
 /**
@@ -90,4 +92,29 @@ export function stopForLostLock(run: LiveRun, why: string): void {
 /** The replicas the run froze and has not given back yet. */
 export function stillFrozen(record: RunRecord): string[] {
   return record.replicas.filter((r) => r.frozenByRun && !r.restored).map((r) => r.url);
+}
+
+/**
+ * An error that ends a run holding the lock (an upgrade or an undo): a lost lock stops it where
+ * it is, a lost master after the first write leaves the replicas frozen (`whileDoing` says when),
+ * and anything else still gives the replicas back (the lock stays for `recover` to see) and is
+ * thrown on. Returns the report for the first two.
+ */
+export async function stopOnError(run: LiveRun, err: unknown, whileDoing: string): Promise<RunReport> {
+  const { topology, record, report } = run;
+  if (err instanceof LockLost) {
+    stopForLostLock(run, err.message);
+    return report;
+  }
+  if (masterLost(topology, err) && record.state !== 'failed' && record.state !== 'frozen') {
+    // Half-applied data on the master: clients must not write to the replicas meanwhile.
+    stopForLostMaster(run, err, whileDoing);
+    return report;
+  }
+  if (record.state !== 'failed') {
+    await giveBack(run).catch(() => undefined);
+    record.error = errorMessage(err);
+    await topology.store.writeRun(record).catch(() => undefined);
+  }
+  throw err;
 }

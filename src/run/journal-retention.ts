@@ -12,8 +12,18 @@ const JOURNAL = /^(\d{8}T\d{6}Z-[0-9a-f]{6})\.journal\.jsonl$/;
  * at most `keepJournals` of them (their journals are kept; README "Undo").
  */
 export function undoableRuns(runs: RunRecord[], keep: number): RunRecord[] {
-  return runs.filter((r) => r.state === 'done' && !r.undoes && typeof r.runId === 'string' && RUN_ID.test(r.runId))
+  return runs.filter((r) => completedRun(r) && typeof r.runId === 'string' && RUN_ID.test(r.runId))
     .sort(newestFirst).slice(0, keep);
+}
+
+/**
+ * A run whose every script completed: `done`, or ended `failed` only because a replica did not
+ * converge in time (its data is upgraded on the master: `status` reads back what its journal
+ * names, and `undo` can take it back). Not an undo.
+ */
+export function completedRun(r: RunRecord): boolean {
+  if (r.undoes) return false;
+  return r.state === 'done' || (r.state === 'failed' && Array.isArray(r.steps) && r.steps.length > 0 && r.completed === r.steps.length);
 }
 
 /** What `history` and `info` say about undo: each run `undo` takes now (its journal here), newest first. */

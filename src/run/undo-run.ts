@@ -9,13 +9,13 @@ import { recordRules, type Topology } from '../replication/topology.js';
 import type { EventSink } from '../events.js';
 import { reportConvergence } from './converge.js';
 import { freeze } from './freeze.js';
-import { finish, giveBack, masterLost, stopForLostLock, stopForLostMaster } from './give-back.js';
-import { findInterrupted, holdLease, LockLost } from './lock.js';
+import { finish, giveBack, stopOnError } from './give-back.js';
+import { findInterrupted, holdLease } from './lock.js';
 import { preflight } from './preflight.js';
 import type { RunReport } from './reports.js';
 import { rollBack } from './rollback.js';
 import { liveRun, runSettings } from './run.js';
-import { newestFirst, pruneJournals } from './journal-retention.js';
+import { completedRun, newestFirst, pruneJournals } from './journal-retention.js';
 
 export interface UndoOptions {
   runId: string;
@@ -79,21 +79,9 @@ export async function undoRun(topology: Topology, options: UndoOptions, events: 
     await pruneJournals(topology, events).catch((err) => report.warnings.push(`journals not pruned: ${errorMessage(err)}`));
     return report;
   } catch (err) {
-    if (err instanceof LockLost) {
-      stopForLostLock(run, err.message);
-      return report;
-    }
-    if (masterLost(topology, err) && record.state !== 'failed') {
-      stopForLostMaster(run, err, 'while undoing');
-      report.error = `${report.error} — for an undo, \`ldap-upgrade recover\` finishes it`;
-      return report;
-    }
-    if (record.state !== 'failed') {
-      await giveBack(run).catch(() => undefined);
-      record.error = errorMessage(err);
-      await topology.store.writeRun(record).catch(() => undefined);
-    }
-    throw err;
+    await stopOnError(run, err, 'while undoing');
+    if (report.outcome === 'master-lost') report.error = `${report.error} — for an undo, \`ldap-upgrade recover\` finishes it`;
+    return report;
   } finally {
     stopLease();
     report.totalMs = Date.now() - started;
@@ -113,8 +101,8 @@ async function undoTarget(topology: Topology, options: UndoOptions): Promise<{ t
   const target = trustedRunRecord(found, recordRules(topology));
   if (target.undoes) throw new RefusedError(`undo: run ${runId} is itself an undo (of run ${target.undoes}): to get its changes back, run \`ldap-upgrade upgrade\` again`);
   if (target.state === 'undone') throw new RefusedError(`undo: run ${runId} was undone already${target.undoneBy ? ` (by run ${target.undoneBy})` : ''}`);
-  if (target.state !== 'done') throw new RefusedError(`undo: run ${runId} did not complete (it is ${target.state}): only a completed run is undone; a run that stopped is for \`ldap-upgrade recover\``);
-  const newer = runs.filter((r) => r.runId !== runId && newestFirst(r, target) < 0 && r.state === 'done' && !r.undoes);
+  if (!completedRun(target)) throw new RefusedError(`undo: run ${runId} did not complete (it is ${target.state}, ${target.completed} of ${target.steps.length} script(s) done): only a completed run is undone; a run that stopped is for \`ldap-upgrade recover\``);
+  const newer = runs.filter((r) => r.runId !== runId && newestFirst(r, target) < 0 && completedRun(r));
   if (newer.length && !options.force) {
     throw new RefusedError(`undo: run ${runId} is not the latest completed run (${newer.map((r) => r.runId).join(', ')} came after it): undo those first, newest first, or add --force to undo this one alone (the stored version then stays)`);
   }

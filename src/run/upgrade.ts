@@ -9,7 +9,7 @@ import type { EventSink } from '../events.js';
 import { apply, type ApplyFailure } from './apply.js';
 import { converge, reportConvergence } from './converge.js';
 import { freeze } from './freeze.js';
-import { finish, giveBack, masterLost, stopForLostLock, stopForLostMaster } from './give-back.js';
+import { finish, giveBack, masterLost, stopForLostLock, stopForLostMaster, stopOnError } from './give-back.js';
 import { assertLockHeld, confirmPlanUnchanged, holdLease, LockLost, lockNewRun, takeOver } from './lock.js';
 import { prepare } from './prepare.js';
 import { checkSavedPlan } from './plan-check.js';
@@ -119,22 +119,7 @@ async function execute(run: LiveRun, lockLost: AbortController): Promise<RunRepo
     await pruneJournals(topology, run.events).catch((err) => report.warnings.push(`journals not pruned: ${errorMessage(err)}`));
     return report;
   } catch (err) {
-    if (err instanceof LockLost) {
-      stopForLostLock(run, err.message);
-      return report;
-    }
-    if (masterLost(topology, err) && record.state !== 'failed' && record.state !== 'frozen') {
-      // Half-applied data on the master: clients must not write to the replicas meanwhile.
-      stopForLostMaster(run, err, `while ${record.state === 'waiting' ? 'waiting for the replicas' : 'applying the scripts'}`);
-      return report;
-    }
-    // An unexpected failure: still give the replicas back; the lock stays for `recover` to see.
-    if (record.state !== 'failed') {
-      await giveBack(run).catch(() => undefined);
-      record.error = errorMessage(err);
-      await topology.store.writeRun(record).catch(() => undefined);
-    }
-    throw err;
+    return await stopOnError(run, err, `while ${record.state === 'waiting' ? 'waiting for the replicas' : 'applying the scripts'}`);
   } finally {
     stopLease();
     report.totalMs = Date.now() - run.started;

@@ -220,7 +220,7 @@ describe('undo RUNID over an in-memory directory', () => {
     run.cluster.master.failWrite = { match: (op, dn) => op === 'modify' && dn === people(3), code: 50, message: 'insufficient access' };
     const failed = await runUpgrade(run.topology, {}, () => undefined);
     expect(failed.outcome).toBe('script-failed');
-    await refused(failed.runId!, /did not complete \(it is rolled-back\)/);
+    await refused(failed.runId!, /did not complete \(it is rolled-back, 1 of 2 script\(s\) done\)/);
   });
 
   it('--force on an older run: its changes undone, the later run and the stored version stay', async () => {
@@ -258,6 +258,22 @@ describe('undo RUNID over an in-memory directory', () => {
       for (const r of run.cluster.replicas) expect(r.frozen).toBe(false);
       expectEveryNodeEqual(run);
     }
+  });
+
+  it('a run whose scripts all completed but a replica did not converge (exit 6) keeps its journal and can be undone', async () => {
+    const run = await memoryRun(TWO_VERSIONS, { timeout: 0.3 });
+    const lagging = run.cluster.replicas[1]!.url;
+    run.cluster.master.onWrite = (op, dn) => {
+      if (op === 'add' && dn === `ou=apps,${SUFFIX}`) run.cluster.cutLink(lagging);
+    };
+    const report = await runUpgrade(run.topology, {}, () => undefined);
+    expect(report.outcome).toBe('not-converged');
+    expect(existsSync(join(run.backupDir, `${report.runId}.journal.jsonl`))).toBe(true);
+    run.cluster.restore(lagging);
+    const undo = await undoRun(run.topology, { runId: report.runId! }, () => undefined);
+    expect(undo.outcome, undo.error).toBe('done');
+    expect(run.cluster.master.get(`ou=apps,${SUFFIX}`)).toBeUndefined();
+    expectEveryNodeEqual(run);
   });
 
   it('journals are kept for the newest keepJournals completed runs only', async () => {

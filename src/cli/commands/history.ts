@@ -16,14 +16,14 @@ export const historyCommand: CommandModule<object, CommonArgs> = {
       const runs = exists ? await topology.store.readRuns() : [];
       const { newestFirst, undoableNow } = await import('../../run/journal-retention.js');
       // The latest completed run is undone plainly; the older ones with --force (newest first).
-      const undoable = new Set(undoableNow(runs, topology.config.backupDir, topology.config.keepJournals).map((r) => r.runId));
+      const undoable = new Map(undoableNow(runs, topology.config.backupDir, topology.config.keepJournals).map((r) => [r.runId, r]));
       runs.sort(newestFirst);
       const report = {
         kind: 'history', formatVersion: FORMAT_VERSION, storedVersion: version ?? null, history,
         runs: runs.map((r) => ({
           runId: r.runId, state: r.state, fromVersion: r.fromVersion, toVersion: r.toVersion, startedAt: r.startedAt, updatedAt: r.updatedAt,
           host: r.host, scripts: r.steps.length, completed: r.completed, error: r.error ?? null,
-          plan: r.plan ?? null, undoes: r.undoes ?? null, undoneBy: r.undoneBy ?? null, undoable: undoable.has(r.runId),
+          plan: r.plan ?? null, undoes: r.undoes ?? null, undoneBy: r.undoneBy ?? null, undoable: undoable.has(r.runId), undoNeedsForce: undoable.get(r.runId)?.needsForce ?? false,
         })),
       };
       session.print(report, () => formatHistory(report));

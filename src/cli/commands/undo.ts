@@ -1,4 +1,3 @@
-import { dirname } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { UsageError } from '../../errors.js';
 import { withCommonOptions, type CommonArgs } from '../common.js';
@@ -28,14 +27,8 @@ export const undoCommand: CommandModule<object, Args> = {
     }
     await withTopology(session, argv, async (topology) => {
       const { undoRun } = await import('../../run/undo-run.js');
-      const { formatRun } = await import('../format/run.js');
-      const { Timeline, writeRunReport } = await import('../report-files.js');
-      const { terminalSafe } = await import('../output.js');
-      const timeline = new Timeline();
-      const events = (e: Parameters<typeof session.events>[0]) => {
-        timeline.record(e);
-        session.events(e);
-      };
+      const { RunOutput } = await import('../run-output.js');
+      const output = new RunOutput(session);
       // An undo stopped half-way leaves a mix of both versions: the first Ctrl-C (or SIGTERM) says
       // so and lets it finish; a second one ends the process (then `recover` finishes the undo).
       let signalled = false;
@@ -51,14 +44,8 @@ export const undoCommand: CommandModule<object, Args> = {
           const { confirm } = await import('../prompt.js');
           return confirm(`Undo run ${target.runId} (${target.fromVersion} → ${target.toVersion}, ${target.steps.length} script(s)), freezing ${topology.replicas.length} replica(s)${latest ? `; the version goes back to ${target.storedBefore ?? 'none'}` : '; it is not the latest completed run: the stored version stays'}. Continue?`);
         },
-      }, events).finally(() => process.off('SIGINT', onSignal).off('SIGTERM', onSignal));
-      let files: ReturnType<typeof writeRunReport>;
-      try {
-        files = session.log ? writeRunReport(dirname(session.log.file), report, timeline) : undefined;
-      } catch { /* the report file is not the outcome */ }
-      session.print(report, () => formatRun(report) + (files ? `report: ${files.html}\n` : ''));
-      if (report.error) process.stderr.write(`ldap-upgrade: ${terminalSafe(report.error)}\n`);
-      argv.outcome.finish({ kind: 'upgrade', report });
+      }, output.events).finally(() => process.off('SIGINT', onSignal).off('SIGTERM', onSignal));
+      output.finish(report, argv.outcome);
     });
   },
 };

@@ -1,4 +1,3 @@
-import { dirname } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { UsageError } from '../../errors.js';
 import { withCommonOptions, type CommonArgs } from '../common.js';
@@ -23,15 +22,6 @@ interface Args extends CommonArgs {
   'accept-script-drift'?: boolean;
   'save-plan'?: string;
   plan?: string;
-}
-
-/** A report that cannot be written does not change the run's outcome (the log says so). */
-function writeRunReportSafely<T>(write: () => T): T | undefined {
-  try {
-    return write();
-  } catch {
-    return undefined;
-  }
 }
 
 export const upgradeCommand: CommandModule<object, Args> = {
@@ -118,14 +108,8 @@ async function printDryRun(argv: Args, session: Session, topology: Topology, req
 /** The run: SIGINT/SIGTERM abort it (it rolls back), the report is printed and written beside the log. */
 async function runAndReport(argv: Args, session: Session, topology: Topology, request: PlanRequest, saved?: SavedPlan): Promise<void> {
   const { runUpgrade } = await import('../../run/upgrade.js');
-  const { formatRun } = await import('../format/run.js');
-  const { Timeline, writeRunReport } = await import('../report-files.js');
-  const { terminalSafe } = await import('../output.js');
-  const timeline = new Timeline();
-  const events = (e: Parameters<typeof session.events>[0]) => {
-    timeline.record(e);
-    session.events(e);
-  };
+  const { RunOutput } = await import('../run-output.js');
+  const output = new RunOutput(session);
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => controller.abort(signal);
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
@@ -140,12 +124,9 @@ async function runAndReport(argv: Args, session: Session, topology: Topology, re
           : resume ? `Resume run ${resume.runId} (${resume.steps.length - resume.completed} script(s) left)` : `Upgrade from ${loaded.plan.fromVersion} to ${loaded.plan.toVersion}: ${loaded.plan.steps.length} script(s), freezing ${topology.replicas.length} replica(s)`;
         return confirm(`${what}. Continue?`);
       },
-    }, events);
+    }, output.events);
     // The run's report, next to its log: JSON and a self-contained HTML page.
-    const files = session.log ? writeRunReportSafely(() => writeRunReport(dirname(session.log!.file), report, timeline)) : undefined;
-    session.print(report, () => formatRun(report) + (files ? `report: ${files.html}\n` : ''));
-    if (report.error) process.stderr.write(`ldap-upgrade: ${terminalSafe(report.error)}\n`);
-    argv.outcome.finish({ kind: 'upgrade', report, signal: controller.signal.aborted ? String(controller.signal.reason) : undefined });
+    output.finish(report, argv.outcome, controller.signal.aborted ? String(controller.signal.reason) : undefined);
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   }

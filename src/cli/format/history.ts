@@ -6,7 +6,7 @@ export interface HistoryView {
   history: HistoryRecord[];
   runs: {
     runId: string; state: string; fromVersion: string; toVersion: string; startedAt: string; host: string; scripts: number; completed: number; error: string | null;
-    plan: string | null; undoes: string | null; undoneBy: string | null; undoable: boolean;
+    plan: string | null; undoes: string | null; undoneBy: string | null; undoable: boolean; undoNeedsForce: boolean;
   }[];
 }
 
@@ -24,19 +24,22 @@ export function formatHistory(r: HistoryView): string {
   }
   if (completed.length) {
     lines.push('', 'completed runs, newest first (`ldap-upgrade undo RUNID`; an older one needs --force):');
-    let latest = true;
     for (const x of completed) {
       const what = x.undoes ? `undo of run ${x.undoes}` : `${x.fromVersion} → ${x.toVersion}, ${x.scripts} script(s)${x.plan ? `, from plan ${shortDigest(x.plan)}` : ''}`;
-      const can = x.undoes ? '' : x.state === 'undone' ? `UNDONE${x.undoneBy ? ` by run ${x.undoneBy}` : ''}` : x.undoable ? (latest ? 'can be undone' : 'can be undone with --force') : 'cannot be undone (its journal is not kept here)';
-      if (!x.undoes && x.state === 'done') latest = false;
+      const can = x.undoes ? '' : x.state === 'undone' ? `UNDONE${x.undoneBy ? ` by run ${x.undoneBy}` : ''}` : undoLine(x);
       lines.push(`  ${x.startedAt.padEnd(24)} run ${x.runId}: ${what}, on ${x.host}${can ? ` — ${can}` : ''}`);
     }
   }
   if (unfinished.length) {
     lines.push('', 'runs that did not complete, newest first:');
     for (const x of unfinished) {
-      lines.push(`  ${x.startedAt.padEnd(24)} run ${x.runId}: ${x.state.toUpperCase()}, ${x.fromVersion} → ${x.toVersion}, ${x.completed} of ${x.scripts} script(s) done, on ${x.host}${x.error ? `: ${x.error}` : ''}`);
+      lines.push(`  ${x.startedAt.padEnd(24)} run ${x.runId}: ${x.state.toUpperCase()}, ${x.fromVersion} → ${x.toVersion}, ${x.completed} of ${x.scripts} script(s) done, on ${x.host}${x.error ? `: ${x.error}` : ''}${x.undoable ? ` — ${undoLine(x)}` : ''}`);
     }
   }
   return lines.join('\n') + '\n';
+}
+
+function undoLine(x: HistoryView['runs'][number]): string {
+  if (!x.undoable) return 'cannot be undone (its journal is not kept here)';
+  return x.undoNeedsForce ? 'can be undone with --force (a later run came after it)' : 'can be undone';
 }

@@ -1,5 +1,6 @@
 import { ScriptFileError } from '../errors.js';
 import type { AttributeValue, Modification, ModifyOperation } from '../ldap/entry.js';
+import { fileLines, shown, textLines, type ReadProgress, type TextLine } from './lines.js';
 import type { AddRecord, ChangeRecord } from './types.js';
 
 export interface ParseOptions {
@@ -9,73 +10,87 @@ export interface ParseOptions {
   placeholders?: Record<string, string>;
 }
 
-interface Line {
-  text: string;
-  no: number;
+const MERGE_MARK = /^#\s*ldap-upgrade:\s*merge\s*$/i;
+/** An attribute description: a name or numeric OID, then options (`;binary`, `;lang-de`, `;read_keys`). */
+const ATTRIBUTE_LINE = /^((?:[A-Za-z][A-Za-z0-9_-]*|\d+(?:\.\d+)+)(?:;[A-Za-z0-9_-]+)*)\s*:(.*)$/s;
+/** In a plain (not base64) value: the characters that would not survive as they are. */
+// eslint-disable-next-line no-control-regex
+const UNSAFE_PLAIN = /[\0-\x08\x0a-\x1f\x7f\u0085\u2028\u2029]/;
+
+/** Parses RFC 2849 LDIF text (change records, folded lines, comments, base64 values kept as bytes). */
+export function parseLdif(source: string, options: ParseOptions = {}): ChangeRecord[] {
+  return [...ldifRecords(textLines(source, options.file ?? 'LDIF'), options)];
 }
 
-const MERGE_MARK = /^#\s*ldap-upgrade:\s*merge\s*$/i;
+/** Streams an LDIF file record by record (flat memory whatever its size); `progress` follows its bytes. */
+export function readLdifFile(path: string, options: ParseOptions = {}, progress?: ReadProgress): Generator<ChangeRecord> {
+  return ldifRecords(fileLines(path, progress), { ...options, file: options.file ?? path });
+}
 
-/** Parses RFC 2849 LDIF (change records, folded lines, comments, base64 values kept as bytes). */
-export function parseLdif(source: string, options: ParseOptions = {}): ChangeRecord[] {
+/**
+ * Records from lines, one at a time. A construct the reader does not understand is an error
+ * naming file:line and the text — never skipped, never guessed (README "Upgrade scripts").
+ */
+export function* ldifRecords(lines: Iterable<TextLine>, options: ParseOptions = {}): Generator<ChangeRecord> {
   const file = options.file ?? 'LDIF';
   const fail = (no: number, problem: string): never => {
     throw new ScriptFileError(`${file}:${no}: ${problem}`);
   };
-  const records: ChangeRecord[] = [];
-  for (const block of blocks(source, fail)) {
-    const merge = block.comments.some((c) => MERGE_MARK.test(c));
-    const lines = block.lines.map((l) => ({ ...l, text: substitute(l, options.placeholders, fail) }));
-    if (lines.length === 0) continue;
-    if (/^version:/i.test(lines[0]!.text)) {
-      lines.shift();
-      if (lines.length === 0) continue;
-    }
-    records.push(parseRecord(lines, merge, fail));
-  }
-  return records;
-}
-
-/** Splits into records at blank lines, unfolds continuation lines, sets comments apart. */
-function blocks(source: string, fail: (no: number, p: string) => never) {
-  const out: { lines: Line[]; comments: string[] }[] = [];
-  let current: { lines: Line[]; comments: string[] } = { lines: [], comments: [] };
+  let block: TextLine[] = [];
+  let comments: string[] = [];
   let lastWasComment = false;
-  const raw = source.replace(/^\uFEFF/, '').split(/\r?\n/);
-  raw.forEach((text, i) => {
-    const no = i + 1;
+  let first = true;
+  const finish = (): ChangeRecord | undefined => {
+    const lines = block.map((l) => ({ no: l.no, text: substitute(l, options.placeholders, fail) }));
+    const merge = comments.some((c) => MERGE_MARK.test(c));
+    block = [];
+    comments = [];
+    if (lines.length === 0) return undefined;
+    const starts = first;
+    first = false;
+    if (/^version\s*:/i.test(lines[0]!.text)) {
+      const v = /^version\s*:\s*(.*?)\s*$/i.exec(lines[0]!.text)![1];
+      if (!starts) fail(lines[0]!.no, `"version:" belongs on the file's first line only`);
+      if (v !== '1') fail(lines[0]!.no, `LDIF version ${shown(v ?? '')}: only version 1 (RFC 2849) is read`);
+      lines.shift();
+      if (lines.length === 0) return undefined;
+    }
+    return parseRecord(lines, merge, fail);
+  };
+  for (const line of lines) {
+    const { text, no } = line;
     if (text.startsWith(' ')) {
-      if (lastWasComment) return; // folded comment
-      const prev = current.lines[current.lines.length - 1];
-      if (!prev) fail(no, 'a continuation line (starting with a space) follows nothing');
+      if (text.trim() === '') fail(no, 'a line of only spaces: an empty line ends a record, and a line that starts with a space continues the one before — which is meant? (an empty line must be empty)');
+      if (lastWasComment) continue; // folded comment
+      const prev = block[block.length - 1];
+      if (!prev) fail(no, `a continuation line (starting with a space) follows nothing: ${shown(text)}`);
       prev!.text += text.slice(1);
-      return;
+      continue;
     }
     if (text.startsWith('#')) {
-      current.comments.push(text);
+      comments.push(text);
       lastWasComment = true;
-      return;
+      continue;
     }
     lastWasComment = false;
-    if (text.trim() === '') {
-      if (current.lines.length > 0) {
-        out.push(current);
-        current = { lines: [], comments: [] };
-      }
-      return;
+    if (text === '') {
+      const r = finish();
+      if (r) yield r;
+      continue;
     }
-    current.lines.push({ text, no });
-  });
-  if (current.lines.length > 0) out.push(current);
-  return out;
+    if (text.trim() === '') fail(no, 'a line of only blanks (tabs): an empty line must be empty');
+    block.push({ text, no });
+  }
+  const r = finish();
+  if (r) yield r;
 }
 
-function substitute(line: Line, placeholders: Record<string, string> | undefined, fail: (no: number, p: string) => never): string {
+function substitute(line: TextLine, placeholders: Record<string, string> | undefined, fail: (no: number, p: string) => never): string {
   return line.text.replace(/\$\{([^}]*)\}/g, (whole, name: string) => {
     const value = placeholders?.[name];
     if (value === undefined) {
       const known = Object.keys(placeholders ?? {}).map((k) => '${' + k + '}').join(', ');
-      return fail(line.no, `unknown placeholder ${whole}${known ? ` (known: ${known})` : ''}`);
+      return fail(line.no, `unknown placeholder ${shown(whole)}${known ? ` (known: ${known})` : ''}`);
     }
     return value;
   });
@@ -85,90 +100,149 @@ interface AttrVal {
   name: string;
   value: AttributeValue;
   no: number;
+  /** The value was base64 (`::`): kept exactly, never trimmed. */
+  base64: boolean;
 }
 
-function attrVal(line: Line, fail: (no: number, p: string) => never): AttrVal {
-  if (line.text.trim() === '-') return { name: '-', value: '', no: line.no };
-  const m = /^([A-Za-z0-9][A-Za-z0-9;.\-]*)\s*:(.*)$/.exec(line.text);
-  if (!m) return fail(line.no, `expected "attribute: value", got "${line.text.slice(0, 40)}"`);
+function attrVal(line: TextLine, fail: (no: number, p: string) => never): AttrVal {
+  if (line.text === '-') return { name: '-', value: '', no: line.no, base64: false };
+  const m = ATTRIBUTE_LINE.exec(line.text);
+  if (!m) {
+    const colon = line.text.indexOf(':');
+    return fail(line.no, colon < 0
+      ? `expected "attribute: value", got ${shown(line.text)}`
+      : `${shown(line.text.slice(0, colon))} is not an attribute description (a name or numeric OID, then ;options of letters, digits, "-" and "_")`);
+  }
   const name = m[1]!;
   const rest = m[2]!;
   if (rest.startsWith(':')) {
     const b64 = rest.slice(1).trim();
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) fail(line.no, `${name}: invalid base64 value`);
-    return { name, value: Buffer.from(b64, 'base64'), no: line.no };
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) fail(line.no, `${name}: invalid base64 value ${shown(b64, 40)}`);
+    return { name, value: Buffer.from(b64, 'base64'), no: line.no, base64: true };
   }
   if (rest.startsWith('<')) return fail(line.no, `${name}: URL values (":<") are not supported in upgrade scripts; inline the value with "::" base64`);
-  return { name, value: rest.replace(/^ +/, ''), no: line.no };
+  const value = rest.replace(/^ +/, '');
+  const bad = UNSAFE_PLAIN.exec(value);
+  if (bad) {
+    fail(line.no, `${name}: the value holds ${describeChar(bad[0])} at column ${line.text.length - value.length + bad.index + 1}: write such a value base64 ("${name}:: …")`);
+  }
+  return { name, value, no: line.no, base64: false };
+}
+
+function describeChar(c: string): string {
+  const names: Record<string, string> = { '\u2028': 'U+2028 LINE SEPARATOR', '\u2029': 'U+2029 PARAGRAPH SEPARATOR', '\u0085': 'U+0085 NEXT LINE', '\0': 'a NUL byte' };
+  return names[c] ?? `the control character U+${c.charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}`;
+}
+
+/** A DN-like value (dn, newrdn, newsuperior) as text: base64 exactly; plain without the blanks around it, but an escaped final space (`cn=b\ `) kept. */
+function dnText(v: AttrVal, fail: (no: number, p: string) => never): string {
+  if (v.base64) {
+    const bytes = v.value as Buffer;
+    const text = bytes.toString('utf8');
+    if (!Buffer.from(text, 'utf8').equals(bytes)) fail(v.no, `${v.name}: the base64 value is not UTF-8 text`);
+    return text;
+  }
+  const s = (v.value as string).replace(/^\s+/, '');
+  let end = s.length;
+  while (end > 0 && /\s/.test(s[end - 1]!)) {
+    let slashes = 0;
+    for (let k = end - 2; k >= 0 && s[k] === '\\'; k--) slashes++;
+    if (slashes % 2 === 1) break; // the space is escaped: part of the value
+    end--;
+  }
+  return s.slice(0, end);
 }
 
 function text(v: AttrVal): string {
   return Buffer.isBuffer(v.value) ? v.value.toString('utf8') : v.value;
 }
 
-function parseRecord(lines: Line[], merge: boolean, fail: (no: number, p: string) => never): ChangeRecord {
+function parseRecord(lines: TextLine[], merge: boolean, fail: (no: number, p: string) => never): ChangeRecord {
   const first = attrVal(lines[0]!, fail);
-  if (first.name.toLowerCase() !== 'dn') fail(first.no, `a record must start with "dn:", got "${first.name}:"`);
-  const dn = text(first).trim();
+  if (first.name.toLowerCase() !== 'dn') fail(first.no, `a record must start with "dn:", got ${shown(first.name + ':')}`);
+  const dn = dnText(first, fail);
   if (dn === '') fail(first.no, 'empty dn');
   let body = lines.slice(1).map((l) => attrVal(l, fail));
   if (body[0]?.name.toLowerCase() === 'control') fail(body[0].no, 'controls are not supported in upgrade scripts');
   let changetype = 'add'; // a content record (no changetype) is an add
+  let typeLine = first.no;
   if (body[0]?.name.toLowerCase() === 'changetype') {
     changetype = text(body[0]).trim().toLowerCase();
+    typeLine = body[0].no;
     body = body.slice(1);
+  }
+  const misplaced = body.find((v) => ['dn', 'changetype', 'control'].includes(v.name.toLowerCase()));
+  if (misplaced) {
+    fail(misplaced.no, misplaced.name.toLowerCase() === 'dn'
+      ? `a second "dn:" in the record of ${shown(dn)} (line ${first.no}): records are separated by an empty line`
+      : `"${misplaced.name}:" must come right after the record's "dn:" (line ${first.no})`);
   }
   const line = first.no;
   switch (changetype) {
     case 'add': {
-      if (body.length === 0) fail(line, `${dn}: an add needs attributes`);
+      if (body.length === 0) fail(line, `${shown(dn)}: an add needs attributes`);
       const attributes: AddRecord['attributes'] = {};
+      const valueLines: Record<string, number[]> = {};
       for (const v of body) {
+        if (v.name === '-') fail(v.no, `a "-" line belongs to a modify; this record of ${shown(dn)} is an add`);
         const key = Object.keys(attributes).find((k) => k.toLowerCase() === v.name.toLowerCase()) ?? v.name;
         (attributes[key] ??= []).push(v.value);
+        (valueLines[key] ??= []).push(v.no);
       }
-      return { kind: 'add', dn, attributes, merge, line };
+      return { kind: 'add', dn, attributes, merge, line, valueLines };
     }
     case 'delete':
-      if (body.length > 0) fail(body[0]!.no, 'a delete record takes no attributes');
+      if (body.length > 0) fail(body[0]!.no, `a delete record takes no attributes, got ${shown(body[0]!.name + ':')}`);
       return { kind: 'delete', dn, line };
     case 'modrdn':
-    case 'moddn': {
-      const get = (n: string) => body.find((v) => v.name.toLowerCase() === n);
-      const newRdn = get('newrdn');
-      const del = get('deleteoldrdn');
-      if (!newRdn) return fail(line, `${dn}: modrdn needs newrdn:`);
-      if (!del || !['0', '1'].includes(text(del).trim())) return fail(del?.no ?? line, `${dn}: modrdn needs deleteoldrdn: 0 or 1`);
-      const sup = get('newsuperior');
-      return { kind: 'modrdn', dn, newRdn: text(newRdn).trim(), deleteOldRdn: text(del).trim() === '1', newSuperior: sup ? text(sup).trim() : undefined, line };
-    }
+    case 'moddn':
+      return parseModRdn(dn, line, body, fail);
     case 'modify':
-      return { kind: 'modify', dn, changes: parseModifications(body, dn, fail), line };
+      return { kind: 'modify', dn, changes: parseModifications(body, dn, typeLine, fail), line };
     default:
-      return fail(line, `unknown changetype "${changetype}" (add, modify, delete, modrdn)`);
+      return fail(typeLine, `unknown changetype ${shown(changetype)} (add, modify, delete, modrdn)`);
   }
 }
 
-function parseModifications(body: AttrVal[], dn: string, fail: (no: number, p: string) => never): Modification[] {
+/** newrdn, deleteoldrdn and an optional newsuperior, in that order, each once (as ldapmodify reads them). */
+function parseModRdn(dn: string, line: number, body: AttrVal[], fail: (no: number, p: string) => never): ChangeRecord {
+  const expected = ['newrdn', 'deleteoldrdn', 'newsuperior'];
+  body.forEach((v, i) => {
+    if (v.name.toLowerCase() !== expected[i]) {
+      fail(v.no, i >= expected.length
+        ? `${shown(dn)}: a modrdn takes newrdn:, deleteoldrdn: and newsuperior: only; ${shown(v.name + ':')} after them`
+        : `${shown(dn)}: expected "${expected[i]}:" here (a modrdn is newrdn:, deleteoldrdn:, then newsuperior: if it moves), got ${shown(v.name + ':')}`);
+    }
+  });
+  const [newRdn, del, sup] = body;
+  if (!newRdn) return fail(line, `${shown(dn)}: modrdn needs newrdn:`);
+  if (!del || !['0', '1'].includes(text(del).trim())) return fail(del?.no ?? line, `${shown(dn)}: modrdn needs deleteoldrdn: 0 or 1`);
+  const rdn = dnText(newRdn, fail);
+  if (rdn === '') fail(newRdn.no, `${shown(dn)}: empty newrdn`);
+  return { kind: 'modrdn', dn, newRdn: rdn, deleteOldRdn: text(del).trim() === '1', newSuperior: sup ? dnText(sup, fail) : undefined, line };
+}
+
+function parseModifications(body: AttrVal[], dn: string, typeLine: number, fail: (no: number, p: string) => never): Modification[] {
   const changes: Modification[] = [];
   let i = 0;
   while (i < body.length) {
     const op = body[i]!;
     const operation = op.name.toLowerCase();
-    if (!['add', 'delete', 'replace'].includes(operation)) fail(op.no, `${dn}: expected "add:", "delete:" or "replace:", got "${op.name}:"`);
+    if (!['add', 'delete', 'replace'].includes(operation)) fail(op.no, `${shown(dn)}: expected "add:", "delete:" or "replace:", got ${shown(op.name + ':')}`);
     const attribute = text(op).trim();
+    if (!ATTRIBUTE_LINE.test(`${attribute}:`)) fail(op.no, `${shown(dn)}: "${operation}:" names ${shown(attribute)}, which is not an attribute description`);
     const values: AttributeValue[] = [];
     i++;
     while (i < body.length && body[i]!.name !== '-') {
       const v = body[i]!;
-      if (v.name.toLowerCase() !== attribute.toLowerCase()) fail(v.no, `${dn}: "${v.name}" inside "${operation}: ${attribute}" (missing "-" line?)`);
+      if (v.name.toLowerCase() !== attribute.toLowerCase()) fail(v.no, `${shown(dn)}: ${shown(v.name)} inside "${operation}: ${attribute}" (missing "-" line?)`);
       values.push(v.value);
       i++;
     }
-    if (operation === 'add' && values.length === 0) fail(op.no, `${dn}: "add: ${attribute}" needs values`);
+    if (operation === 'add' && values.length === 0) fail(op.no, `${shown(dn)}: "add: ${attribute}" needs values`);
     changes.push({ operation: operation as ModifyOperation, attribute, values });
     i++; // the "-" separator
   }
-  if (changes.length === 0) fail(body[0]?.no ?? 0, `${dn}: a modify needs changes`);
+  if (changes.length === 0) fail(typeLine, `${shown(dn)}: a modify needs changes`);
   return changes;
 }

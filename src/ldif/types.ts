@@ -11,6 +11,8 @@ export interface AddRecord extends RecordBase {
   kind: 'add';
   attributes: Record<string, AttributeValue[]>;
   merge: boolean;
+  /** Per attribute (the keys of `attributes`), the line of each value, for messages about one value. */
+  valueLines?: Record<string, number[]>;
 }
 
 export interface ModifyRecord extends RecordBase {

@@ -61,11 +61,11 @@ newsuperior: ou=x,\${suffix}
   });
 
   it.each([
-    ['dn: cn=a\nchangetype: frobnicate\n', /x\.ldif:1: unknown changetype "frobnicate"/],
+    ['dn: cn=a\nchangetype: frobnicate\n', /x\.ldif:2: unknown changetype "frobnicate"/],
     ['\n\ncn: a\n', /x\.ldif:3: a record must start with "dn:"/],
     ['dn: cn=a\nchangetype: modify\nadd: mail\nsn: x\n-\n', /x\.ldif:4: .*"sn" inside "add: mail"/],
     ['dn: cn=a\nchangetype: add\njpegPhoto:: !!!\n', /x\.ldif:3: jpegPhoto: invalid base64/],
-    ['dn: ${nope},dc=x\nchangetype: delete\n', /x\.ldif:1: unknown placeholder \$\{nope\}/],
+    ['dn: ${nope},dc=x\nchangetype: delete\n', /x\.ldif:1: unknown placeholder "\$\{nope\}"/],
     ['dn: cn=a\nchangetype: modrdn\nnewrdn: cn=b\n', /x\.ldif:1: .*deleteoldrdn/],
   ])('reports %j with file:line', (text, message) => {
     expect(() => parseLdif(text, { file: 'x.ldif', placeholders: { suffix: 'dc=x' } })).toThrow(ScriptFileError);

@@ -1,12 +1,12 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import semver from 'semver';
 import { ScriptFileError } from '../errors.js';
-import { scriptChecksum } from './checksum.js';
+import { fileFacts } from './checksum.js';
 
 /** The line `ldap-upgrade new` puts in the scripts it makes, until they are written. */
 export const UNWRITTEN_LINE = 'ldap-upgrade: unwritten';
-const UNWRITTEN = /^\s*(#|\/\/)\s*ldap-upgrade: unwritten\b/m;
+const UNWRITTEN = /^\s*(#|\/\/)\s*ldap-upgrade: unwritten\b/;
 import { isSchemaScript } from '../schema/schema-file.js';
 import type { ScriptCatalog, ScriptFile, ScriptKind, VersionScripts } from './types.js';
 
@@ -77,12 +77,13 @@ function readScripts(folder: string, version: string, tag: string | undefined, s
     const other = byPrefix.get(prefix);
     if (other) throw new ScriptFileError(`${folder}: ${other} and ${name} share the prefix ${prefix}; each script needs its own`);
     byPrefix.set(prefix, name);
-    const text = readFileSync(path, 'utf8');
-    if (UNWRITTEN.test(text)) {
+    // One streamed pass: a script of any size is never held whole.
+    const facts = fileFacts(path, UNWRITTEN);
+    if (facts.unwritten) {
       throw new ScriptFileError(`${path}: still the template \`ldap-upgrade new\` made: write the script, then delete its "ldap-upgrade: unwritten" line (until then it refuses to run, so that an empty script is never recorded as applied)`);
     }
     const serverKind = config?.[1]?.toLowerCase() as ScriptFile['serverKind'];
-    scripts.push({ version, tag, prefix, name, path, kind, checksum: scriptChecksum(text), ...(serverKind ? { serverKind } : {}) });
+    scripts.push({ version, tag, prefix, name, path, kind, checksum: facts.checksum, ...(kind === 'ldif' ? { records: facts.records } : {}), ...(serverKind ? { serverKind } : {}) });
   }
   // A version's schema comes before its configuration, and both before its data (README "Upgrade
   // scripts"): its entries may use the new definitions, and its searches the new indexes.

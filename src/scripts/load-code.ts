@@ -1,11 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import Module, { register } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { pathToFileURL } from 'node:url';
 import { ScriptFileError } from '../errors.js';
 import type { ScriptDefinition } from './define.js';
 import type { ScriptFile } from './types.js';
-import { parseLdif } from '../ldif/parse.js';
+import { readLdifFile } from '../ldif/parse.js';
+import type { ReadProgress } from '../ldif/lines.js';
 import type { ChangeRecord } from '../ldif/types.js';
 import { readSchemaScript } from '../schema/schema-file.js';
 import { OFFLINE_DATABASE_DN, readConfigScript } from './config-script.js';
@@ -43,12 +44,13 @@ export async function prepareScripts(scripts: ScriptFile[], placeholders: Record
     else if (script.kind === 'schema') script.schema ??= readSchemaScript(script.path);
     // Read here with a stand-in for each server's database entry: the run reads it per server.
     else if (script.kind === 'config') readConfigScript(script, { databaseDn: OFFLINE_DATABASE_DN, suffix: placeholders.suffix ?? '' });
-    else readLdifScript(script, placeholders);
+    else for (const record of readLdifScript(script, placeholders)) void record; // read to its end: every record checked
   }
 }
 
-export function readLdifScript(script: ScriptFile, placeholders: Record<string, string>): ChangeRecord[] {
-  return parseLdif(readFileSync(script.path, 'utf8'), { file: script.path, placeholders });
+/** An LDIF script's records, streamed from its file (flat memory whatever its size). */
+export function readLdifScript(script: ScriptFile, placeholders: Record<string, string>, progress?: ReadProgress): Generator<ChangeRecord> {
+  return readLdifFile(script.path, { file: script.path, placeholders }, progress);
 }
 
 /**

@@ -21,6 +21,8 @@ export interface ScriptFile {
   kind: ScriptKind;
   /** SHA-256 (hex) of the normalised text. */
   checksum: string;
+  /** LDIF scripts: how many records the file holds (its `dn:` lines), for the progress line. */
+  records?: number;
   /** Loaded code script (code scripts only, after `prepareScripts`). */
   definition?: ScriptDefinition;
   /**

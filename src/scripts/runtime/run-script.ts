@@ -71,9 +71,9 @@ interface LdifProgress {
 async function runBody(script: ScriptFile, options: ScriptRunOptions, ctx: UpgradeScriptContext, progress: LdifProgress): Promise<void> {
   {
     if (script.kind === 'ldif') {
-      const records = readLdifScript(script, { suffix: options.suffix, versionEntry: options.versionEntry });
-      progress.total = records.length;
-      for (const r of records) {
+      // Streamed record by record; the total is the catalog's count of the file's records.
+      progress.total = script.records;
+      for (const r of readLdifScript(script, { suffix: options.suffix, versionEntry: options.versionEntry })) {
         progress.done++;
         switch (r.kind) {
           case 'add': await ctx.addEntry(r.dn, r.attributes, r.merge); break;

@@ -197,8 +197,10 @@ function parseRecord(lines: TextLine[], merge: boolean, fail: (no: number, p: st
     case 'modrdn':
     case 'moddn':
       return parseModRdn(dn, line, body, fail);
-    case 'modify':
-      return { kind: 'modify', dn, changes: parseModifications(body, dn, typeLine, fail), line };
+    case 'modify': {
+      const valueLines: number[][] = [];
+      return { kind: 'modify', dn, changes: parseModifications(body, dn, typeLine, fail, valueLines), line, valueLines };
+    }
     default:
       return fail(typeLine, `unknown changetype ${shown(changetype)} (add, modify, delete, modrdn)`);
   }
@@ -222,7 +224,7 @@ function parseModRdn(dn: string, line: number, body: AttrVal[], fail: (no: numbe
   return { kind: 'modrdn', dn, newRdn: rdn, deleteOldRdn: text(del).trim() === '1', newSuperior: sup ? dnText(sup, fail) : undefined, line };
 }
 
-function parseModifications(body: AttrVal[], dn: string, typeLine: number, fail: (no: number, p: string) => never): Modification[] {
+function parseModifications(body: AttrVal[], dn: string, typeLine: number, fail: (no: number, p: string) => never, valueLines: number[][]): Modification[] {
   const changes: Modification[] = [];
   let i = 0;
   while (i < body.length) {
@@ -232,13 +234,16 @@ function parseModifications(body: AttrVal[], dn: string, typeLine: number, fail:
     const attribute = text(op).trim();
     if (!ATTRIBUTE_LINE.test(`${attribute}:`)) fail(op.no, `${shown(dn)}: "${operation}:" names ${shown(attribute)}, which is not an attribute description`);
     const values: AttributeValue[] = [];
+    const lines: number[] = [];
     i++;
     while (i < body.length && body[i]!.name !== '-') {
       const v = body[i]!;
       if (v.name.toLowerCase() !== attribute.toLowerCase()) fail(v.no, `${shown(dn)}: ${shown(v.name)} inside "${operation}: ${attribute}" (missing "-" line?)`);
       values.push(v.value);
+      lines.push(v.no);
       i++;
     }
+    valueLines.push(lines);
     if (operation === 'add' && values.length === 0) fail(op.no, `${shown(dn)}: "add: ${attribute}" needs values`);
     changes.push({ operation: operation as ModifyOperation, attribute, values });
     i++; // the "-" separator

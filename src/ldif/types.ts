@@ -18,6 +18,8 @@ export interface AddRecord extends RecordBase {
 export interface ModifyRecord extends RecordBase {
   kind: 'modify';
   changes: Modification[];
+  /** Per change, the line of each value (for messages about one value). */
+  valueLines?: number[][];
 }
 
 export interface DeleteRecord extends RecordBase {

@@ -66,12 +66,12 @@ describe('schema scripts: the forms servers ship', () => {
 
   it('refuses what it cannot carry to both kinds, or that would delete, with the file and line', () => {
     const bad = (text: string) => () => parseSchemaScript(text, 'f.schema.ldif');
-    expect(() => parseSchemaScript(shipped('openldap/pmi.ldif'), 'pmi.ldif')).toThrow(/pmi\.ldif:25: olcLdapSyntaxes: LDAP syntaxes are not supported/);
+    expect(() => parseSchemaScript(shipped('openldap/pmi.ldif'), 'pmi.ldif')).toThrow(/pmi\.ldif:65: olcLdapSyntaxes: LDAP syntaxes are not supported/);
     expect(bad('dn: cn=schema\nchangetype: modify\ndelete: attributeTypes\nattributeTypes: ( 1.2.3 NAME \'x\' )\n')).toThrow(/f\.schema\.ldif:1: .*only adds or changes definitions \(never deletes/);
     expect(bad('dn: cn=schema\nchangetype: modify\nreplace: attributeTypes\nattributeTypes: ( 1.2.3 NAME \'x\' )\n')).toThrow(/never deletes/);
     expect(bad("dn: ou=x,dc=example,dc=com\nobjectClass: organizationalUnit\nou: x\n")).toThrow(/holds cn=schema .* or cn=NAME,cn=schema,cn=config/);
     expect(bad("dn: cn=schema\nattributeTypes: ( MyMacro:1 NAME 'x' )\n")).toThrow(/"MyMacro:1" is neither a numeric OID nor a known macro/);
-    expect(bad("dn: cn=schema\nattributeTypes: ( 1.2.3 NAME 'x' )\nattributeTypes: ( 1.2.3 NAME 'y' )\n")).toThrow(/attributeType 1\.2\.3 is defined twice/);
+    expect(bad("dn: cn=schema\nattributeTypes: ( 1.2.3 NAME 'x' )\nattributeTypes: ( 1.2.3 NAME 'y' )\n")).toThrow(/attribute type 1\.2\.3 is defined twice \(first on line 2\)/);
     expect(bad("dn: cn=schema\nattributeTypes: ( 1.2.3 NAME 'x' \n")).toThrow(ScriptFileError);
     expect(bad("dn: cn=schema\nobjectClass: top\n")).toThrow(/holds no attribute type or object class definitions/);
   });
@@ -165,5 +165,63 @@ describe("OpenLDAP: whether configBind may write the schema (slapd's access rule
   it('rules it cannot judge (groups, attrs=, patterns) are left to the write itself', () => {
     expect(accessProblem(['{0}to * by group.exact="cn=admins,dc=example,dc=com" write'], me)).toBeNull();
     expect(accessProblem(['{0}to attrs=olcAttributeTypes by * read'], me)).toBeNull();
+  });
+});
+
+describe('the schema reader: what it does not understand is an error naming file:line and the token', () => {
+  const schema = (...lines: string[]) => lines.join('\n') + '\n';
+  const refused = (text: string) => {
+    try {
+      parseSchemaScript(text, 'x.schema.ldif');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ScriptFileError);
+      return (err as Error).message;
+    }
+    throw new Error('not refused');
+  };
+
+  it('an error on line 3 of a record names line 3; a duplicate names both lines', () => {
+    expect(refused(schema('dn: cn=schema', "attributeTypes: ( 1.2.3.1 NAME 'a' )", "attributeTypes: ( 1.2.3.2 NAME 'b' FROB )"))).toMatch(/^x\.schema\.ldif:3: attributeTypes: "FROB" is not a keyword of an attribute type/);
+    expect(refused(schema('dn: cn=schema', "attributeTypes: ( 1.2.3.1 NAME 'a' )", "objectClasses: ( 1.2.3.9 NAME 'o' )", "attributeTypes: ( 1.2.3.1 NAME 'c' )")))
+      .toBe('x.schema.ldif:4: attribute type 1.2.3.1 is defined twice (first on line 2)');
+    expect(refused(schema('dn: cn=schema', "attributeTypes: ( 1.2.3.1 NAME 'a' )", "attributeTypes: ( 1.2.3.2 NAME 'A' )"))).toBe('x.schema.ldif:3: attribute type A (1.2.3.2) is defined twice (first on line 2)');
+    // The changetype: modify form too.
+    expect(refused(schema('dn: cn=schema', 'changetype: modify', 'add: attributeTypes', "attributeTypes: ( 1.2.3.1 NAME 'a' )", "attributeTypes: ( 1.2.3.01 NAME 'b' )", '-')))
+      .toMatch(/^x\.schema\.ldif:5: attributeTypes: "1\.2\.3\.01" is not a numeric OID \(arcs of digits, no leading zeros/);
+  });
+
+  it('superiors that form a cycle: refused naming it (not 51 definitions out of 2)', () => {
+    expect(refused(schema('dn: cn=schema', "attributeTypes: ( 1.2.3.1 NAME 'a' SUP b )", "attributeTypes: ( 1.2.3.2 NAME 'b' SUP a )"))).toMatch(/^x\.schema\.ldif:2: the superiors \(SUP\) of attribute types form a cycle: a → b → a/);
+    expect(refused(schema('dn: cn=schema', "objectClasses: ( 1.2.3.3 NAME 'self' SUP self AUXILIARY )"))).toMatch(/form a cycle: self → self/);
+  });
+
+  it('unknown bare keywords, unbalanced or nested parentheses, a misplaced $, a backslash that is not \\27 or \\5C: refused naming the token', () => {
+    const cases: [string, RegExp][] = [
+      ["( 1.2.3.1 NAME 'a' SINGLEVALUE )", /"SINGLEVALUE" is not a keyword of an attribute type/],
+      ["( 1.2.3.1 NAME 'a' SUP ( b $ c )", /a definition ends with "\)"/],
+      ["( 1.2.3.1 NAME 'a' SUP ( b ( c ) ) )", /SUP: a "\(" inside a list/],
+      ["( 1.2.3.1 NAME ( 'a' 'b' ) SUP ( b c ) )", /SUP: "c" follows another element without a "\$"/],
+      ["( 1.2.3.1 NAME 'a' SUP ( $ b ) )", /SUP: a "\$" with no element before it/],
+      ["( 1.2.3.1 NAME 'a' DESC 'it\\'s' )", /a backslash in a quoted string must be \\27 \(a quote\) or \\5C/],
+      ["( 1.2.3.1 NAME 'a' USAGE sometimes )", /USAGE "sometimes" is none of/],
+      ["( 1.2.3.1 NAME 'a' NAME 'b' )", /NAME is given twice/],
+      ["( 1.2..3 NAME 'a' )", /"1\.2\.\.3" is not a numeric OID/],
+    ];
+    for (const [text, message] of cases) expect(refused(schema('dn: cn=schema', `attributeTypes: ${text}`)), text).toMatch(message);
+  });
+
+  it('escaped quotes (\\27) and backslashes (\\5C) are read, and written back escaped', () => {
+    const s = parseSchemaScript(schema('dn: cn=schema', "attributeTypes: ( 1.2.3.1 NAME 'a' DESC 'it\\27s a \\5C' )"), 'x.schema.ldif');
+    expect(s.definitions[0]!.fields.get('DESC')).toBe("it's a \\");
+    expect(formatDefinition(s.definitions[0]!)).toBe("( 1.2.3.1 NAME 'a' DESC 'it\\27s a \\5C' )");
+  });
+
+  it('SYNTAX MyMacro{64}: the macro expanded, its bound kept', () => {
+    const s = parseSchemaScript(schema('dn: cn=my,cn=schema,cn=config', 'olcObjectIdentifier: MyString 1.3.6.1.4.1.1466.115.121.1.15', "olcAttributeTypes: ( 1.2.3.1 NAME 'a' SYNTAX MyString{64} )"), 'x.schema.ldif');
+    expect(s.definitions[0]!.fields.get('SYNTAX')).toBe('1.3.6.1.4.1.1466.115.121.1.15{64}');
+  });
+
+  it('version: 2 in a schema file: refused naming the line', () => {
+    expect(refused(schema('version: 2', 'dn: cn=schema', "attributeTypes: ( 1.2.3.1 NAME 'a' )"))).toMatch(/^x\.schema\.ldif:1: LDIF version "2"/);
   });
 });

@@ -12,7 +12,9 @@ export interface ParseOptions {
 
 const MERGE_MARK = /^#\s*ldap-upgrade:\s*merge\s*$/i;
 /** An attribute description: a name or numeric OID, then options (`;binary`, `;lang-de`, `;read_keys`). */
-const ATTRIBUTE_LINE = /^((?:[A-Za-z][A-Za-z0-9_-]*|\d+(?:\.\d+)+)(?:;[A-Za-z0-9_-]+)*)\s*:(.*)$/s;
+const DESCRIPTION = /^(?:[A-Za-z][A-Za-z0-9_-]*|\d+(?:\.\d+)+)(?:;[A-Za-z0-9_-]+)*$/;
+/** Names that only start a record: never an attribute inside one. */
+const RESERVED = new Set(['dn', 'changetype', 'control']);
 /** In a plain (not base64) value: the characters that would not survive as they are. */
 // eslint-disable-next-line no-control-regex
 const UNSAFE_PLAIN = /[\0-\x08\x0a-\x1f\x7f\u0085\u2028\u2029]/;
@@ -41,7 +43,8 @@ export function* ldifRecords(lines: Iterable<TextLine>, options: ParseOptions = 
   let lastWasComment = false;
   let first = true;
   const finish = (): ChangeRecord | undefined => {
-    const lines = block.map((l) => ({ no: l.no, text: substitute(l, options.placeholders, fail) }));
+    const lines = block;
+    for (const l of lines) l.text = substitute(l, options.placeholders, fail);
     const merge = comments.some((c) => MERGE_MARK.test(c));
     block = [];
     comments = [];
@@ -79,13 +82,14 @@ export function* ldifRecords(lines: Iterable<TextLine>, options: ParseOptions = 
       continue;
     }
     if (text.trim() === '') fail(no, 'a line of only blanks (tabs): an empty line must be empty');
-    block.push({ text, no });
+    block.push(line);
   }
   const r = finish();
   if (r) yield r;
 }
 
 function substitute(line: TextLine, placeholders: Record<string, string> | undefined, fail: (no: number, p: string) => never): string {
+  if (!line.text.includes('${')) return line.text;
   return line.text.replace(/\$\{([^}]*)\}/g, (whole, name: string) => {
     const value = placeholders?.[name];
     if (value === undefined) {
@@ -105,26 +109,29 @@ interface AttrVal {
 }
 
 function attrVal(line: TextLine, fail: (no: number, p: string) => never): AttrVal {
-  if (line.text === '-') return { name: '-', value: '', no: line.no, base64: false };
-  const m = ATTRIBUTE_LINE.exec(line.text);
-  if (!m) {
-    const colon = line.text.indexOf(':');
-    return fail(line.no, colon < 0
-      ? `expected "attribute: value", got ${shown(line.text)}`
-      : `${shown(line.text.slice(0, colon))} is not an attribute description (a name or numeric OID, then ;options of letters, digits, "-" and "_")`);
+  const lineText = line.text;
+  if (lineText === '-') return { name: '-', value: '', no: line.no, base64: false };
+  const colon = lineText.indexOf(':');
+  if (colon < 0) return fail(line.no, `expected "attribute: value", got ${shown(lineText)}`);
+  let nameEnd = colon;
+  while (nameEnd > 0 && lineText.charCodeAt(nameEnd - 1) === 32) nameEnd--;
+  const name = lineText.slice(0, nameEnd);
+  if (!DESCRIPTION.test(name)) {
+    return fail(line.no, `${shown(lineText.slice(0, colon))} is not an attribute description (a name or numeric OID, then ;options of letters, digits, "-" and "_")`);
   }
-  const name = m[1]!;
-  const rest = m[2]!;
+  const rest = lineText.slice(colon + 1);
   if (rest.startsWith(':')) {
     const b64 = rest.slice(1).trim();
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) fail(line.no, `${name}: invalid base64 value ${shown(b64, 40)}`);
     return { name, value: Buffer.from(b64, 'base64'), no: line.no, base64: true };
   }
   if (rest.startsWith('<')) return fail(line.no, `${name}: URL values (":<") are not supported in upgrade scripts; inline the value with "::" base64`);
-  const value = rest.replace(/^ +/, '');
-  const bad = UNSAFE_PLAIN.exec(value);
+  let fill = 0;
+  while (rest.charCodeAt(fill) === 32) fill++;
+  const value = fill ? rest.slice(fill) : rest;
+  const bad = UNSAFE_PLAIN.test(value) ? UNSAFE_PLAIN.exec(value) : null;
   if (bad) {
-    fail(line.no, `${name}: the value holds ${describeChar(bad[0])} at column ${line.text.length - value.length + bad.index + 1}: write such a value base64 ("${name}:: …")`);
+    fail(line.no, `${name}: the value holds ${describeChar(bad[0])} at column ${lineText.length - value.length + bad.index + 1}: write such a value base64 ("${name}:: …")`);
   }
   return { name, value, no: line.no, base64: false };
 }
@@ -171,7 +178,7 @@ function parseRecord(lines: TextLine[], merge: boolean, fail: (no: number, p: st
     typeLine = body[0].no;
     body = body.slice(1);
   }
-  const misplaced = body.find((v) => ['dn', 'changetype', 'control'].includes(v.name.toLowerCase()));
+  const misplaced = body.find((v) => v.name.length <= 10 && RESERVED.has(v.name.toLowerCase()));
   if (misplaced) {
     fail(misplaced.no, misplaced.name.toLowerCase() === 'dn'
       ? `a second "dn:" in the record of ${shown(dn)} (line ${first.no}): records are separated by an empty line`
@@ -183,11 +190,20 @@ function parseRecord(lines: TextLine[], merge: boolean, fail: (no: number, p: st
       if (body.length === 0) fail(line, `${shown(dn)}: an add needs attributes`);
       const attributes: AddRecord['attributes'] = {};
       const valueLines: Record<string, number[]> = {};
+      // The first spelling of a name is its key: `cn` and `CN` are one attribute.
+      const keys = new Map<string, string>();
       for (const v of body) {
         if (v.name === '-') fail(v.no, `a "-" line belongs to a modify; this record of ${shown(dn)} is an add`);
-        const key = Object.keys(attributes).find((k) => k.toLowerCase() === v.name.toLowerCase()) ?? v.name;
-        (attributes[key] ??= []).push(v.value);
-        (valueLines[key] ??= []).push(v.no);
+        const lower = v.name.toLowerCase();
+        let key = keys.get(lower);
+        if (key === undefined) {
+          key = v.name;
+          keys.set(lower, key);
+          attributes[key] = [];
+          valueLines[key] = [];
+        }
+        attributes[key]!.push(v.value);
+        valueLines[key]!.push(v.no);
       }
       return { kind: 'add', dn, attributes, merge, line, valueLines };
     }
@@ -232,7 +248,7 @@ function parseModifications(body: AttrVal[], dn: string, typeLine: number, fail:
     const operation = op.name.toLowerCase();
     if (!['add', 'delete', 'replace'].includes(operation)) fail(op.no, `${shown(dn)}: expected "add:", "delete:" or "replace:", got ${shown(op.name + ':')}`);
     const attribute = text(op).trim();
-    if (!ATTRIBUTE_LINE.test(`${attribute}:`)) fail(op.no, `${shown(dn)}: "${operation}:" names ${shown(attribute)}, which is not an attribute description`);
+    if (!DESCRIPTION.test(attribute)) fail(op.no, `${shown(dn)}: "${operation}:" names ${shown(attribute)}, which is not an attribute description`);
     const values: AttributeValue[] = [];
     const lines: number[] = [];
     i++;

@@ -8,7 +8,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 export function scriptChecksum(text: string): string {
   const sum = new LineChecksum();
   const lines = text.split('\n');
-  for (const line of lines) sum.line(line);
+  lines.forEach((line, i) => sum.line(line, i < lines.length - 1));
   return sum.digest();
 }
 
@@ -28,10 +28,10 @@ export interface ScriptFileFacts {
 export function fileFacts(path: string, unwritten: RegExp): ScriptFileFacts {
   const sum = new LineChecksum();
   const facts = { records: 0, unwritten: false };
-  const onLine = (line: string) => {
+  const onLine = (line: string, terminated = true) => {
     if (line.length >= 3 && (line.charCodeAt(0) | 0x20) === 0x64 && (line.charCodeAt(1) | 0x20) === 0x6e && line.charCodeAt(2) === 0x3a) facts.records++;
     if (!facts.unwritten && unwritten.test(line)) facts.unwritten = true;
-    sum.line(line);
+    sum.line(line, terminated);
   };
   const fd = openSync(path, 'r');
   try {
@@ -46,7 +46,7 @@ export function fileFacts(path: string, unwritten: RegExp): ScriptFileFacts {
       for (const p of parts) onLine(p);
       if (n === 0) break;
     }
-    onLine(pending);
+    onLine(pending, false);
   } finally {
     closeSync(fd);
   }
@@ -62,20 +62,41 @@ class LineChecksum {
   private first = true;
   /** Line feeds owed before the next non-empty line (none are written after the last). */
   private owed = 0;
+  /** Normalised text not hashed yet (hashed in batches: one update per line is slow). */
+  private parts: string[] = [];
+  private size = 0;
 
-  line(raw: string): void {
-    let text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (this.first && text.startsWith('\uFEFF')) text = text.slice(1);
-    text = text.replace(/[ \t]+$/, '');
+  /** One line; `terminated`: a line feed followed it (only a CR right before a line feed is part of the line end). */
+  line(raw: string, terminated = true): void {
+    let end = raw.length;
+    if (terminated && end > 0 && raw.charCodeAt(end - 1) === 13) end--;
+    while (end > 0) {
+      const c = raw.charCodeAt(end - 1);
+      if (c !== 32 && c !== 9) break;
+      end--;
+    }
+    let start = 0;
+    if (this.first && raw.charCodeAt(0) === 0xfeff) start = 1;
     if (!this.first) this.owed++;
     this.first = false;
-    if (text === '') return;
-    if (this.owed) this.hash.update('\n'.repeat(this.owed));
+    if (end <= start) return;
+    if (this.owed) this.push('\n'.repeat(this.owed));
     this.owed = 0;
-    this.hash.update(text, 'utf8');
+    this.push(start === 0 && end === raw.length ? raw : raw.slice(start, end));
   }
 
   digest(): string {
+    if (this.parts.length) this.hash.update(this.parts.join(''), 'utf8');
     return this.hash.digest('hex');
+  }
+
+  private push(text: string): void {
+    this.parts.push(text);
+    this.size += text.length;
+    if (this.size > 1 << 16) {
+      this.hash.update(this.parts.join(''), 'utf8');
+      this.parts = [];
+      this.size = 0;
+    }
   }
 }

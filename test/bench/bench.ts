@@ -6,7 +6,8 @@
  *  - a dry run over DRY entries (peak RSS, time) vs a paged `ldapsearch` of the same entries;
  *  - the cold start of `ldap-upgrade --help`.
  * Then MILLION entries on 2 nodes: the dry run, and the real run (peak RSS, time); that part alone
- * with BENCH_ONLY_MILLION=1.
+ * with BENCH_ONLY_MILLION=1. Then a bulk import as one streamed LDIF script (ldif-stream.ts);
+ * that part alone with BENCH_ONLY_LDIF=1.
  * Prints a table and one JSON line. Sizes: BENCH_ENTRIES (20000), BENCH_DRY_RUN_ENTRIES (100000),
  * BENCH_ROUNDS (3), BENCH_CONVERGENCE_ROUNDS (3).
  */
@@ -19,6 +20,7 @@ import { readState, restartNode, startCluster, type SandboxCluster } from '../..
 import { findSlapd } from '../../src/sandbox/openldap.js';
 import { stopProcess } from '../../src/sandbox/processes.js';
 import { BIN, clientPasswordFile, ldapArgs, median, ok, settle, timed, TightPoller } from './measure.js';
+import { ldifStreamRows, ldifStreamRuns } from './ldif-stream.js';
 
 const N = Number(process.env.BENCH_ENTRIES ?? 20_000);
 const DRY = Math.max(N, Number(process.env.BENCH_DRY_RUN_ENTRIES ?? 100_000));
@@ -194,6 +196,14 @@ async function millionRuns(parent: string) {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ldap-upgrade-bench-'));
+  const met = (yes: boolean) => (yes ? 'met' : 'NOT MET');
+  if (process.env.BENCH_ONLY_LDIF === '1') {
+    // The streamed LDIF script alone (validate, dry run, real run of a bulk import).
+    const ldif = await ldifStreamRuns(dir);
+    process.stdout.write(ldifStreamRows(ldif, met).map((r) => r.join('  ')).join('\n') + '\n');
+    process.stdout.write(JSON.stringify({ kind: 'bench-ldif', ...ldif }) + '\n');
+    return;
+  }
   if (process.env.BENCH_ONLY_MILLION === '1') {
     // The million-entry part alone (it takes most of the bench's time), as JSON.
     process.stdout.write(JSON.stringify({ kind: 'bench-million', ...(await millionRuns(dir)) }) + '\n');
@@ -269,6 +279,9 @@ async function main(): Promise<void> {
     // 3b. The same dry run over MILLION entries (one node, loaded offline with slapadd).
     const million = MILLION > 0 ? await millionRuns(dir) : undefined;
 
+    // 3c. A bulk import as one streamed LDIF script.
+    const ldif = await ldifStreamRuns(dir);
+
     // 4. Cold start of --help.
     const help: number[] = [];
     for (let i = 0; i < 7; i++) help.push(ok('--help', await timed(process.execPath, [BIN, '--help'])).ms);
@@ -292,6 +305,7 @@ async function main(): Promise<void> {
         ms: { byHand: byHand.map(Math.round), common: e2eCommon.map(Math.round), written: e2eWritten.map(Math.round) },
       },
       million,
+      ldif,
       convergence: { medianDelayMs: median(delays), medianLastReplicaDelayMs: median(lastDelays), delaysMs: delays },
       dryRun: {
         entries: DRY, ms: Math.round(dry.ms), peakRssMb: +dry.peakRssMb!.toFixed(1),
@@ -300,7 +314,6 @@ async function main(): Promise<void> {
       },
       help: { medianMs: Math.round(median(help)), minMs: Math.round(Math.min(...help)) },
     };
-    const met = (yes: boolean) => (yes ? 'met' : 'NOT MET');
     const rows: [string, string, string][] = [
       [`apply ${N} modifies: ldapmodify ×1`, `${figures.apply.ldapmodify1PerS} entries/s`, ''],
       [`apply ${N} modifies: ldapmodify ×4 (ceiling)`, `${figures.apply.ldapmodify4PerS} entries/s`, ''],
@@ -318,6 +331,7 @@ async function main(): Promise<void> {
         [`real run over ${million.entries} entries, 2 nodes: time`, `${million.run.ms} ms`, `apply ${million.run.applyMs} ms, verified convergence ${million.run.convergeMs} ms`],
         [`real run over ${million.entries} entries: peak RSS`, `${million.run.peakRssMb} MB`, `< 250 MB: ${met(million.run.peakRssMb < 250)}`],
       ] as [string, string, string][] : [[`dry run over ${MILLION} entries`, 'skipped', 'BENCH_MILLION=0'] as [string, string, string]]),
+      ...ldifStreamRows(ldif, met),
       ['ldap-upgrade --help cold start (median of 7)', `${figures.help.medianMs} ms`, `< 300 ms: ${met(figures.help.medianMs < 300)}`],
     ];
     const width = Math.max(...rows.map((r) => r[0].length));

@@ -16,7 +16,7 @@ const UNWRITTEN = /^\s*(#|\/\/)\s*ldap-upgrade: unwritten\b/;
 
 describe('script checksums, streamed from the file', () => {
   const texts = [
-    '', '\n\n', 'a', 'a\n', '\uFEFFdn: x\r\ncn: y  \r\n\r\n\r\n', 'a\r \nb\t\n', '\n\na\n\n b\n\n', 'x\u2028y\n', ' \t\n', 'a\rb\n', 'éü€𝄞\n',
+    '', '\n\n', 'a', 'a\n', '\uFEFFdn: x\r\ncn: y  \r\n\r\n\r\n', 'a\r \nb\t\n', '\n\na\n\n b\n\n', 'x\u2028y\n', ' \t\n', 'a\rb\n', 'éü€𝄞\n', 'ends in a CR\r', 'a \r\n\r\r\n', 'a\r \n',
   ];
   it('equal to the earlier whole-text checksum, text by text', () => {
     for (const t of texts) expect(scriptChecksum(t), JSON.stringify(t)).toBe(earlier(t));

@@ -54,17 +54,17 @@ export function parseSchemaScript(source: string, file: string): SchemaScript {
   for (const r of records) {
     const dn = r.dn.trim();
     const openldap = /^cn=(?:\{\d+\})?([^,]+),cn=schema,cn=config$/i.exec(dn);
-    if (!openldap && !/^cn=schema$/i.test(dn)) fail(r.line, `${dn}: a schema script holds cn=schema (389 DS form) or cn=NAME,cn=schema,cn=config (OpenLDAP form) records`);
+    if (!openldap && !/^cn=schema$/i.test(dn)) fail(r.line, `${shown(dn)}: a schema script holds cn=schema (389 DS form) or cn=NAME,cn=schema,cn=config (OpenLDAP form) records`);
     name ??= openldap?.[1];
     // Each attribute with its values and the line of each (a message names the definition's own line).
     let attributes: [string, AttributeValue[], number[]][];
     if (r.kind === 'add') attributes = Object.entries(r.attributes).map(([a, vs]) => [a, vs, r.valueLines?.[a] ?? vs.map(() => r.line)]);
     else if (r.kind === 'modify') {
       const bad = r.changes.find((c) => c.operation !== 'add');
-      if (bad) fail(r.line, `${dn}: "${bad.operation}: ${bad.attribute}": a schema script only adds or changes definitions (never deletes them)`);
+      if (bad) fail(r.line, `${shown(dn)}: "${bad.operation}: ${bad.attribute}": a schema script only adds or changes definitions (never deletes them)`);
       attributes = r.changes.map((c, i) => [c.attribute, c.values, r.valueLines?.[i] ?? c.values.map(() => r.line)]);
     } else {
-      return fail(r.line, `${dn}: a schema script holds definitions, not a ${r.kind}`);
+      return fail(r.line, `${shown(dn)}: a schema script holds definitions, not a ${r.kind}`);
     }
     // Macros first: OpenLDAP's files list them first, and they may refer to one another.
     for (const [attr, values, lines] of attributes.filter(([a]) => a.toLowerCase() === MACROS)) {

@@ -3,6 +3,7 @@ import { ScriptFileError } from '../errors.js';
 import { getValues, hasValue, isUnder, type AttributeValue, type LdapEntry, type Modification } from '../ldap/entry.js';
 import type { ConfigWrite } from '../ldap/planned-write.js';
 import { parseLdif } from '../ldif/parse.js';
+import { shown } from '../ldif/lines.js';
 import type { ChangeRecord } from '../ldif/types.js';
 import type { ScriptFile } from './types.js';
 
@@ -37,10 +38,10 @@ export function readConfigScript(script: Pick<ScriptFile, 'path'>, placeholders:
   const records = parseLdif(text, { file: script.path, placeholders: { ...placeholders } });
   for (const r of records) {
     const at = `${script.path}:${r.line}`;
-    if (!isUnder(r.dn, 'cn=config')) throw new ScriptFileError(`${at}: ${r.dn} is not under cn=config: a configuration script changes only the servers' configuration (data goes in NN-name.ldif or a code script)`);
+    if (!isUnder(r.dn, 'cn=config')) throw new ScriptFileError(`${at}: ${shown(r.dn)} is not under cn=config: a configuration script changes only the servers' configuration (data goes in NN-name.ldif or a code script)`);
     const banned = NOT_FOR_CONFIG_SCRIPTS.find((b) => isUnder(r.dn, b.base));
-    if (banned) throw new ScriptFileError(`${at}: ${r.dn}: ${banned.why}`);
-    if (r.kind === 'modrdn') throw new ScriptFileError(`${at}: a configuration script cannot rename ${r.dn} (modrdn): neither server renames most configuration entries; delete and add it instead`);
+    if (banned) throw new ScriptFileError(`${at}: ${shown(r.dn)}: ${banned.why}`);
+    if (r.kind === 'modrdn') throw new ScriptFileError(`${at}: a configuration script cannot rename ${shown(r.dn)} (modrdn): neither server renames most configuration entries; delete and add it instead`);
     if (r.kind === 'add' && r.merge) throw new ScriptFileError(`${at}: "# ldap-upgrade: merge" is for data scripts; a configuration add is already a no-op when the entry exists with these values`);
   }
   return records;

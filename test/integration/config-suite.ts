@@ -216,7 +216,7 @@ export function configSuite(kind: SandboxKind, cc: ConfigCase, options: { shared
       const outside = variant('outside', { '5.0.0/01-outside.config.ldif': 'dn: ou=people,${suffix}\nchangetype: modify\nreplace: description\ndescription: x\n' });
       const v = await runCli(['validate'], { config: outside });
       expect(v.code, v.stdout + v.stderr).toBe(2);
-      expect(v.stdout + v.stderr).toMatch(/01-outside\.config\.ldif:1: ou=people,dc=example,dc=com is not under cn=config/);
+      expect(v.stdout + v.stderr).toMatch(/01-outside\.config\.ldif:1: "ou=people,dc=example,dc=com" is not under cn=config/);
     }, 60_000);
   });
 }

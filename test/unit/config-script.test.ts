@@ -20,10 +20,10 @@ describe('reading a configuration script for one server', () => {
   });
 
   it.each([
-    ['a record outside cn=config', 'dn: ou=people,${suffix}\nchangetype: delete\n', /01-index\.config\.ldif:1: ou=people,dc=example,dc=com is not under cn=config/],
-    ['the schema (schema scripts write it)', 'dn: cn=schema,cn=config\nchangetype: modify\nadd: olcAttributeTypes\nolcAttributeTypes: ( 1.2.3 NAME \'x\' )\n', /:1: cn=schema,cn=config: the schema is written by schema scripts/],
-    ['a task (the tool starts its own)', 'dn: cn=x,cn=index,cn=tasks,cn=config\nobjectClass: extensibleObject\ncn: x\n', /:1: cn=x,cn=index,cn=tasks,cn=config: the tool starts the index tasks/],
-    ['a rename', '\ndn: cn=x,cn=config\nchangetype: modrdn\nnewrdn: cn=y\ndeleteoldrdn: 1\n', /:2: a configuration script cannot rename cn=x,cn=config/],
+    ['a record outside cn=config', 'dn: ou=people,${suffix}\nchangetype: delete\n', /01-index\.config\.ldif:1: "ou=people,dc=example,dc=com" is not under cn=config/],
+    ['the schema (schema scripts write it)', 'dn: cn=schema,cn=config\nchangetype: modify\nadd: olcAttributeTypes\nolcAttributeTypes: ( 1.2.3 NAME \'x\' )\n', /:1: "cn=schema,cn=config": the schema is written by schema scripts/],
+    ['a task (the tool starts its own)', 'dn: cn=x,cn=index,cn=tasks,cn=config\nobjectClass: extensibleObject\ncn: x\n', /:1: "cn=x,cn=index,cn=tasks,cn=config": the tool starts the index tasks/],
+    ['a rename', '\ndn: cn=x,cn=config\nchangetype: modrdn\nnewrdn: cn=y\ndeleteoldrdn: 1\n', /:2: a configuration script cannot rename "cn=x,cn=config"/],
     ['an unknown placeholder', 'dn: ${database}\nchangetype: delete\n', /01-index\.config\.ldif:1: .*\$\{database\}/],
   ])('refuses %s, naming the file and the line', (_what, text, message) => {
     expect(() => read(text)).toThrow(ScriptFileError);

@@ -93,7 +93,15 @@ export async function applyPlanned(ctx: RunContext, sink: PlannedChangeSink, opt
   const store = new RecordingStore(ctx.topology.master, sink, { trackReads: options.trackReads });
   // What the dry run's configuration scripts would have written, per server, for the later ones.
   const configSeen = new Map<string, Map<string, LdapEntry | null>>();
-  await applySteps(ctx, {
+  try {
+    await planSteps(ctx, store, configSeen, options);
+  } finally {
+    store.close();
+  }
+}
+
+function planSteps(ctx: RunContext, store: RecordingStore, configSeen: Map<string, Map<string, LdapEntry | null>>, options: { skipData?: boolean }): Promise<void> {
+  return applySteps(ctx, {
     store,
     written: () => 0,
     schema: (step, result) => planSchemaStep(ctx.topology, step.script.schema!, result.script, ctx.events),

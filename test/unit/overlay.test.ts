@@ -37,7 +37,29 @@ describe("the dry run's overlay", () => {
     const o = new Overlay();
     const shared = change('x');
     for (let i = 0; i < 200_000; i++) o.set(`uid=b${i},ou=bench,dc=example,dc=com`, i % 3 === 0 ? { gone: true } : shared);
-    for (let i = 0; i < 200_000; i += 997) expect(o.get(`uid=b${i},ou=bench,dc=example,dc=com`)).toEqual(i % 3 === 0 ? { gone: true } : shared);
+    // Every one: a plan set just as the table grew was once lost.
+    for (let i = 0; i < 200_000; i++) if (o.get(`uid=b${i},ou=bench,dc=example,dc=com`) !== (i % 3 === 0 ? o.get('uid=b0,ou=bench,dc=example,dc=com') : shared)) throw new Error(`uid=b${i}: its plan is lost`);
     for (let i = 200_000; i < 200_100; i++) expect(o.get(`uid=b${i},ou=bench,dc=example,dc=com`)).toBeUndefined();
+  });
+});
+
+describe('the overlay past 20,000 new entries: spilled to a private file, read back exactly', () => {
+  it('adds, a modify of a spilled entry, a delete, bytes: get and entries() see the latest plan of each DN', () => {
+    const o = new Overlay();
+    const n = 25_000;
+    for (let i = 0; i < n; i++) o.set(`uid=u${i},dc=x`, { entry: { dn: `uid=u${i},dc=x`, attributes: { uid: [`u${i}`], photo: [Buffer.from([i & 255, 0, 255])] } } });
+    // Beyond the in-memory ones, read back from the spill file, bytes and all.
+    expect(o.get('uid=u24999,dc=x')).toEqual({ entry: { dn: 'uid=u24999,dc=x', attributes: { uid: ['u24999'], photo: [Buffer.from([24999 & 255, 0, 255])] } } });
+    o.set('uid=u24000,dc=x', { entry: { dn: 'uid=u24000,dc=x', attributes: { uid: ['u24000'], description: ['changed'] } } });
+    o.set('uid=u24001,dc=x', { gone: true });
+    o.set('uid=u5,dc=x', { gone: true });
+    expect(o.get('uid=u24000,dc=x')).toEqual({ entry: { dn: 'uid=u24000,dc=x', attributes: { uid: ['u24000'], description: ['changed'] } } });
+    expect(o.get('uid=u24001,dc=x')).toEqual({ gone: true });
+    expect(o.get('uid=u-none,dc=x')).toBeUndefined();
+    const all = [...o.entries()];
+    expect(all).toHaveLength(n - 2);
+    expect(new Set(all.map(([k]) => k)).size).toBe(n - 2);
+    expect(all.find(([k]) => k === 'uid=u24000,dc=x')![1].attributes.description).toEqual(['changed']);
+    o.close();
   });
 });

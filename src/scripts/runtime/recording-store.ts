@@ -159,6 +159,11 @@ export class RecordingStore implements EntryStore {
     // Nothing is ever in flight.
   }
 
+  /** The dry run ended: the overlay's spill file (planned entries, data) goes. */
+  close(): void {
+    this.overlay.close();
+  }
+
   private async lookup(dn: string, attributes: string[] | undefined): Promise<LdapEntry | null> {
     const planned = this.overlay.get(normalizeDn(dn));
     if (planned && !isChanges(planned)) return 'gone' in planned ? null : cloneEntry(planned.entry);

@@ -9,7 +9,7 @@ const OPTIONAL: Record<string, { fields: string[]; lists?: Record<string, string
   },
   undo: { fields: ['runId', 'convergeMs', 'conflicts', 'error', 'journal', 'undo'], lists: { replicas: ['convergeMs', 'lag', 'error'] } },
   'dry-run': { fields: ['savedPlan'], lists: { steps: ['tag', 'error', 'schema', 'config'] } },
-  recover: { fields: ['runId', 'notConverged', 'finishedRollback', 'conflicts', 'schemaKept', 'overridden', 'error'] },
+  recover: { fields: ['runId', 'notConverged', 'finishedRollback', 'finishedUndoOf', 'conflicts', 'schemaKept', 'overridden', 'error'] },
   status: {
     fields: ['storedVersion', 'targetVersion', 'planRefusal', 'lock', 'interruptedRun'],
     lists: { replicas: ['frozen', 'frozenBy', 'converged', 'lag', 'schemaLacks', 'configLacks', 'error'] },

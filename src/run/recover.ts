@@ -35,6 +35,8 @@ export interface RecoverReport {
   changesUndone: number;
   /** Plain `recover` found the run stopped mid-rollback and finished that rollback. */
   finishedRollback?: boolean;
+  /** The run was an `undo` of this run, stopped while undoing: recover finished the undo. */
+  finishedUndoOf?: string;
   /** Changes of the run the rollback left in place: changed again after the run (see UndoResult). */
   conflicts?: string[];
   /** Schema scripts the run had reached: not undone by a rollback (schema is forward-only). */
@@ -86,6 +88,7 @@ export async function recover(topology: Topology, options: RecoverOptions, event
   }
   if (undo && rollback) {
     report.finishedRollback = true;
+    report.finishedUndoOf = record!.undoes;
     events({ type: 'warning', message: `run ${record!.runId} was undoing run ${record!.undoes} when it stopped: recover finishes the undo` });
   } else if (record && rollback && !options.rollback) {
     report.finishedRollback = true;

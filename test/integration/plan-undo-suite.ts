@@ -129,7 +129,7 @@ export function planUndoSuite(kind: SandboxKind, shared: () => TestCluster): voi
       expect(resume.code).toBe(7);
       const recovered = await runCli(['recover', '--json'], { config: c.configFile });
       expect(recovered.code, recovered.stderr).toBe(0);
-      expect(JSON.parse(recovered.stdout)).toMatchObject({ outcome: 'rolled-back', finishedRollback: true, lockReleased: true });
+      expect(JSON.parse(recovered.stdout)).toMatchObject({ outcome: 'rolled-back', finishedRollback: true, finishedUndoOf: runId, lockReleased: true });
       expect((await settledDumps(c, { excludeTool: true }))[0]).toBe(pristine);
       const history = JSON.parse((await runCli(['history', '--json'], { config: c.configFile })).stdout);
       expect(history.runs.find((r: { runId: string }) => r.runId === runId)).toMatchObject({ state: 'undone' });

@@ -100,7 +100,8 @@ export function formatRecover(r: RecoverReport): string {
   return [
     `run ${r.runId}: ${r.outcome}`,
     ...(r.overridden ? [`warning: ${r.overridden}`] : []),
-    ...(r.finishedRollback ? ['it had stopped half-way through its rollback: the rollback was finished first'] : []),
+    ...(r.finishedUndoOf ? [`it was undoing run ${r.finishedUndoOf} when it stopped: the undo was finished (run ${r.finishedUndoOf} is undone)`]
+      : r.finishedRollback ? ['it had stopped half-way through its rollback: the rollback was finished first'] : []),
     ...(r.changesUndone ? [`changes undone: ${r.changesUndone}`] : []),
     ...conflictLines(r.conflicts),
     ...(r.schemaKept ? [`schema kept (forward-only, not undone by a rollback): what ${r.schemaKept.join(', ')} wrote stays; a re-run finds it identical`] : []),

@@ -28,29 +28,41 @@ export interface ScriptFileFacts {
 export function fileFacts(path: string, unwritten: RegExp): ScriptFileFacts {
   const sum = new LineChecksum();
   const facts = { records: 0, unwritten: false };
-  const onLine = (line: string, terminated = true) => {
-    if (line.length >= 3 && (line.charCodeAt(0) | 0x20) === 0x64 && (line.charCodeAt(1) | 0x20) === 0x6e && line.charCodeAt(2) === 0x3a) facts.records++;
-    if (!facts.unwritten && unwritten.test(line)) facts.unwritten = true;
-    sum.line(line, terminated);
+  const onLines = (whole: string) => {
+    facts.records += recordStarts(whole);
+    if (!facts.unwritten && whole.includes('ldap-upgrade') && whole.split('\n').some((l) => unwritten.test(l))) facts.unwritten = true;
+    sum.lines(whole);
   };
   const fd = openSync(path, 'r');
   try {
     const buffer = Buffer.alloc(1 << 20);
     const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+    // Cut at line feeds: each piece starts at the start of a line.
     let pending = '';
     for (;;) {
       const n = readSync(fd, buffer, 0, buffer.length, null);
       const text = pending + decoder.decode(buffer.subarray(0, n), { stream: n > 0 });
-      const parts = text.split('\n');
-      pending = parts.pop()!;
-      for (const p of parts) onLine(p);
+      const end = text.lastIndexOf('\n') + 1;
+      if (end > 0) onLines(text.slice(0, end));
+      pending = text.slice(end);
       if (n === 0) break;
     }
-    onLine(pending, false);
+    facts.records += recordStarts(pending);
+    if (!facts.unwritten && unwritten.test(pending)) facts.unwritten = true;
+    sum.line(pending, false);
   } finally {
     closeSync(fd);
   }
   return { checksum: sum.digest(), ...facts };
+}
+
+/** Lines of `text` (which starts at a line's start) that begin with `dn:`, in any case. */
+function recordStarts(text: string): number {
+  let n = 0;
+  for (const dn of ['dn:', 'DN:', 'Dn:', 'dN:']) {
+    for (let i = text.indexOf(dn); i >= 0; i = text.indexOf(dn, i + 3)) if (i === 0 || text.charCodeAt(i - 1) === 10) n++;
+  }
+  return n;
 }
 
 /**
@@ -83,6 +95,35 @@ class LineChecksum {
     if (this.owed) this.push('\n'.repeat(this.owed));
     this.owed = 0;
     this.push(start === 0 && end === raw.length ? raw : raw.slice(start, end));
+  }
+
+  /**
+   * Whole lines, each ended by a line feed. Most text needs no normalising (no CR, no blanks at a
+   * line's end, no BOM): then it is hashed as it is, the line feeds at its end held back (they
+   * are dropped if nothing but empty lines follows); otherwise line by line.
+   */
+  lines(whole: string): void {
+    if (/[ \t\r]\n/.test(whole) || (this.first && whole.charCodeAt(0) === 0xfeff)) {
+      const parts = whole.split('\n');
+      parts.pop();
+      for (const p of parts) this.line(p, true);
+      return;
+    }
+    if (!this.first) this.owed++;
+    this.first = false;
+    let end = whole.length - 1;
+    let m = 0;
+    while (end > 0 && whole.charCodeAt(end - 1) === 10) {
+      end--;
+      m++;
+    }
+    if (end === 0) {
+      this.owed += m;
+      return;
+    }
+    if (this.owed) this.push('\n'.repeat(this.owed));
+    this.push(whole.slice(0, end));
+    this.owed = m;
   }
 
   digest(): string {

@@ -24,8 +24,15 @@ describe('script checksums, streamed from the file', () => {
 
   it('a file streamed in 1 MB chunks (multi-byte characters across them, Latin-1 bytes, CRLF) has the checksum of its text', () => {
     const big = Array.from({ length: 60_000 }, (_, i) => `dn: cn=${'é€'.repeat(i % 7)}${i},dc=x  \r\ncn: ${i}\r\n`).join('\r\n');
+    // LF only (hashed a chunk at a time), with runs of empty lines everywhere and at the end;
+    // and mixed: some chunks need line-by-line normalising, others not.
+    const lf = Array.from({ length: 60_000 }, (_, i) => `dn: cn=${i},dc=x\ncn: ${'€'.repeat(i % 5)}${i}\n${'\n'.repeat(i % 4)}`).join('') + '\n\n\n';
+    const mixed = Array.from({ length: 60_000 }, (_, i) => `dn: cn=${i},dc=x${i % 9000 === 0 ? ' \t' : ''}\ncn: ${i}${i % 13000 === 0 ? '\r' : ''}\n\n`).join('');
     const cases: [string, Buffer][] = [
       ['big.ldif', Buffer.from(big)],
+      ['lf.ldif', Buffer.from(lf)],
+      ['mixed.ldif', Buffer.from(mixed)],
+      ['bom.ldif', Buffer.from('\uFEFF' + lf)],
       ['latin1.ldif', Buffer.from('dn: cn=M\xfcller,dc=x\ncn: M\xfcller\n', 'latin1')],
       ...texts.map((t, i): [string, Buffer] => [`t${i}.txt`, Buffer.from(t)]),
     ];

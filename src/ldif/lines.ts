@@ -7,6 +7,12 @@ export interface TextLine {
   no: number;
 }
 
+/** Consecutive lines of a file: `texts[i]` is line `first + i` (without its line end). */
+export interface LineBatch {
+  texts: string[];
+  first: number;
+}
+
 /** How far a streamed file has been read (for progress: bytes of the file's size). */
 export interface ReadProgress {
   bytesRead: number;
@@ -16,11 +22,12 @@ export interface ReadProgress {
 const CHUNK = 1 << 20;
 
 /**
- * The lines of a UTF-8 text file, read a chunk at a time (flat memory whatever the file's size):
- * LF or CRLF line ends; a byte sequence that is not UTF-8, or a carriage return that is not part
- * of a CRLF, is refused naming file:line (and the byte), never decoded into something else.
+ * The lines of a UTF-8 text file, a chunk of lines at a time (flat memory whatever the file's
+ * size; no per-line overhead for the reader): LF or CRLF line ends; a byte sequence that is not
+ * UTF-8, or a carriage return that is not part of a CRLF, is refused naming file:line (and the
+ * byte), never decoded into something else.
  */
-export function* fileLines(path: string, progress?: ReadProgress): Generator<TextLine> {
+export function* fileLines(path: string, progress?: ReadProgress): Generator<LineBatch> {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -32,7 +39,7 @@ export function* fileLines(path: string, progress?: ReadProgress): Generator<Tex
     const buffer = Buffer.alloc(CHUNK);
     const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
     let carry = Buffer.alloc(0);
-    let no = 0;
+    let no = 1;
     let pending = '';
     for (;;) {
       const n = readSync(fd, buffer, 0, CHUNK, null);
@@ -47,35 +54,46 @@ export function* fileLines(path: string, progress?: ReadProgress): Generator<Tex
         try {
           text = decoder.decode(whole);
         } catch {
-          throw notUtf8(path, whole, no);
+          throw notUtf8(path, whole, no - 1);
         }
-        const parts = (pending + text).split('\n');
-        pending = parts.pop()!;
-        for (const part of parts) yield checkedLine(path, part, ++no);
+        const texts = (pending + text).split('\n');
+        pending = texts.pop()!;
+        if (texts.length) {
+          yield checkedBatch(path, texts, no);
+          no += texts.length;
+        }
       }
       if (n === 0) break;
     }
-    if (pending !== '') yield checkedLine(path, pending, ++no);
+    if (pending !== '') yield checkedBatch(path, [pending], no);
   } finally {
     closeSync(fd);
   }
 }
 
 /** The lines of a text already in memory, with the same checks (LF or CRLF; no lone CR). */
-export function* textLines(text: string, file: string): Generator<TextLine> {
-  const parts = text.split('\n');
-  if (parts.at(-1) === '') parts.pop();
-  let no = 0;
-  for (const part of parts) yield checkedLine(file, part, ++no);
+export function* textLines(text: string, file: string): Generator<LineBatch> {
+  const texts = text.split('\n');
+  if (texts.at(-1) === '') texts.pop();
+  if (texts.length) yield checkedBatch(file, texts, 1);
 }
 
-function checkedLine(file: string, raw: string, no: number): TextLine {
-  const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-  const cr = text.indexOf('\r');
-  if (cr >= 0) {
-    throw new ScriptFileError(`${file}:${no}: a carriage return (CR) not followed by a line feed at column ${cr + 1} (${shown(text.slice(0, cr + 1))}): lines must end with LF or CRLF`);
+/** CRLF ends cut to LF, a lone CR refused, line 1's BOM dropped (in place). */
+function checkedBatch(file: string, texts: string[], first: number): LineBatch {
+  if (first === 1 && texts[0]!.charCodeAt(0) === 0xfeff) texts[0] = texts[0]!.slice(1);
+  // Most files have no CR at all: nothing to look at line by line then.
+  if (texts.some((t) => t.includes('\r'))) {
+    for (let i = 0; i < texts.length; i++) {
+      const raw = texts[i]!;
+      const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+      const cr = text.indexOf('\r');
+      if (cr >= 0) {
+        throw new ScriptFileError(`${file}:${first + i}: a carriage return (CR) not followed by a line feed at column ${cr + 1} (${shown(text.slice(0, cr + 1))}): lines must end with LF or CRLF`);
+      }
+      texts[i] = text;
+    }
   }
-  return { text: no === 1 && text.startsWith('\uFEFF') ? text.slice(1) : text, no };
+  return { texts, first };
 }
 
 /** Where in `bytes` (the lines after line `before`) the first byte that is not UTF-8 is. */

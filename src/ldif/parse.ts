@@ -1,6 +1,6 @@
 import { ScriptFileError } from '../errors.js';
 import type { AttributeValue, Modification, ModifyOperation } from '../ldap/entry.js';
-import { fileLines, shown, textLines, type ReadProgress, type TextLine } from './lines.js';
+import { fileLines, shown, textLines, type LineBatch, type ReadProgress, type TextLine } from './lines.js';
 import type { AddRecord, ChangeRecord } from './types.js';
 
 export interface ParseOptions {
@@ -33,7 +33,7 @@ export function readLdifFile(path: string, options: ParseOptions = {}, progress?
  * Records from lines, one at a time. A construct the reader does not understand is an error
  * naming file:line and the text — never skipped, never guessed (README "Upgrade scripts").
  */
-export function* ldifRecords(lines: Iterable<TextLine>, options: ParseOptions = {}): Generator<ChangeRecord> {
+export function* ldifRecords(batches: Iterable<LineBatch>, options: ParseOptions = {}): Generator<ChangeRecord> {
   const file = options.file ?? 'LDIF';
   const fail = (no: number, problem: string): never => {
     throw new ScriptFileError(`${file}:${no}: ${problem}`);
@@ -60,48 +60,64 @@ export function* ldifRecords(lines: Iterable<TextLine>, options: ParseOptions = 
     }
     return parseRecord(lines, merge, fail);
   };
-  for (const line of lines) {
-    const { text, no } = line;
-    if (text.startsWith(' ')) {
-      if (text.trim() === '') fail(no, 'a line of only spaces: an empty line ends a record, and a line that starts with a space continues the one before — which is meant? (an empty line must be empty)');
-      if (lastWasComment) continue; // folded comment
-      const prev = block[block.length - 1];
-      if (!prev) fail(no, `a continuation line (starting with a space) follows nothing: ${shown(text)}`);
-      prev!.text += text.slice(1);
-      continue;
+  for (const batch of batches) {
+    const { texts, first: firstNo } = batch;
+    for (let i = 0; i < texts.length; i++) {
+      const text = texts[i]!;
+      const no = firstNo + i;
+      if (text.charCodeAt(0) === 32) {
+        if (text.trim() === '') fail(no, 'a line of only spaces: an empty line ends a record, and a line that starts with a space continues the one before — which is meant? (an empty line must be empty)');
+        if (lastWasComment) continue; // folded comment
+        const prev = block[block.length - 1];
+        if (!prev) fail(no, `a continuation line (starting with a space) follows nothing: ${shown(text)}`);
+        prev!.text += text.slice(1);
+        continue;
+      }
+      if (text.charCodeAt(0) === 35) {
+        comments.push(text);
+        lastWasComment = true;
+        continue;
+      }
+      lastWasComment = false;
+      if (text === '') {
+        const r = finish();
+        if (r) yield r;
+        continue;
+      }
+      if (text.charCodeAt(0) === 9 && text.trim() === '') fail(no, 'a line of only blanks (tabs): an empty line must be empty');
+      block.push({ text, no });
     }
-    if (text.startsWith('#')) {
-      comments.push(text);
-      lastWasComment = true;
-      continue;
-    }
-    lastWasComment = false;
-    if (text === '') {
-      const r = finish();
-      if (r) yield r;
-      continue;
-    }
-    if (text.trim() === '') fail(no, 'a line of only blanks (tabs): an empty line must be empty');
-    block.push(line);
   }
   const r = finish();
   if (r) yield r;
 }
 
 function substitute(line: TextLine, placeholders: Record<string, string> | undefined, fail: (no: number, p: string) => never): string {
-  if (!line.text.includes('${')) return line.text;
-  return line.text.replace(/\$\{([^}]*)\}/g, (whole, name: string) => {
-    const value = placeholders?.[name];
+  const text = line.text;
+  let at = text.indexOf('${');
+  if (at < 0) return text;
+  let out = '';
+  let from = 0;
+  while (at >= 0) {
+    const close = text.indexOf('}', at + 2);
+    if (close < 0) break; // no closing brace: not a placeholder
+    const name = text.slice(at + 2, close);
+    const value = placeholders && Object.hasOwn(placeholders, name) ? placeholders[name] : undefined;
     if (value === undefined) {
       const known = Object.keys(placeholders ?? {}).map((k) => '${' + k + '}').join(', ');
-      return fail(line.no, `unknown placeholder ${shown(whole)}${known ? ` (known: ${known})` : ''}`);
+      return fail(line.no, `unknown placeholder ${shown(text.slice(at, close + 1))}${known ? ` (known: ${known})` : ''}`);
     }
-    return value;
-  });
+    out += text.slice(from, at) + value;
+    from = close + 1;
+    at = text.indexOf('${', from);
+  }
+  return out + text.slice(from);
 }
 
 interface AttrVal {
   name: string;
+  /** The name in lower case (compared often, made once). */
+  lower: string;
   value: AttributeValue;
   no: number;
   /** The value was base64 (`::`): kept exactly, never trimmed. */
@@ -110,7 +126,7 @@ interface AttrVal {
 
 function attrVal(line: TextLine, fail: (no: number, p: string) => never): AttrVal {
   const lineText = line.text;
-  if (lineText === '-') return { name: '-', value: '', no: line.no, base64: false };
+  if (lineText === '-') return { name: '-', lower: '-', value: '', no: line.no, base64: false };
   const colon = lineText.indexOf(':');
   if (colon < 0) return fail(line.no, `expected "attribute: value", got ${shown(lineText)}`);
   let nameEnd = colon;
@@ -123,7 +139,7 @@ function attrVal(line: TextLine, fail: (no: number, p: string) => never): AttrVa
   if (rest.startsWith(':')) {
     const b64 = rest.slice(1).trim();
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) fail(line.no, `${name}: invalid base64 value ${shown(b64, 40)}`);
-    return { name, value: Buffer.from(b64, 'base64'), no: line.no, base64: true };
+    return { name, lower: name.toLowerCase(), value: Buffer.from(b64, 'base64'), no: line.no, base64: true };
   }
   if (rest.startsWith('<')) return fail(line.no, `${name}: URL values (":<") are not supported in upgrade scripts; inline the value with "::" base64`);
   let fill = 0;
@@ -133,7 +149,7 @@ function attrVal(line: TextLine, fail: (no: number, p: string) => never): AttrVa
   if (bad) {
     fail(line.no, `${name}: the value holds ${describeChar(bad[0])} at column ${lineText.length - value.length + bad.index + 1}: write such a value base64 ("${name}:: …")`);
   }
-  return { name, value, no: line.no, base64: false };
+  return { name, lower: name.toLowerCase(), value, no: line.no, base64: false };
 }
 
 function describeChar(c: string): string {
@@ -166,19 +182,26 @@ function text(v: AttrVal): string {
 
 function parseRecord(lines: TextLine[], merge: boolean, fail: (no: number, p: string) => never): ChangeRecord {
   const first = attrVal(lines[0]!, fail);
-  if (first.name.toLowerCase() !== 'dn') fail(first.no, `a record must start with "dn:", got ${shown(first.name + ':')}`);
+  if (first.lower !== 'dn') fail(first.no, `a record must start with "dn:", got ${shown(first.name + ':')}`);
   const dn = dnText(first, fail);
   if (dn === '') fail(first.no, 'empty dn');
-  let body = lines.slice(1).map((l) => attrVal(l, fail));
-  if (body[0]?.name.toLowerCase() === 'control') fail(body[0].no, 'controls are not supported in upgrade scripts');
+  let body: AttrVal[] = [];
+  for (let i = 1; i < lines.length; i++) body.push(attrVal(lines[i]!, fail));
+  if (body[0]?.lower === 'control') fail(body[0].no, 'controls are not supported in upgrade scripts');
   let changetype = 'add'; // a content record (no changetype) is an add
   let typeLine = first.no;
-  if (body[0]?.name.toLowerCase() === 'changetype') {
+  if (body[0]?.lower === 'changetype') {
     changetype = text(body[0]).trim().toLowerCase();
     typeLine = body[0].no;
     body = body.slice(1);
   }
-  const misplaced = body.find((v) => v.name.length <= 10 && RESERVED.has(v.name.toLowerCase()));
+  let misplaced: AttrVal | undefined;
+  for (const v of body) {
+    if (RESERVED.has(v.lower)) {
+      misplaced = v;
+      break;
+    }
+  }
   if (misplaced) {
     fail(misplaced.no, misplaced.name.toLowerCase() === 'dn'
       ? `a second "dn:" in the record of ${shown(dn)} (line ${first.no}): records are separated by an empty line`
@@ -194,11 +217,10 @@ function parseRecord(lines: TextLine[], merge: boolean, fail: (no: number, p: st
       const keys = new Map<string, string>();
       for (const v of body) {
         if (v.name === '-') fail(v.no, `a "-" line belongs to a modify; this record of ${shown(dn)} is an add`);
-        const lower = v.name.toLowerCase();
-        let key = keys.get(lower);
+        let key = keys.get(v.lower);
         if (key === undefined) {
           key = v.name;
-          keys.set(lower, key);
+          keys.set(v.lower, key);
           attributes[key] = [];
           valueLines[key] = [];
         }
@@ -226,7 +248,7 @@ function parseRecord(lines: TextLine[], merge: boolean, fail: (no: number, p: st
 function parseModRdn(dn: string, line: number, body: AttrVal[], fail: (no: number, p: string) => never): ChangeRecord {
   const expected = ['newrdn', 'deleteoldrdn', 'newsuperior'];
   body.forEach((v, i) => {
-    if (v.name.toLowerCase() !== expected[i]) {
+    if (v.lower !== expected[i]) {
       fail(v.no, i >= expected.length
         ? `${shown(dn)}: a modrdn takes newrdn:, deleteoldrdn: and newsuperior: only; ${shown(v.name + ':')} after them`
         : `${shown(dn)}: expected "${expected[i]}:" here (a modrdn is newrdn:, deleteoldrdn:, then newsuperior: if it moves), got ${shown(v.name + ':')}`);
@@ -245,7 +267,7 @@ function parseModifications(body: AttrVal[], dn: string, typeLine: number, fail:
   let i = 0;
   while (i < body.length) {
     const op = body[i]!;
-    const operation = op.name.toLowerCase();
+    const operation = op.lower;
     if (!['add', 'delete', 'replace'].includes(operation)) fail(op.no, `${shown(dn)}: expected "add:", "delete:" or "replace:", got ${shown(op.name + ':')}`);
     const attribute = text(op).trim();
     if (!DESCRIPTION.test(attribute)) fail(op.no, `${shown(dn)}: "${operation}:" names ${shown(attribute)}, which is not an attribute description`);
@@ -254,7 +276,7 @@ function parseModifications(body: AttrVal[], dn: string, typeLine: number, fail:
     i++;
     while (i < body.length && body[i]!.name !== '-') {
       const v = body[i]!;
-      if (v.name.toLowerCase() !== attribute.toLowerCase()) fail(v.no, `${shown(dn)}: ${shown(v.name)} inside "${operation}: ${attribute}" (missing "-" line?)`);
+      if (v.lower !== attribute.toLowerCase()) fail(v.no, `${shown(dn)}: ${shown(v.name)} inside "${operation}: ${attribute}" (missing "-" line?)`);
       values.push(v.value);
       lines.push(v.no);
       i++;

@@ -107,6 +107,18 @@ describe('the run over an in-memory directory: what is written, in which order',
     for (const s of run.cluster.servers) expect(s.writes, s.url).toEqual([]);
   });
 
+  it('a bulk import into a branch the dry run itself adds reads none of its records from the master', async () => {
+    const records = Array.from({ length: 50 }, (_, i) => `dn: uid=imp${i},ou=import,\${suffix}\nchangetype: add\nobjectClass: account\nuid: imp${i}\n`).join('\n');
+    const run = await memoryRun({ '1.0.0/01-import.ldif': `dn: ou=import,\${suffix}\nchangetype: add\nobjectClass: organizationalUnit\nou: import\n\n${records}` });
+    const read: string[] = [];
+    const get = run.topology.master.get.bind(run.topology.master);
+    run.topology.master.get = (dn: string, attributes?: string[]) => { read.push(dn); return get(dn, attributes); };
+    const report = await dryRun(run.topology, {}, () => undefined, () => undefined);
+    expect(report.steps[0]!.entriesChanged).toBe(51);
+    expect(read.filter((dn) => /uid=imp/.test(dn))).toEqual([]);
+    expect(read).toContain(`ou=import,${SUFFIX}`);
+  });
+
   it('the dry run of a failing script: exit 5 naming it, nothing written', async () => {
     const run = await memoryRun({ '1.0.0/01-bad.ldif': 'dn: uid=nobody,ou=people,${suffix}\nchangetype: modrdn\nnewrdn: uid=x\ndeleteoldrdn: 1\n' });
     await expect(dryRun(run.topology, {}, () => undefined, () => undefined)).rejects.toThrow(ScriptFailedError);

@@ -165,11 +165,23 @@ export class RecordingStore implements EntryStore {
   }
 
   private async lookup(dn: string, attributes: string[] | undefined): Promise<LdapEntry | null> {
-    const planned = this.overlay.get(normalizeDn(dn));
+    const key = normalizeDn(dn);
+    const planned = this.overlay.get(key);
     if (planned && !isChanges(planned)) return 'gone' in planned ? null : cloneEntry(planned.entry);
+    // Below an entry the dry run itself adds (or renames to), nothing is on the server yet: a
+    // bulk import into a new branch reads nothing back per record.
+    if (!planned && this.plannedNew(dn)) return null;
     const stored = this.seen.lookup(dn, attributes)
       ?? await readForPlan(this.master, dn, attributes);
     return stored && planned ? over(stored, planned) : stored;
+  }
+
+  /** Whether the parent of `dn` is an entry this dry run plans anew. */
+  private plannedNew(dn: string): boolean {
+    const parent = parentDn(dn);
+    if (!parent) return false;
+    const p = this.overlay.get(normalizeDn(parent));
+    return p !== undefined && !isChanges(p) && 'entry' in p;
   }
 
   private record(w: PlannedWrite, script: string, basis?: ReadBasis): void {

@@ -19,7 +19,7 @@ export interface ReadProgress {
   size: number;
 }
 
-const CHUNK = 1 << 20;
+const CHUNK = 1 << 16;
 
 /**
  * The lines of a UTF-8 text file, a chunk of lines at a time (flat memory whatever the file's

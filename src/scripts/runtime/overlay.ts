@@ -17,6 +17,9 @@ const SPILLED = -2;
 const GONE_PLANNED: Planned = Object.freeze({ gone: true as const });
 /** New entries kept in memory before they go to the spill file (a bulk import's adds). */
 const IN_MEMORY = 20_000;
+/** The spill file's record header and read buffer, reused (one dry run at a time per process). */
+const HEAD = Buffer.alloc(4);
+let READ = Buffer.alloc(1 << 16);
 
 /**
  * The dry run's overlay: planned changes by normalised DN, in flat memory for the large cases.
@@ -113,22 +116,23 @@ export class Overlay {
       rmSync(dir, { recursive: true, force: true });
       this.spill = { fd, size: fstatSync(fd).size, index: new HashTable64(2) };
     }
-    const body = Buffer.from(JSON.stringify({ key, entry }, encodeBuffers), 'utf8');
-    const head = Buffer.alloc(4);
-    head.writeUInt32LE(body.length);
+    // Written as a string (no Buffer per record: a bulk import makes a million of them).
+    const body = JSON.stringify({ key, entry }, encodeBuffers);
+    const length = Buffer.byteLength(body, 'utf8');
     const offset = this.spill.size;
-    writeSync(this.spill.fd, Buffer.concat([head, body]), 0, 4 + body.length, offset);
-    this.spill.size += 4 + body.length;
+    HEAD.writeUInt32LE(length);
+    writeSync(this.spill.fd, HEAD, 0, 4, offset);
+    writeSync(this.spill.fd, body, offset + 4, 'utf8');
+    this.spill.size += 4 + length;
     return offset;
   }
 
   private readSpilled(offset: number): { key: string; entry: LdapEntry; length: number } {
-    const head = Buffer.alloc(4);
-    readSync(this.spill!.fd, head, 0, 4, offset);
-    const length = head.readUInt32LE();
-    const body = Buffer.alloc(length);
-    readSync(this.spill!.fd, body, 0, length, offset + 4);
-    const { key, entry } = JSON.parse(body.toString('utf8'), decodeBuffers) as { key: string; entry: LdapEntry };
+    readSync(this.spill!.fd, HEAD, 0, 4, offset);
+    const length = HEAD.readUInt32LE();
+    if (READ.length < length) READ = Buffer.alloc(Math.max(length, READ.length * 2));
+    readSync(this.spill!.fd, READ, 0, length, offset + 4);
+    const { key, entry } = JSON.parse(READ.toString('utf8', 0, length), decodeBuffers) as { key: string; entry: LdapEntry };
     return { key, entry, length };
   }
 

@@ -103,7 +103,7 @@ export async function startContainerCluster(options: { server: ContainerServer; 
         // Between containers: each node by its name on the network.
         await replicateNodes(conns, suffix, state.nodes.map((n) => ({ id: n.id, host: `node${n.id}`, port: 389 })), randomBytes(12).toString('base64url'));
       }
-      await waitUntilNodesAgree(conns, suffix, options.server === '389ds' ? dirsrvAdapter : openLdapAdapter, { timeoutMs: 120_000, expectChanges: true }).catch(async (err: Error) => {
+      await waitUntilNodesAgree(conns, suffix, options.server === '389ds' ? dirsrvAdapter : openLdapAdapter, { timeoutMs: 120_000, expectChanges: true, ...(options.server === '389ds' ? { nudgeAfterMs: 30_000 } : {}) }).catch(async (err: Error) => {
         // What each node says of its agreements: why a link does not deliver.
         const said = options.server === '389ds' ? await Promise.all(conns.map(async (c, i) => `node ${i + 1}: ${(await dirsrvAdapter.replicationStatus!(c, suffix).catch(() => [])).join('; ')}`)) : [];
         throw new Error([err.message, ...said].join('\n'));

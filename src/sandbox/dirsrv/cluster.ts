@@ -67,7 +67,7 @@ export async function startDirsrvCluster(options: DirsrvSandboxOptions): Promise
       // The data and the RUV move together: equal RUVs mean the nodes hold node 1's data. Up to
       // 2 min: the total updates of a 3-node cluster took over 60 s once on this 2-core machine
       // while another test file's servers were busy.
-      await waitUntilNodesAgree(conns, suffix, dirsrvAdapter, { timeoutMs: 120_000, expectChanges: true });
+      await waitUntilNodesAgree(conns, suffix, dirsrvAdapter, { timeoutMs: 120_000, expectChanges: true, nudgeAfterMs: 30_000 });
     } finally {
       await Promise.all(conns.map((c) => c.close()));
     }

@@ -5,7 +5,8 @@ import { journalPath, RUN_ID } from '../records/trust.js';
 import type { Topology } from '../replication/topology.js';
 import type { EventSink } from '../events.js';
 
-const JOURNAL = /^(\d{8}T\d{6}Z-[0-9a-f]{6})\.journal\.jsonl$/;
+/** A journal's file name as journalPath makes it: the run id (RUN_ID's own pattern), then `.journal.jsonl`. */
+const JOURNAL = new RegExp(`^(${RUN_ID.source.replace(/^\^|\$$/g, '')})\\.journal\\.jsonl$`);
 
 /**
  * The runs `undo` can take back: completed, not undone, not undos themselves, newest first, and
